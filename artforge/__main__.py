@@ -1,0 +1,5 @@
+"""``python -m artforge``."""
+
+from artforge.cli import main
+
+main()

@@ -1,0 +1,25 @@
+"""The ``artforge`` command line: one Typer app per command group, joined here."""
+
+from __future__ import annotations
+
+import typer
+
+from . import fingerprint, home, keys, license, verify, works
+
+app = typer.Typer(
+    name="artforge",
+    help="Make images with generators, then prove, license and defend them.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # key material can be in scope: never print locals
+    add_completion=False,
+)
+
+for group in (home, fingerprint, works, verify):
+    app.registered_commands.extend(group.app.registered_commands)
+app.add_typer(keys.app)
+app.add_typer(license.app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,37 @@
+"""``artforge fingerprint``: exact and perceptual hashes of images."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..fingerprint import fingerprint_all
+from .options import ImagesArg, JsonOpt, make_home, read_paths
+from .output import Outcome, command, echo
+
+app = typer.Typer()
+
+FIELDS = ("file_sha256", "pixel_sha256", "phash64", "phash256", "dhash", "pdq", "pdq_quality", "colorhash")
+
+
+@command(app)
+def fingerprint(images: ImagesArg, json_output: JsonOpt = False) -> Outcome:
+    """Print SHA-256 (file and pixels) and perceptual hashes (pHash, dHash, PDQ, colour hash) of images."""
+    paths = read_paths(images)
+    prints = fingerprint_all(paths, **make_home().settings.image_limits)
+    data = [{"path": p, **fp.to_dict()} for p, fp in zip(paths, prints)]
+
+    def render(out: Console) -> None:
+        if out.is_terminal:
+            for row in data:
+                table = Table(title=row["path"], show_header=False)
+                for name in (*FIELDS, "width", "height", "mode"):
+                    table.add_row(name, str(row[name]))
+                out.print(table)
+        else:
+            echo("\t".join(("path", *FIELDS, "width", "height")))
+            for row in data:
+                echo("\t".join(str(row[name]) for name in ("path", *FIELDS, "width", "height")))
+
+    return Outcome(data, render)

@@ -1,0 +1,48 @@
+"""``artforge init`` and ``artforge home``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..config import DEFAULT_KEY_NAME
+from ..home import describe_home, init_home
+from .options import JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
+from .output import Outcome, command, echo
+
+app = typer.Typer()
+
+
+@command(app)
+def init(
+    key: Annotated[str, typer.Option("--key", "-k", help="Name of the signing identity to create.")] = DEFAULT_KEY_NAME,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the new key (prompts for a passphrase).")] = False,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Create the home directory, the registry and a default signing identity (safe to re-run)."""
+    provider = passphrase_provider(passphrase_env, confirm=True) if (encrypt or passphrase_env) else None
+    result = init_home(make_home(), key_name=key, passphrase=provider)
+
+    def render(out: Console) -> None:
+        echo(f"home      {result.home}")
+        echo(f"registry  {result.registry} (schema v{result.schema_version})")
+        state = "created" if result.created_key else "exists"
+        echo(f"key       {result.key.name} {result.key.key_id} ({state}{', encrypted' if result.key.encrypted else ''})")
+
+    return Outcome(result.to_dict(), render)
+
+
+@command(app)
+def home(json_output: JsonOpt = False) -> Outcome:
+    """Print where artforge keeps its files ($ARTFORGE_HOME overrides the default)."""
+    info = describe_home(make_home())
+
+    def render(out: Console) -> None:
+        echo(f"home      {info.home}")
+        echo(f"registry  {info.registry}{'' if info.initialised else ' (not created yet: run artforge init)'}")
+        echo(f"keys      {info.keys}")
+
+    return Outcome(info.to_dict(), render)

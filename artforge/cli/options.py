@@ -1,0 +1,74 @@
+"""Options shared by several commands, and reading inputs (paths from stdin, passphrases)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..config import Settings
+from ..errors import SigningKeyError, UsageError
+from ..home import Home
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")]
+KeyOpt = Annotated[
+    Optional[str], typer.Option("--key", "-k", help="Signing key name (default: 'default').")
+]
+PassphraseEnvOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--passphrase-env",
+        metavar="VAR",
+        help="Read the key passphrase from this environment variable (else prompt on a terminal).",
+    ),
+]
+ImagesArg = Annotated[
+    list[str], typer.Argument(help="Image files; '-' reads paths from stdin, one per line.", show_default=False)
+]
+
+
+def read_paths(arguments: list[str]) -> list[str]:
+    """Expand '-' into the non-blank lines of stdin; other arguments are paths as given."""
+    paths: list[str] = []
+    for argument in arguments:
+        if argument == "-":
+            paths.extend(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+        else:
+            paths.append(argument)
+    if not paths:
+        raise UsageError("no image paths given (stdin was empty)")
+    return paths
+
+
+def passphrase_provider(env_var: str | None, *, confirm: bool = False):
+    """A callable that yields the passphrase: from ``env_var``, else a prompt on the terminal.
+
+    The passphrase is read only when an encrypted key is actually used, and never echoed.
+    """
+
+    def provide() -> bytes | None:
+        if env_var:
+            value = os.environ.get(env_var)
+            if not value:
+                raise UsageError(f"environment variable {env_var} is not set or empty")
+            return value.encode()
+        if not sys.stdin.isatty() and not os.path.exists("/dev/tty"):
+            raise SigningKeyError("a passphrase is needed but there is no terminal: use --passphrase-env VAR")
+        try:
+            first = getpass.getpass("Passphrase: ", stream=sys.stderr)
+            if confirm and getpass.getpass("Repeat passphrase: ", stream=sys.stderr) != first:
+                raise UsageError("the passphrases do not match")
+        except (EOFError, OSError):
+            raise SigningKeyError("could not read a passphrase: use --passphrase-env VAR") from None
+        return first.encode() if first else None
+
+    return provide
+
+
+def make_home(passphrase_env: str | None = None) -> Home:
+    """The library entry point for this process: home from the environment, passphrase from the CLI."""
+    return Home(settings=Settings.from_env(), passphrase=passphrase_provider(passphrase_env))

@@ -1,0 +1,113 @@
+"""Rendering and the one place where errors become messages and exit codes.
+
+Every command returns an :class:`Outcome`; :func:`command` prints it (the JSON envelope with ``--json``,
+else the command's human renderer) and turns any :class:`~artforge.errors.ArtforgeError` into
+``Error: <message>`` on stderr plus its exit code.  Data goes to stdout, talk to stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ..errors import ArtforgeError, ExitCode
+
+ENVELOPE_VERSION = 1
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Outcome:
+    """What a command produced: JSON-ready data, how to show it to a person, and the exit code."""
+
+    data: Any
+    render: Callable[[Console], None] | None = None
+    exit_code: ExitCode = ExitCode.OK
+    errors: list[dict] = field(default_factory=list)
+
+
+def envelope(command: str, data: Any, exit_code: ExitCode, errors: list[dict]) -> dict:
+    """The versioned JSON envelope every ``--json`` output uses (pinned by tests/test_cli_contract.py)."""
+    return {
+        "artforge": ENVELOPE_VERSION,
+        "command": command,
+        "ok": not errors,
+        "exit_code": int(exit_code),
+        "data": data,
+        "errors": errors,
+    }
+
+
+def write_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def echo(line: str) -> None:
+    """One plain line of data on stdout (no wrapping, no markup)."""
+    sys.stdout.write(line + "\n")
+
+
+def warn(message: str) -> None:
+    """Talk for a person, on stderr."""
+    stderr.print(message, markup=False)
+
+
+def error_line(message: str) -> None:
+    # One line, whatever the message holds, so scripts can rely on it.
+    sys.stderr.write("Error: " + " ".join(str(message).split()) + "\n")
+    sys.stderr.flush()
+
+
+def command(app: typer.Typer, name: str | None = None, **options: Any) -> Callable:
+    """Register ``fn`` as a Typer command whose result and errors are rendered here, once.
+
+    The wrapped function takes a ``json_output`` parameter and returns an :class:`Outcome`.
+    """
+
+    def decorate(fn: Callable[..., Outcome]) -> Callable[..., None]:
+        command_name = name or fn.__name__.replace("_", "-")
+        full_name = f"{app.info.name} {command_name}" if app.info.name else command_name
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            json_mode = bool(kwargs.get("json_output"))
+            try:
+                outcome = fn(*args, **kwargs)
+            except ArtforgeError as exc:
+                _fail(full_name, json_mode, exc.exit_code, type(exc).__name__, str(exc))
+            except KeyboardInterrupt:
+                _fail(full_name, json_mode, ExitCode.INTERRUPTED, "Interrupted", "interrupted")
+            except typer.Exit:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+                _fail(full_name, json_mode, ExitCode.ERROR, "InternalError",
+                      f"internal error ({type(exc).__name__}: {exc})")
+            if json_mode:
+                write_json(envelope(full_name, outcome.data, outcome.exit_code, outcome.errors))
+            elif outcome.render is not None:
+                outcome.render(stdout)
+            sys.stdout.flush()
+            if outcome.exit_code != ExitCode.OK:
+                raise typer.Exit(int(outcome.exit_code))
+
+        app.command(command_name, **options)(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def _fail(command_name: str, json_mode: bool, code: ExitCode, kind: str, message: str) -> None:
+    error_line(message)
+    if json_mode:
+        write_json(envelope(command_name, None, code, [{"type": kind, "message": message}]))
+    raise typer.Exit(int(code))

@@ -1,0 +1,111 @@
+"""Human renderings shared by several commands: a work's details and a dispute report.
+
+On a terminal they are Rich panels; when piped, plain ``key: value`` lines that grep and cut can read.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from ..verify import DisputeReport
+from ..works import Identity, WorkDetails
+
+
+def _who(identity: Identity) -> str:
+    return f"{identity.name} ({identity.key_id})" if identity.name else identity.key_id
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
+    """(label, value) pairs describing a work, its licence, grants and chain status."""
+    work, terms = details.work, details.licence.terms
+    lines = [
+        ("work", work.id),
+        ("title", work.title),
+        ("size", f"{work.width}x{work.height}"),
+        ("registered", work.created_at),
+        ("creator", _who(details.creator)),
+        ("owner", _who(details.owner)),
+        ("origin", work.origin.get("type", "registered")),
+        ("licence", f"{details.licence.id} ({details.licence.name})"),
+        ("commercial use", _yes_no(terms.commercial)),
+        ("derivatives", _yes_no(terms.derivatives)),
+        ("share-alike", _yes_no(terms.share_alike)),
+        ("attribution", "required" if terms.attribution else "not required"),
+        ("AI training", terms.ai_training),
+        ("AI generative training", terms.ai_generative_training),
+        ("data mining", terms.data_mining),
+    ]
+    if terms.constraint_info:
+        lines.append(("constraints", terms.constraint_info))
+    if work.parents:
+        lines.append(("derived from", ", ".join(p[:12] for p in work.parents)))
+    for grant in details.active_grants:
+        until = grant.until or "no end date"
+        lines.append(("grant", f"{grant.grantee}: {grant.terms} (until {until})"))
+    lines.append(("records", str(len(details.history))))
+    status = "valid" if details.chain_valid else "BROKEN: " + "; ".join(details.chain_problems)
+    lines.append(("signatures", status))
+    return lines
+
+
+def _table(lines: list[tuple[str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in lines:
+        table.add_row(label, value)
+    return table
+
+
+def _plain(out: Console, lines: list[tuple[str, str]]) -> None:
+    for label, value in lines:
+        out.file.write(f"{label}: {value}\n")
+
+
+def render_work(out: Console, details: WorkDetails) -> None:
+    lines = work_lines(details)
+    if out.is_terminal:
+        style = "green" if details.chain_valid else "red"
+        out.print(Panel(_table(lines), title=details.work.title, border_style=style))
+    else:
+        _plain(out, lines)
+
+
+VERDICT_STYLE = {"exact-copy": "green", "modified-copy": "yellow", "ambiguous": "magenta", "no-match": "red"}
+
+
+def report_lines(report: DisputeReport) -> list[tuple[str, str]]:
+    lines = [("image", report.path), ("verdict", report.verdict)]
+    if report.match:
+        evidence = report.match.method
+        if report.match.distances:
+            distances = ", ".join(f"{k} {v}" for k, v in report.match.distances.items())
+            evidence += f" (score {report.match.score:.3f}: {distances})"
+        lines.append(("evidence", evidence))
+    for note in report.notes:
+        lines.append(("note", note))
+    if report.details:
+        lines += work_lines(report.details)
+    elif report.verdict == "ambiguous":
+        lines += [("candidate", f"{c.work_id} ({c.method}, score {c.score:.3f})") for c in report.candidates]
+    return lines
+
+
+def render_reports(out: Console, reports: list[DisputeReport]) -> None:
+    for index, report in enumerate(reports):
+        lines = report_lines(report)
+        if out.is_terminal:
+            out.print(Panel(_table(lines), title=f"Dispute report: {report.verdict}",
+                            border_style=VERDICT_STYLE.get(report.verdict, "white")))
+        else:
+            if index:
+                out.file.write("\n")
+            _plain(out, lines)
+
+

@@ -1,0 +1,126 @@
+"""``artforge register``, ``list``, ``show``, ``history``, ``transfer``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ExitCode
+from ..licensing import transfer_work
+from ..registration import register_images
+from ..works import list_works, show_work
+from .options import ImagesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, make_home, read_paths
+from .output import Outcome, command, echo, warn
+from .views import render_work
+
+app = typer.Typer()
+
+WorkArg = Annotated[str, typer.Argument(help="Work id, record id, or a prefix of one (6+ hex characters).")]
+
+
+@command(app)
+def register(
+    images: ImagesArg,
+    license_id: Annotated[str, typer.Option("--license", "-l", help="SPDX licence id, e.g. CC-BY-NC-4.0.")],
+    title: Annotated[Optional[str], typer.Option("--title", "-t", help="Title (one image only; default: file name).")] = None,
+    key: KeyOpt = None,
+    parent: Annotated[
+        Optional[list[str]], typer.Option("--parent", help="Record id this work derives from (repeatable).")
+    ] = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    quiet: QuietOpt = False,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Register images under a licence with a signed provenance record; prints one work id per image.
+
+    Idempotent: the same pixels registered again by the same key return the existing work.
+    All images are registered or, on any error, none.
+    """
+    paths = read_paths(images)
+    results = register_images(make_home(passphrase_env), paths, licence_id=license_id, title=title,
+                              key_name=key, parents=parent or ())
+    for r in results:
+        if not r.created and r.licence_id != license_id:
+            warn(f"{r.path}: already registered as {r.work_id[:12]} under {r.licence_id}; licence unchanged")
+    if not quiet and not json_output:
+        new = sum(r.created for r in results)
+        warn(f"registered {new} new work(s), {len(results) - new} already registered")
+
+    def render(out: Console) -> None:
+        for r in results:
+            echo(f"{r.work_id}\t{r.path}" if len(results) > 1 else r.work_id)
+
+    return Outcome([r.to_dict() for r in results], render)
+
+
+@command(app, "list")
+def list_command(
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many works.")] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many works.")] = 0,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """List registered works, oldest first."""
+    works = list_works(make_home(), limit=limit, offset=offset)
+
+    def render(out: Console) -> None:
+        if out.is_terminal:
+            table = Table("work", "title", "licence", "owner", "registered")
+            for w in works:
+                table.add_row(w.id[:16], w.title, w.licence_id, w.owner_key_id[:12], w.created_at)
+            out.print(table)
+        else:
+            for w in works:
+                echo(f"{w.id}\t{w.licence_id}\t{w.owner_key_id}\t{w.title}")
+
+    return Outcome([w.to_dict() for w in works], render)
+
+
+@command(app)
+def show(work: WorkArg, json_output: JsonOpt = False) -> Outcome:
+    """Show a work: owner, licence and its terms, active grants, signature status."""
+    details = show_work(make_home(), work)
+    return Outcome(details.to_dict(), lambda out: render_work(out, details),
+                   exit_code=_chain_exit(details.chain_valid))
+
+
+@command(app)
+def history(work: WorkArg, json_output: JsonOpt = False) -> Outcome:
+    """Show a work's signed record chain: registration, grants, transfers."""
+    details = show_work(make_home(), work)
+
+    def render(out: Console) -> None:
+        if out.is_terminal:
+            table = Table("#", "record", "type", "when", "signed by", "what")
+            for h in details.history:
+                table.add_row(str(h.seq), h.record_id[:16], h.type, h.created_at,
+                              h.signer.name or h.signer.key_id[:12], h.summary)
+            out.print(table)
+        else:
+            for h in details.history:
+                echo(f"{h.seq}\t{h.record_id}\t{h.type}\t{h.created_at}\t{h.signer.key_id}\t{h.summary}")
+        if not details.chain_valid:
+            warn("chain does not verify: " + "; ".join(details.chain_problems))
+
+    data = {"work_id": details.work.id, "history": [h.to_dict() for h in details.history],
+            "signature_valid": details.chain_valid, "chain_problems": details.chain_problems}
+    return Outcome(data, render, exit_code=_chain_exit(details.chain_valid))
+
+
+@command(app)
+def transfer(
+    work: WorkArg,
+    to: Annotated[str, typer.Option("--to", help="New owner: a key name in this home or a 64-hex public key.")],
+    key: KeyOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Transfer copyright of a work to another key; signed by the current owner."""
+    result = transfer_work(make_home(passphrase_env), work, to, key_name=key)
+    return Outcome(result.to_dict(), lambda out: echo(result.record_id))
+
+
+def _chain_exit(valid: bool) -> ExitCode:
+    return ExitCode.OK if valid else ExitCode.SIGNATURE_INVALID

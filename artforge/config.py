@@ -1,0 +1,57 @@
+"""Where artforge keeps its files, and the limits it applies.
+
+One home directory holds everything: ``$ARTFORGE_HOME`` when set, else the platform's user data dir.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "ARTFORGE_HOME"
+DEFAULT_KEY_NAME = "default"
+# 64 megapixels: far above any generator output or camera photo we expect, far below what exhausts a
+# laptop's memory when a decompression bomb (a tiny file claiming a gigapixel canvas) is opened.
+DEFAULT_MAX_IMAGE_PIXELS = 64_000_000
+# Files above this are refused before they are read into memory.
+DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+def default_home() -> Path:
+    """The home directory: ``$ARTFORGE_HOME`` or the platform user data dir."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # imported here: only needed when no home is given
+
+    return Path(platformdirs.user_data_dir("artforge", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and limits for one artforge home."""
+
+    home: Path
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Settings for the home named by the environment (or the platform default)."""
+        return cls(home=default_home())
+
+    @property
+    def image_limits(self) -> dict[str, int]:
+        """Keyword arguments for :func:`artforge.imaging.load_image`."""
+        return {"max_pixels": self.max_image_pixels, "max_file_bytes": self.max_file_bytes}
+
+    @property
+    def registry_path(self) -> Path:
+        """The SQLite registry file."""
+        return self.home / "registry.db"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Folder of signing keys (private keys 0600)."""
+        return self.home / "keys"

@@ -1,0 +1,94 @@
+"""The one exception tree of artforge, and the exit codes that shell scripts branch on.
+
+Library code raises a subclass of :class:`ArtforgeError`; the CLI turns it into ``Error: <message>`` on
+stderr and the class's ``exit_code`` in exactly one place (``artforge.cli.output``).  Messages are one line
+and never carry key material or passphrases.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; stable, documented in README.md."""
+
+    OK = 0
+    ERROR = 1  # unexpected failure
+    USAGE = 2  # bad command-line usage (Typer/Click also use 2)
+    NO_MATCH = 3  # verify: no registered work matches
+    SIGNATURE_INVALID = 4  # verify/audit: a match whose signature or record chain is broken
+    BAD_INPUT = 5  # unreadable, truncated, oversized or unsupported input file
+    NOT_FOUND = 6  # unknown work, record, key or licence
+    KEY_ERROR = 7  # missing/locked key or wrong passphrase
+    REGISTRY_ERROR = 8  # registry file unusable (not a database, newer schema, read-only)
+    PERMISSION_DENIED = 9  # the signer is not allowed to do this (e.g. not the current owner)
+    CONFLICT = 10  # the operation clashes with existing state
+    AMBIGUOUS = 11  # verify: several registered works match equally well
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class ArtforgeError(Exception):
+    """Base of every error artforge raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+class UsageError(ArtforgeError):
+    """The arguments do not make sense together."""
+
+    exit_code = ExitCode.USAGE
+
+
+class BadInput(ArtforgeError):
+    """An input file cannot be used (not an image, truncated, too large, unsupported)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class NotFound(ArtforgeError):
+    """A named work, record, key or licence does not exist."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class UnknownLicence(NotFound):
+    """The licence id is neither built in nor registered as a custom licence."""
+
+
+class SigningKeyError(ArtforgeError):
+    """A signing key is missing, unreadable, or locked by a passphrase we do not have."""
+
+    exit_code = ExitCode.KEY_ERROR
+
+
+class WrongPassphrase(SigningKeyError):
+    """The passphrase does not decrypt the private key."""
+
+
+class RegistryError(ArtforgeError):
+    """The registry file cannot be opened or written."""
+
+    exit_code = ExitCode.REGISTRY_ERROR
+
+
+class SchemaTooNew(RegistryError):
+    """The registry was written by a newer artforge."""
+
+
+class NotOwner(ArtforgeError):
+    """The signing key is not the current owner of the work."""
+
+    exit_code = ExitCode.PERMISSION_DENIED
+
+
+class Conflict(ArtforgeError):
+    """The request clashes with what the registry already holds."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class InvalidRecord(ArtforgeError):
+    """A provenance record is malformed or its signature does not verify."""
+
+    exit_code = ExitCode.SIGNATURE_INVALID

@@ -1,0 +1,158 @@
+"""Safe image loading: size limits, format allow-list, EXIF orientation, one canonical pixel form.
+
+Every image that enters artforge goes through :func:`load_image`.  The canonical form is 8-bit RGB, or
+8-bit RGBA when the source has transparency, after EXIF orientation is applied; its SHA-256 (the *pixel
+hash*) is therefore the same for a re-encoded or metadata-stripped copy of the same pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
+from .errors import BadInput
+
+# Formats we decode.  Anything else (EPS, which runs Ghostscript; exotic plugins) is refused.
+ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
+PIXEL_HASH_DOMAIN = b"artforge-pixels/1\n"
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded image in canonical form, with facts about its source file."""
+
+    image: Image.Image  # mode "RGB" or "RGBA", EXIF orientation applied
+    file_sha256: str
+    source_format: str
+    source_mode: str
+    frames: int
+    path: Path | None = None
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height
+
+    def rgb(self) -> Image.Image:
+        """The image as RGB, transparency composited onto white (what the perceptual hashes see)."""
+        if self.image.mode == "RGB":
+            return self.image
+        background = Image.new("RGB", self.image.size, (255, 255, 255))
+        background.paste(self.image, mask=self.image.getchannel("A"))
+        return background
+
+
+def pixel_sha256(image: Image.Image) -> str:
+    """SHA-256 over a domain tag, size, mode and raw canonical pixel bytes."""
+    digest = hashlib.sha256(PIXEL_HASH_DOMAIN)
+    digest.update(f"{image.mode} {image.width} {image.height}\n".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+def _to_canonical_mode(image: Image.Image) -> Image.Image:
+    mode = image.mode
+    if mode in ("RGB", "RGBA"):
+        return image
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # Deep greyscale: Pillow's convert("L") clips instead of scaling, so scale to 8 bits ourselves.
+        array = np.asarray(image).astype(np.float64)
+        if mode.startswith("I;16"):
+            array = array / 257.0
+        elif mode == "F" and array.size and float(np.nanmax(array)) <= 1.0:
+            array = array * 255.0
+        elif array.size and float(np.nanmax(array)) > 255.0:
+            array = array / 257.0
+        array = np.nan_to_num(np.clip(np.rint(array), 0, 255))
+        return Image.fromarray(array.astype(np.uint8), mode="L").convert("RGB")
+    has_alpha = mode in ("LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info)
+    if mode == "P" and image.palette is not None and image.palette.mode == "RGBA":
+        has_alpha = True
+    if mode in ("1", "L", "P", "CMYK", "YCbCr", "LAB", "HSV") or has_alpha:
+        return image.convert("RGBA" if has_alpha else "RGB")
+    raise BadInput(f"unsupported image mode {mode!r}")
+
+
+def load_image(
+    source: str | Path | bytes,
+    *,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> LoadedImage:
+    """Read, check and decode an image file (or its bytes) into canonical form.
+
+    Raises :class:`BadInput` with a one-line reason for missing, oversized, truncated, non-image or
+    unsupported files and for decompression bombs (more than ``max_pixels`` pixels).
+    """
+    path: Path | None = None
+    if isinstance(source, bytes):
+        data = source
+        label = "<bytes>"
+    else:
+        path = Path(source)
+        label = str(path)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise BadInput(f"{label}: no such file") from None
+        except OSError as exc:
+            raise BadInput(f"{label}: cannot read ({exc.strerror})") from None
+        if path.is_dir():
+            raise BadInput(f"{label}: is a directory, not an image")
+        if size > max_file_bytes:
+            raise BadInput(f"{label}: file is {size} bytes, over the {max_file_bytes}-byte limit")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"{label}: cannot read ({exc.strerror})") from None
+    if not data:
+        raise BadInput(f"{label}: empty file")
+    file_sha256 = hashlib.sha256(data).hexdigest()
+
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel limit below is the guard; Pillow's warning would only add noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            width, height = opened.size
+            if width <= 0 or height <= 0:
+                raise BadInput(f"{label}: image has no pixels")
+            if width * height > max_pixels:
+                raise BadInput(
+                    f"{label}: {width}x{height} pixels exceeds the {max_pixels}-pixel limit "
+                    "(possible decompression bomb)"
+                )
+            frames = int(getattr(opened, "n_frames", 1) or 1)
+            source_format = opened.format or "unknown"
+            opened.load()  # decode now, so truncation is reported here
+            oriented = ImageOps.exif_transpose(opened)
+            source_mode = oriented.mode
+            canonical = _to_canonical_mode(oriented)
+            canonical.load()
+    except BadInput:
+        raise
+    except UnidentifiedImageError:
+        raise BadInput(f"{label}: not an image in a supported format ({', '.join(ALLOWED_FORMATS)})") from None
+    except Image.DecompressionBombError:
+        raise BadInput(f"{label}: too many pixels (possible decompression bomb)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput(f"{label}: damaged or truncated image ({reason})") from None
+    return LoadedImage(
+        image=canonical,
+        file_sha256=file_sha256,
+        source_format=source_format,
+        source_mode=source_mode,
+        frames=frames,
+        path=path,
+    )

@@ -1,0 +1,143 @@
+"""Licence operations: custom licences, signed grants, copyright transfers.
+
+Grants and transfers are signed records appended to the work's chain; only the current owner's key may
+sign them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .errors import BadInput, NotOwner, UsageError
+from .home import Home
+from .keys import Signer, key_id_for, parse_public_key
+from .licences import Licence, LicenceTerms, check_custom_id
+from .provenance import grant_payload, sign_payload, transfer_payload, utc_now
+from .registry import Registry, WorkRow
+
+MAX_TEXT_BYTES = 1_000_000
+MAX_FIELD_LENGTH = 2_000
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """A record appended to a work's chain."""
+
+    work_id: str
+    record_id: str
+    record_type: str
+    detail: dict
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def add_custom_licence(home: Home, licence_id: str, name: str, terms: LicenceTerms, url: str = "",
+                       text_file: Path | None = None) -> Licence:
+    """Register a ``LicenseRef-`` licence with its terms and (optionally) its full text."""
+    check_custom_id(licence_id)
+    text = ""
+    if text_file is not None:
+        try:
+            raw = text_file.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"{text_file}: cannot read ({exc.strerror})") from None
+        if len(raw) > MAX_TEXT_BYTES:
+            raise BadInput(f"{text_file}: licence text over {MAX_TEXT_BYTES} bytes")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(f"{text_file}: licence text is not UTF-8") from None
+    licence = Licence(id=licence_id, name=_clean(name or licence_id, "name"), url=url, text=text,
+                      builtin=False, terms=terms)
+    with home.registry() as registry, registry.transaction():
+        registry.add_licence(licence)
+    return licence
+
+
+def list_licences(home: Home) -> list[Licence]:
+    with home.registry() as registry:
+        return registry.licences()
+
+
+def get_licence(home: Home, licence_id: str) -> Licence:
+    with home.registry() as registry:
+        return registry.licence(licence_id)
+
+
+def _clean(value: str, what: str) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise UsageError(f"{what} is empty")
+    if len(cleaned) > MAX_FIELD_LENGTH:
+        raise UsageError(f"{what} is longer than {MAX_FIELD_LENGTH} characters")
+    return cleaned
+
+
+def _owner_signer(home: Home, registry: Registry, work: WorkRow, key_name: str | None) -> Signer:
+    if key_name is None:  # default to the local key that owns the work
+        info = home.keystore.find_by_key_id(work.owner_key_id)
+        if info is None:
+            raise NotOwner(f"work {work.id[:12]} is owned by key {work.owner_key_id[:12]}, which is not in this home")
+        key_name = info.name
+    return _check_owner(home.signer(key_name), work)
+
+
+def _check_owner(signer: Signer, work: WorkRow) -> Signer:
+    if signer.key_id != work.owner_key_id:
+        raise NotOwner(f"key {signer.name!r} does not own work {work.id[:12]} (owner: {work.owner_key_id[:12]})")
+    return signer
+
+
+def grant_licence(home: Home, work_ref: str, grantee: str, terms: str, until: str | None = None,
+                  key_name: str | None = None) -> RecordResult:
+    """Sign and record a licence grant by the work's owner."""
+    grantee = _clean(grantee, "grantee")
+    terms = _clean(terms, "terms")
+    if until is not None:
+        try:
+            until = date.fromisoformat(until).isoformat()
+        except ValueError:
+            raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
+    with home.registry() as registry:
+        signer = _owner_signer(home, registry, registry.resolve_work(work_ref), key_name)
+        with registry.transaction():
+            work = registry.resolve_work(work_ref)  # re-read under the write lock: the head may have moved
+            _check_owner(signer, work)
+            record = sign_payload(grant_payload(work.id, work.head_record_id, grantee, terms, until), signer)
+            registry.append_record(work.id, record)
+            registry.add_grant(record)
+    return RecordResult(work.id, record.record_id, "grant", {"to": grantee, "terms": terms, "until": until})
+
+
+def resolve_recipient(home: Home, recipient: str) -> tuple[bytes, str | None]:
+    """A transfer recipient: a key name in this home, or a raw public key in hex."""
+    store = home.keystore
+    try:
+        if store.exists(recipient):
+            info = store.info(recipient)
+            return bytes.fromhex(info.public_key), info.name
+    except UsageError:
+        pass  # not a valid key name: try it as a public key
+    return parse_public_key(recipient), None
+
+
+def transfer_work(home: Home, work_ref: str, recipient: str, key_name: str | None = None) -> RecordResult:
+    """Sign and record a transfer of copyright from the current owner to ``recipient``."""
+    to_public, to_name = resolve_recipient(home, recipient)
+    to_key_id = key_id_for(to_public)
+    with home.registry() as registry:
+        signer = _owner_signer(home, registry, registry.resolve_work(work_ref), key_name)
+        if to_key_id == signer.key_id:
+            raise UsageError("the recipient already owns this work")
+        with registry.transaction():
+            work = registry.resolve_work(work_ref)
+            _check_owner(signer, work)
+            record = sign_payload(transfer_payload(work.id, work.head_record_id, to_public), signer)
+            registry.remember_identity(to_key_id, to_public.hex(), to_name, utc_now())
+            registry.append_record(work.id, record)
+            registry.add_transfer(record, from_key_id=signer.key_id)
+    return RecordResult(work.id, record.record_id, "transfer",
+                        {"from": signer.key_id, "to": to_key_id, "to_name": to_name})

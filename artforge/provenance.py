@@ -1,0 +1,263 @@
+"""Signed provenance records: canonical bytes, Ed25519 signatures, content-addressed ids.
+
+Every fact artforge asserts about a work is a record: the *registration* (a :class:`ProvenanceRecord`),
+each licence *grant* and each copyright *transfer*.  A record's payload is a JSON object; its canonical
+bytes are the RFC 8785 (JCS) serialisation; its id is the SHA-256 of those bytes; the signature is
+Ed25519 over those bytes by the key named in ``signer``.  Records of one work form a hash chain through
+``prev``.  The format is specified in ``docs/record-format.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from .errors import InvalidRecord
+from .keys import Signer, key_id_for, verify_signature
+
+RECORD_SCHEMA = "artforge.record/1"
+RECORD_TYPES = ("registration", "grant", "transfer")
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def utc_now() -> str:
+    """Current UTC time, ISO 8601 with a ``Z`` and whole seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _check_value(value: Any, where: str) -> None:
+    # Restrict payloads to a float-free JSON subset: then RFC 8785 output equals Python's
+    # json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), which lets a verifier with
+    # only the standard library rebuild the bytes (see examples/verify_record.py).
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise InvalidRecord(f"{where}: integer outside the IEEE-754 safe range")
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_value(item, f"{where}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise InvalidRecord(f"{where}: object keys must be ASCII strings")
+            _check_value(item, f"{where}.{key}")
+        return
+    raise InvalidRecord(f"{where}: {type(value).__name__} values are not allowed in records")
+
+
+def canonical_bytes(payload: dict) -> bytes:
+    """RFC 8785 canonical JSON of a record payload (floats and non-ASCII keys refused)."""
+    _check_value(payload, "payload")
+    return rfc8785.dumps(payload)
+
+
+def record_id_of(payload: dict) -> str:
+    """A record's id: hex SHA-256 of its canonical bytes."""
+    return hashlib.sha256(canonical_bytes(payload)).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignedRecord:
+    """A payload and its signature; the id and bytes are derived, never stored separately."""
+
+    payload: dict
+    signature: str  # hex, 64 bytes
+
+    @property
+    def canonical(self) -> bytes:
+        return canonical_bytes(self.payload)
+
+    @property
+    def record_id(self) -> str:
+        return hashlib.sha256(self.canonical).hexdigest()
+
+    @property
+    def record_type(self) -> str:
+        return self.payload.get("type", "")
+
+    @property
+    def signer_key_id(self) -> str:
+        return self.payload.get("signer", {}).get("key_id", "")
+
+    @property
+    def prev(self) -> str | None:
+        return self.payload.get("prev")
+
+    def to_dict(self) -> dict:
+        """The portable form: ``{"record_id", "payload", "signature"}``."""
+        return {"record_id": self.record_id, "payload": self.payload, "signature": self.signature}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SignedRecord":
+        """Parse the portable form; the stated ``record_id``, if any, must match the payload."""
+        try:
+            record = cls(payload=dict(data["payload"]), signature=str(data["signature"]))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidRecord("a record needs 'payload' (object) and 'signature' (hex)") from None
+        stated = data.get("record_id")
+        if stated is not None and stated != record.record_id:
+            raise InvalidRecord("record_id does not match the payload")
+        return record
+
+    @classmethod
+    def from_json(cls, text: str) -> "SignedRecord":
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise InvalidRecord(f"record is not JSON ({exc.msg})") from None
+
+
+def sign_payload(payload: dict, signer: Signer) -> SignedRecord:
+    """Stamp the signer into the payload and sign its canonical bytes."""
+    stamped = dict(payload)
+    stamped["signer"] = {"key_id": signer.key_id, "public_key": signer.public_key.hex()}
+    signature = signer.sign(canonical_bytes(stamped))
+    return SignedRecord(payload=stamped, signature=signature.hex())
+
+
+def check_signature(record: SignedRecord) -> list[str]:
+    """Problems with a record's own integrity (schema, key id, signature); empty when it verifies."""
+    payload = record.payload
+    problems = []
+    if payload.get("schema") != RECORD_SCHEMA:
+        problems.append(f"unknown schema {payload.get('schema')!r}")
+    if payload.get("type") not in RECORD_TYPES:
+        problems.append(f"unknown record type {payload.get('type')!r}")
+    signer = payload.get("signer") or {}
+    try:
+        public_key = bytes.fromhex(signer.get("public_key", ""))
+        signature = bytes.fromhex(record.signature)
+    except (ValueError, AttributeError, TypeError):
+        return problems + ["signer public key or signature is not hex"]
+    if len(public_key) != 32:
+        return problems + ["signer public key is not 32 bytes"]
+    if signer.get("key_id") != key_id_for(public_key):
+        problems.append("signer key_id does not match its public key")
+    try:
+        message = record.canonical
+    except InvalidRecord as exc:
+        return problems + [str(exc)]
+    if not verify_signature(public_key, signature, message):
+        problems.append("signature does not verify")
+    return problems
+
+
+@dataclass(frozen=True)
+class WorkInfo:
+    """The work a registration record is about."""
+
+    title: str
+    file_sha256: str
+    pixel_sha256: str
+    width: int
+    height: int
+    fingerprints: dict
+
+    def to_dict(self) -> dict:
+        return {
+            "title": self.title,
+            "file_sha256": self.file_sha256,
+            "pixel_sha256": self.pixel_sha256,
+            "width": self.width,
+            "height": self.height,
+            "fingerprints": self.fingerprints,
+        }
+
+
+@dataclass(frozen=True)
+class ProvenanceRecord:
+    """The registration of a work: who made it, when, how, under which licence."""
+
+    work: WorkInfo
+    licence_id: str
+    licence_terms: dict
+    origin: dict = field(default_factory=lambda: {"type": "registered"})
+    parents: tuple[str, ...] = ()
+    created_at: str = field(default_factory=utc_now)
+    prev: str | None = None
+
+    def payload(self) -> dict:
+        """The unsigned payload (the signer is stamped in by :func:`sign_payload`)."""
+        return {
+            "schema": RECORD_SCHEMA,
+            "type": "registration",
+            "created_at": self.created_at,
+            "work": self.work.to_dict(),
+            "origin": self.origin,
+            "parents": list(self.parents),
+            "licence": {"id": self.licence_id, "terms": self.licence_terms},
+            "prev": self.prev,
+        }
+
+
+def grant_payload(work_id: str, prev: str, grantee: str, terms: str, until: str | None) -> dict:
+    """Unsigned payload of a licence grant to ``grantee`` (free text) until a date (or open-ended)."""
+    return {
+        "schema": RECORD_SCHEMA,
+        "type": "grant",
+        "created_at": utc_now(),
+        "work_id": work_id,
+        "prev": prev,
+        "grant": {"to": grantee, "terms": terms, "until": until},
+    }
+
+
+def transfer_payload(work_id: str, prev: str, to_public_key: bytes) -> dict:
+    """Unsigned payload of a copyright transfer to the holder of ``to_public_key``."""
+    return {
+        "schema": RECORD_SCHEMA,
+        "type": "transfer",
+        "created_at": utc_now(),
+        "work_id": work_id,
+        "prev": prev,
+        "transfer": {"to": {"key_id": key_id_for(to_public_key), "public_key": to_public_key.hex()}},
+    }
+
+
+def check_chain(records: list[SignedRecord]) -> list[str]:
+    """Problems with one work's record chain, in order: signatures, links, and who may sign.
+
+    The first record must be the registration; every later record must point at its predecessor with
+    ``prev``, name the work, and be signed by the owner at that point (the creator, until a transfer).
+    """
+    problems: list[str] = []
+    if not records:
+        return ["no records"]
+    first = records[0]
+    if first.record_type != "registration":
+        problems.append("chain does not start with a registration")
+    work_id = first.record_id
+    owner = first.signer_key_id
+    previous_id = first.record_id
+    for index, record in enumerate(records):
+        short = record.record_id[:12]
+        for problem in check_signature(record):
+            problems.append(f"record {index} ({short}): {problem}")
+        if index == 0:
+            continue
+        if record.prev != previous_id:
+            problems.append(f"record {index} ({short}): prev does not point at record {index - 1}")
+        if record.payload.get("work_id") != work_id:
+            problems.append(f"record {index} ({short}): names another work")
+        if record.signer_key_id != owner:
+            problems.append(f"record {index} ({short}): signed by {record.signer_key_id[:12]}, not the owner")
+        if record.record_type == "registration":
+            problems.append(f"record {index} ({short}): a second registration in one chain")
+        if record.record_type == "transfer":
+            recipient = record.payload.get("transfer", {}).get("to", {})
+            owner = recipient.get("key_id", "")
+            try:
+                if key_id_for(bytes.fromhex(recipient.get("public_key", ""))) != owner:
+                    problems.append(f"record {index} ({short}): recipient key_id does not match its public key")
+            except (ValueError, TypeError):
+                problems.append(f"record {index} ({short}): recipient public key is not hex")
+        previous_id = record.record_id
+    return problems

@@ -1,0 +1,127 @@
+"""Registering images: fingerprint, sign a provenance record, index it; all or nothing per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+from .fingerprint import Fingerprint, fingerprint_all
+from .home import Home
+from .provenance import ProvenanceRecord, WorkInfo, sign_payload
+from .registry import Registry
+
+MAX_TITLE_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class RegisteredWork:
+    """The outcome of registering one image."""
+
+    path: str
+    work_id: str  # the id of the registration record
+    title: str
+    licence_id: str
+    owner_key_id: str
+    created: bool  # False when these pixels were already registered by this key
+    fingerprint: Fingerprint
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "work_id": self.work_id,
+            "record_id": self.work_id,
+            "title": self.title,
+            "licence": self.licence_id,
+            "owner_key_id": self.owner_key_id,
+            "created": self.created,
+            "pixel_sha256": self.fingerprint.pixel_sha256,
+        }
+
+
+def _clean_title(title: str) -> str:
+    cleaned = " ".join(title.split())  # no control characters or newlines in titles
+    if len(cleaned) > MAX_TITLE_LENGTH:
+        raise UsageError(f"title is longer than {MAX_TITLE_LENGTH} characters")
+    return cleaned
+
+
+def register_fingerprints(
+    registry: Registry,
+    home: Home,
+    items: Sequence[tuple[str, Fingerprint, str]],
+    *,
+    licence_id: str,
+    key_name: str | None = None,
+    parents: Sequence[str] = (),
+    origin: dict | None = None,
+) -> list[RegisteredWork]:
+    """Register already-fingerprinted images ``(path, fingerprint, title)`` in one transaction."""
+    licence = registry.licence(licence_id)
+    parent_ids = [registry.resolve_record(parent) for parent in parents]
+    signer = home.signer(key_name)
+    key_info = home.keystore.find_by_key_id(signer.key_id)
+    results: list[RegisteredWork] = []
+    with registry.transaction():
+        for path, fingerprint, title in items:
+            existing = [w for w in registry.works_with_pixels(fingerprint.pixel_sha256)
+                        if w.creator_key_id == signer.key_id]
+            if existing:
+                work = existing[0]
+                results.append(RegisteredWork(path, work.id, work.title, work.licence_id, work.owner_key_id,
+                                              False, fingerprint))
+                continue
+            record = ProvenanceRecord(
+                work=WorkInfo(
+                    title=title,
+                    file_sha256=fingerprint.file_sha256,
+                    pixel_sha256=fingerprint.pixel_sha256,
+                    width=fingerprint.width,
+                    height=fingerprint.height,
+                    fingerprints=fingerprint.to_dict(),
+                ),
+                licence_id=licence.id,
+                licence_terms=licence.terms.to_dict(),
+                origin=origin or {"type": "registered"},
+                parents=tuple(parent_ids),
+            )
+            signed = sign_payload(record.payload(), signer)
+            registry.remember_identity(signer.key_id, signer.public_key.hex(),
+                                       key_info.name if key_info else None, signed.payload["created_at"])
+            work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
+                                        origin=record.origin, parents=parent_ids)
+            results.append(RegisteredWork(path, work.id, title, licence.id, signer.key_id, True, fingerprint))
+    return results
+
+
+def register_images(
+    home: Home,
+    paths: Sequence[str | Path],
+    *,
+    licence_id: str,
+    title: str | None = None,
+    key_name: str | None = None,
+    parents: Sequence[str] = (),
+    origin: dict | None = None,
+    workers: int | None = None,
+) -> list[RegisteredWork]:
+    """Register image files under a licence, signed by ``key_name``.
+
+    Idempotent: pixels this key has already registered return the existing work.  Either every image
+    is registered or, on any error (a bad file, an unknown licence, a locked key), none is.
+    """
+    if not paths:
+        raise UsageError("no images given")
+    if title is not None:
+        title = _clean_title(title)
+        if len(paths) > 1:
+            raise UsageError("--title names one image; register several without it (titles default to file names)")
+    path_list = [Path(p) for p in paths]
+    with home.registry() as registry:
+        registry.licence(licence_id)  # fail on an unknown licence before any work is done
+        home.signer(key_name)  # and on a missing or locked key
+        fingerprints = fingerprint_all(path_list, workers=workers, **home.settings.image_limits)
+        items = [(str(p), fp, title or _clean_title(p.stem)) for p, fp in zip(path_list, fingerprints)]
+        return register_fingerprints(registry, home, items, licence_id=licence_id, key_name=key_name,
+                                     parents=parents, origin=origin)

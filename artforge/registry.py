@@ -1,0 +1,418 @@
+"""The SQLite registry (via sqlite-utils): works, fingerprints, signed records, licences, grants, transfers.
+
+One file, readable as is with ``sqlite-utils`` and Datasette.  Opening it applies the ordered migrations
+(recorded in ``_migrations``) and sets WAL, a busy timeout and foreign keys.  Every write a command makes
+happens inside one :meth:`Registry.transaction`, so a failure leaves the file as it was.
+
+The signed records are the source of truth; the other tables are indexes over them that ``artforge
+audit`` cross-checks.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import Conflict, NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
+from .fingerprint import Fingerprint
+from .licences import BUILTIN_LICENCES, Licence, LicenceTerms
+from .provenance import SignedRecord, utc_now
+
+BUSY_TIMEOUT_MS = 30_000
+MIN_ID_PREFIX = 6
+
+
+def _migration_1_initial(db: sqlite_utils.Database) -> None:
+    db["identities"].create(
+        {"key_id": str, "public_key": str, "name": str, "first_seen": str},
+        pk="key_id",
+        not_null={"public_key"},
+    )
+    db["licences"].create(
+        {
+            "id": str, "name": str, "url": str, "builtin": int, "commercial": int, "derivatives": int,
+            "share_alike": int, "attribution": int, "data_mining": str, "ai_inference": str,
+            "ai_training": str, "ai_generative_training": str, "constraint_info": str, "text": str,
+        },
+        pk="id",
+        not_null={"name"},
+    )
+    db["works"].create(
+        {
+            "id": str, "title": str, "pixel_sha256": str, "file_sha256": str, "width": int, "height": int,
+            "creator_key_id": str, "owner_key_id": str, "licence_id": str, "origin": str, "parents": str,
+            "created_at": str, "head_record_id": str, "record_count": int,
+        },
+        pk="id",
+        not_null={"pixel_sha256", "creator_key_id", "owner_key_id", "licence_id", "created_at"},
+        foreign_keys=[("licence_id", "licences", "id"), ("creator_key_id", "identities", "key_id"),
+                      ("owner_key_id", "identities", "key_id")],
+    )
+    db["works"].create_index(["pixel_sha256"])
+    db["works"].create_index(["file_sha256"])
+    db["fingerprints"].create(
+        {
+            "work_id": str, "version": int, "file_sha256": str, "pixel_sha256": str, "phash64": str,
+            "phash256": str, "dhash": str, "pdq": str, "pdq_quality": int, "colorhash": str,
+            "width": int, "height": int, "mode": str,
+        },
+        pk="work_id",
+        foreign_keys=[("work_id", "works", "id")],
+    )
+    db["records"].create(
+        {
+            "id": str, "work_id": str, "seq": int, "type": str, "prev_id": str, "signer_key_id": str,
+            "created_at": str, "payload": str, "signature": str,
+        },
+        pk="id",
+        not_null={"work_id", "seq", "type", "payload", "signature"},
+    )
+    db["records"].create_index(["work_id", "seq"], unique=True)
+    db["grants"].create(
+        {
+            "record_id": str, "work_id": str, "grantee": str, "terms": str, "until": str,
+            "granted_by": str, "created_at": str,
+        },
+        pk="record_id",
+        foreign_keys=[("record_id", "records", "id"), ("work_id", "works", "id")],
+    )
+    db["grants"].create_index(["work_id"])
+    db["transfers"].create(
+        {"record_id": str, "work_id": str, "from_key_id": str, "to_key_id": str, "created_at": str},
+        pk="record_id",
+        foreign_keys=[("record_id", "records", "id"), ("work_id", "works", "id"),
+                      ("to_key_id", "identities", "key_id")],
+    )
+    db["transfers"].create_index(["work_id"])
+    for licence in BUILTIN_LICENCES.values():
+        db["licences"].insert(_licence_row(licence))
+
+
+# Append only: never edit or reorder a migration that has shipped.
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("initial", _migration_1_initial),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _licence_row(licence: Licence) -> dict:
+    return {
+        "id": licence.id, "name": licence.name, "url": licence.url, "builtin": int(licence.builtin),
+        **{k: (int(v) if isinstance(v, bool) else v) for k, v in licence.terms.to_dict().items()},
+        "text": licence.text,
+    }
+
+
+def _licence_from_row(row: dict) -> Licence:
+    terms = LicenceTerms.from_dict({k: (bool(v) if k in ("commercial", "derivatives", "share_alike",
+                                                         "attribution") else v) for k, v in row.items()})
+    return Licence(id=row["id"], name=row["name"], url=row["url"] or "", text=row["text"] or "",
+                   builtin=bool(row["builtin"]), terms=terms)
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """One registered work as the registry indexes it."""
+
+    id: str
+    title: str
+    pixel_sha256: str
+    file_sha256: str
+    width: int
+    height: int
+    creator_key_id: str
+    owner_key_id: str
+    licence_id: str
+    origin: dict
+    parents: list[str]
+    created_at: str
+    head_record_id: str
+    record_count: int
+
+    @classmethod
+    def from_row(cls, row: dict) -> "WorkRow":
+        data = dict(row)
+        data["origin"] = json.loads(data["origin"] or "{}")
+        data["parents"] = json.loads(data["parents"] or "[]")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A licence grant, as indexed."""
+
+    record_id: str
+    work_id: str
+    grantee: str
+    terms: str
+    until: str | None
+    granted_by: str
+    created_at: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> RegistryError:
+    message = str(exc)
+    if "not a database" in message or "malformed" in message:
+        return RegistryError(f"{path}: not an artforge registry (not a valid SQLite database)")
+    if "readonly" in message or "read-only" in message:
+        return RegistryError(f"{path}: the registry is read-only")
+    if "unable to open" in message:
+        return RegistryError(f"{path}: cannot open the registry file")
+    if "locked" in message or "busy" in message:
+        return RegistryError(f"{path}: the registry is locked by another process")
+    return RegistryError(f"{path}: registry error ({message})")
+
+
+class Registry:
+    """An open registry file.  Use ``with Registry.open(path) as registry:``."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path):
+        self.db = db
+        self.path = path
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> "Registry":
+        """Open (and with ``create``, create) the registry, applying pending migrations."""
+        if not create and not path.exists():
+            raise RegistryError(f"no registry at {path}: run 'artforge init' first")
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from None
+        registry = cls(sqlite_utils.Database(conn), path)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            registry._migrate()
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _translate(exc, path) from None
+        except BaseException:
+            conn.close()
+            raise
+        return registry
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> "Registry":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        conn = self.db.conn
+        tables = set(self.db.table_names())
+        if tables and "_migrations" not in tables:
+            raise RegistryError(f"{self.path}: an SQLite database, but not an artforge registry")
+        applied = 0
+        if "_migrations" in tables:
+            applied = conn.execute("SELECT COALESCE(MAX(id), 0) FROM _migrations").fetchone()[0]
+        if applied > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path}: registry schema v{applied} is newer than this artforge supports "
+                f"(v{SCHEMA_VERSION}); upgrade artforge"
+            )
+        if applied == SCHEMA_VERSION:
+            return
+        with self.db.atomic():
+            if "_migrations" not in tables:
+                self.db["_migrations"].create({"id": int, "name": str, "applied_at": str}, pk="id")
+            for number, (name, migrate) in enumerate(MIGRATIONS, start=1):
+                if number <= applied:
+                    continue
+                migrate(self.db)
+                self.db["_migrations"].insert({"id": number, "name": name, "applied_at": utc_now()})
+
+    @contextmanager
+    def transaction(self) -> Iterator["Registry"]:
+        """All writes inside commit together or not at all.
+
+        The outermost level takes the write lock up front (BEGIN IMMEDIATE), so reads inside it, such as
+        a chain's head, cannot go stale before the write; nested levels are savepoints.
+        """
+        conn = self.db.conn
+        try:
+            if conn.in_transaction:
+                with self.db.atomic():
+                    yield self
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise _translate(exc, self.path) from None
+
+    def schema_version(self) -> int:
+        return self.db.conn.execute("SELECT MAX(id) FROM _migrations").fetchone()[0]
+
+    # -- identities ----------------------------------------------------------------------------------
+    def remember_identity(self, key_id: str, public_key: str, name: str | None, seen_at: str) -> None:
+        """Record a public key (idempotent; a later name fills in a missing one)."""
+        existing = self.identity(key_id)
+        if existing is None:
+            self.db["identities"].insert(
+                {"key_id": key_id, "public_key": public_key, "name": name, "first_seen": seen_at}
+            )
+        elif name and not existing.get("name"):
+            self.db["identities"].update(key_id, {"name": name})
+
+    def identity(self, key_id: str) -> dict | None:
+        rows = list(self.db["identities"].rows_where("key_id = ?", [key_id]))
+        return rows[0] if rows else None
+
+    # -- licences ------------------------------------------------------------------------------------
+    def licence(self, licence_id: str) -> Licence:
+        """A licence by exact id; :class:`~artforge.errors.UnknownLicence` when unknown."""
+        rows = list(self.db["licences"].rows_where("id = ?", [licence_id]))
+        if not rows:
+            raise UnknownLicence(f"unknown licence {licence_id!r} (see 'artforge license list')")
+        return _licence_from_row(rows[0])
+
+    def licences(self) -> list[Licence]:
+        return [_licence_from_row(row) for row in self.db["licences"].rows_where(order_by="builtin DESC, id")]
+
+    def add_licence(self, licence: Licence) -> None:
+        if list(self.db["licences"].rows_where("id = ?", [licence.id])):
+            raise Conflict(f"licence {licence.id} already exists")
+        self.db["licences"].insert(_licence_row(licence))
+
+    # -- works and records ---------------------------------------------------------------------------
+    def works_with_pixels(self, pixel_sha256: str) -> list[WorkRow]:
+        return [WorkRow.from_row(r) for r in self.db["works"].rows_where("pixel_sha256 = ?", [pixel_sha256])]
+
+    def works_with_file(self, file_sha256: str) -> list[WorkRow]:
+        return [WorkRow.from_row(r) for r in self.db["works"].rows_where("file_sha256 = ?", [file_sha256])]
+
+    def work(self, work_id: str) -> WorkRow:
+        rows = list(self.db["works"].rows_where("id = ?", [work_id]))
+        if not rows:
+            raise NotFound(f"no work {work_id[:12]}")
+        return WorkRow.from_row(rows[0])
+
+    def _match_records(self, reference: str) -> list[tuple[str, str]]:
+        ref = reference.strip().lower()
+        if len(ref) < MIN_ID_PREFIX or any(c not in "0123456789abcdef" for c in ref):
+            raise UsageError(f"{reference!r} is not a work or record id (give at least {MIN_ID_PREFIX} hex characters)")
+        # A prefix search on the primary key: ids are lower-case hex, so [ref, ref + "g") is the prefix range.
+        rows = self.db.execute(
+            "SELECT id, work_id FROM records WHERE id >= ? AND id < ? LIMIT 2", [ref, ref + "g"]
+        ).fetchall()
+        if not rows:
+            raise NotFound(f"no work or record matches {reference!r}")
+        return rows
+
+    def resolve_record(self, reference: str) -> str:
+        """The full id of the record whose id is or starts with ``reference``."""
+        rows = self._match_records(reference)
+        if len(rows) > 1:
+            raise UsageError(f"{reference!r} is ambiguous: give more characters")
+        return rows[0][0]
+
+    def resolve_work(self, reference: str) -> WorkRow:
+        """A work by id, id prefix (at least 6 hex chars) or the id (prefix) of any of its records."""
+        rows = self._match_records(reference)
+        if len({work_id for _, work_id in rows}) > 1:
+            raise UsageError(f"{reference!r} is ambiguous: give more characters")
+        return self.work(rows[0][1])
+
+    def works(self, limit: int | None = None, offset: int = 0) -> list[WorkRow]:
+        return [WorkRow.from_row(r) for r in self.db["works"].rows_where(order_by="rowid",
+                                                                         limit=limit, offset=offset)]
+
+    def count_works(self) -> int:
+        return self.db["works"].count
+
+    def records(self, work_id: str) -> list[SignedRecord]:
+        """A work's records in chain order."""
+        rows = self.db.execute(
+            "SELECT payload, signature FROM records WHERE work_id = ? ORDER BY seq", [work_id]
+        ).fetchall()
+        return [SignedRecord(payload=json.loads(payload), signature=signature) for payload, signature in rows]
+
+    def record_rows(self) -> Iterator[dict]:
+        """Every stored record row, by work and sequence (for audit)."""
+        yield from self.db["records"].rows_where(order_by="work_id, seq")
+
+    def insert_work(self, record: SignedRecord, fingerprint: Fingerprint, *, title: str, licence_id: str,
+                    origin: dict, parents: list[str]) -> WorkRow:
+        """Index a new work from its signed registration record."""
+        work_id = record.record_id
+        payload = record.payload
+        self.db["works"].insert({
+            "id": work_id, "title": title, "pixel_sha256": fingerprint.pixel_sha256,
+            "file_sha256": fingerprint.file_sha256, "width": fingerprint.width, "height": fingerprint.height,
+            "creator_key_id": record.signer_key_id, "owner_key_id": record.signer_key_id,
+            "licence_id": licence_id, "origin": json.dumps(origin, sort_keys=True),
+            "parents": json.dumps(parents), "created_at": payload["created_at"], "head_record_id": work_id,
+            "record_count": 0,
+        })
+        self.db["fingerprints"].insert({"work_id": work_id, **fingerprint.to_dict()})
+        self.append_record(work_id, record)
+        return self.work(work_id)
+
+    def append_record(self, work_id: str, record: SignedRecord) -> None:
+        """Store a signed record at the head of a work's chain."""
+        seq = self.db.execute("SELECT COUNT(*) FROM records WHERE work_id = ?", [work_id]).fetchone()[0]
+        self.db["records"].insert({
+            "id": record.record_id, "work_id": work_id, "seq": seq, "type": record.record_type,
+            "prev_id": record.prev, "signer_key_id": record.signer_key_id,
+            "created_at": record.payload.get("created_at"),
+            "payload": record.canonical.decode(), "signature": record.signature,
+        })
+        self.db["works"].update(work_id, {"head_record_id": record.record_id, "record_count": seq + 1})
+
+    def add_grant(self, record: SignedRecord) -> None:
+        grant = record.payload["grant"]
+        self.db["grants"].insert({
+            "record_id": record.record_id, "work_id": record.payload["work_id"], "grantee": grant["to"],
+            "terms": grant["terms"], "until": grant["until"], "granted_by": record.signer_key_id,
+            "created_at": record.payload["created_at"],
+        })
+
+    def add_transfer(self, record: SignedRecord, from_key_id: str) -> None:
+        to_key_id = record.payload["transfer"]["to"]["key_id"]
+        self.db["transfers"].insert({
+            "record_id": record.record_id, "work_id": record.payload["work_id"], "from_key_id": from_key_id,
+            "to_key_id": to_key_id, "created_at": record.payload["created_at"],
+        })
+        self.db["works"].update(record.payload["work_id"], {"owner_key_id": to_key_id})
+
+    def grants(self, work_id: str) -> list[GrantRow]:
+        return [GrantRow(**row) for row in self.db["grants"].rows_where("work_id = ?", [work_id],
+                                                                          order_by="created_at")]
+
+    def fingerprints(self) -> Iterator[tuple[str, Fingerprint]]:
+        """Every stored fingerprint (for the baseline linear-scan matcher)."""
+        for row in self.db["fingerprints"].rows:
+            yield row["work_id"], Fingerprint.from_dict(row)
+
+    def fingerprint(self, work_id: str) -> Fingerprint:
+        rows = list(self.db["fingerprints"].rows_where("work_id = ?", [work_id]))
+        if not rows:
+            raise NotFound(f"no fingerprint for work {work_id[:12]}")
+        return Fingerprint.from_dict(rows[0])
