@@ -88,7 +88,10 @@ def show(work: WorkArg, json_output: JsonOpt = False) -> Outcome:
 
 @command(app)
 def history(work: WorkArg, json_output: JsonOpt = False) -> Outcome:
-    """Show a work's signed record chain: registration, grants, transfers."""
+    """Show a work's signed record chain: registration, grants, transfers.
+
+    With --json, data.records holds each signed record ({record_id, payload, signature}) for offline checks.
+    """
     details = show_work(make_home(), work)
 
     def render(out: Console) -> None:
@@ -105,6 +108,7 @@ def history(work: WorkArg, json_output: JsonOpt = False) -> Outcome:
             warn("chain does not verify: " + "; ".join(details.chain_problems))
 
     data = {"work_id": details.work.id, "history": [h.to_dict() for h in details.history],
+            "records": [r.to_dict() for r in details.records],
             "signature_valid": details.chain_valid, "chain_problems": details.chain_problems}
     return Outcome(data, render, exit_code=_chain_exit(details.chain_valid))
 
