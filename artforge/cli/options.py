@@ -44,6 +44,15 @@ def read_paths(arguments: list[str]) -> list[str]:
     return paths
 
 
+def _has_terminal() -> bool:
+    # getpass reads the controlling terminal; without one it falls back to echoing stdin, which we refuse.
+    try:
+        with open("/dev/tty", "rb"):
+            return True
+    except OSError:
+        return False
+
+
 def passphrase_provider(env_var: str | None, *, confirm: bool = False):
     """A callable that yields the passphrase: from ``env_var``, else a prompt on the terminal.
 
@@ -56,7 +65,7 @@ def passphrase_provider(env_var: str | None, *, confirm: bool = False):
             if not value:
                 raise UsageError(f"environment variable {env_var} is not set or empty")
             return value.encode()
-        if not sys.stdin.isatty() and not os.path.exists("/dev/tty"):
+        if not _has_terminal():
             raise SigningKeyError("a passphrase is needed but there is no terminal: use --passphrase-env VAR")
         try:
             first = getpass.getpass("Passphrase: ", stream=sys.stderr)

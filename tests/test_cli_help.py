@@ -1,0 +1,67 @@
+"""Docs that cannot drift: every command has help text, and README lists every command and exit code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import typer
+
+from artforge.cli import app
+from artforge.errors import ExitCode
+from cli_helpers import run
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def _commands(typer_app: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [(*prefix, c.name) for c in typer_app.registered_commands]
+    for group in typer_app.registered_groups:
+        found += _commands(group.typer_instance, (*prefix, group.typer_instance.info.name))
+    return found
+
+
+COMMANDS = _commands(app)
+
+
+def test_there_are_commands() -> None:
+    assert ("register",) in COMMANDS and ("license", "grant") in COMMANDS and len(COMMANDS) >= 17
+
+
+def _click_command(path: tuple[str, ...]):
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return command
+
+
+def test_every_command_has_help_text() -> None:
+    for path in COMMANDS:
+        command = _click_command(path)
+        assert command.help and len(command.help.strip()) > 20, f"{path} has no help text"
+        assert any("--json" in p.opts for p in command.params), f"{path} lacks --json"
+        assert all(p.help for p in command.params if isinstance(p, click.Option)), path
+        result = run(*path, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.stdout, path
+
+
+def test_readme_names_every_command() -> None:
+    for command in COMMANDS:
+        top = command[0]
+        assert f"artforge {top}" in README, f"README does not mention 'artforge {top}'"
+        if len(command) > 1:
+            assert command[1] in README, f"README does not mention {' '.join(command)}"
+
+
+def test_readme_exit_code_table_matches_the_enum() -> None:
+    rows = dict(re.findall(r"^\| (\d+) \| ([A-Z_]+) \|", README, flags=re.M))
+    assert {int(code): name for code, name in rows.items()} == {int(c): c.name for c in ExitCode}
+
+
+def test_readme_gives_exactly_two_setup_commands_and_ci_runs_the_test_one() -> None:
+    block = README.split("## Set up and run (fresh machine)")[1].split("```sh")[1].split("```")[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "make test" in ci.splitlines()[-1]
