@@ -15,7 +15,7 @@ from .home import Home
 from .keys import Signer, key_id_for, parse_public_key
 from .licences import Licence, LicenceTerms, check_custom_id
 from .provenance import grant_payload, sign_payload, transfer_payload, utc_now
-from .registry import Registry, WorkRow
+from .registry import WorkRow
 
 MAX_TEXT_BYTES = 1_000_000
 MAX_FIELD_LENGTH = 2_000
@@ -76,7 +76,7 @@ def _clean(value: str, what: str) -> str:
     return cleaned
 
 
-def _owner_signer(home: Home, registry: Registry, work: WorkRow, key_name: str | None) -> Signer:
+def _owner_signer(home: Home, work: WorkRow, key_name: str | None) -> Signer:
     if key_name is None:  # default to the local key that owns the work
         info = home.keystore.find_by_key_id(work.owner_key_id)
         if info is None:
@@ -102,7 +102,7 @@ def grant_licence(home: Home, work_ref: str, grantee: str, terms: str, until: st
         except ValueError:
             raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
     with home.registry() as registry:
-        signer = _owner_signer(home, registry, registry.resolve_work(work_ref), key_name)
+        signer = _owner_signer(home, registry.resolve_work(work_ref), key_name)
         with registry.transaction():
             work = registry.resolve_work(work_ref)  # re-read under the write lock: the head may have moved
             _check_owner(signer, work)
@@ -129,7 +129,7 @@ def transfer_work(home: Home, work_ref: str, recipient: str, key_name: str | Non
     to_public, to_name = resolve_recipient(home, recipient)
     to_key_id = key_id_for(to_public)
     with home.registry() as registry:
-        signer = _owner_signer(home, registry, registry.resolve_work(work_ref), key_name)
+        signer = _owner_signer(home, registry.resolve_work(work_ref), key_name)
         if to_key_id == signer.key_id:
             raise UsageError("the recipient already owns this work")
         with registry.transaction():
