@@ -16,6 +16,7 @@ from .keys import Signer, key_id_for, parse_public_key
 from .licences import Licence, LicenceTerms, check_custom_id
 from .provenance import grant_payload, sign_payload, transfer_payload, utc_now
 from .registry import WorkRow
+from .textutil import clean_text
 
 MAX_TEXT_BYTES = 1_000_000
 MAX_FIELD_LENGTH = 2_000
@@ -68,12 +69,7 @@ def get_licence(home: Home, licence_id: str) -> Licence:
 
 
 def _clean(value: str, what: str) -> str:
-    cleaned = " ".join(value.split())
-    if not cleaned:
-        raise UsageError(f"{what} is empty")
-    if len(cleaned) > MAX_FIELD_LENGTH:
-        raise UsageError(f"{what} is longer than {MAX_FIELD_LENGTH} characters")
-    return cleaned
+    return clean_text(value, what, MAX_FIELD_LENGTH)
 
 
 def _owner_signer(home: Home, work: WorkRow, key_name: str | None) -> Signer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from .keys import Signer, key_id_for, verify_signature
 RECORD_SCHEMA = "artforge.record/1"
 RECORD_TYPES = ("registration", "grant", "transfer")
 MAX_SAFE_INTEGER = 2**53 - 1
+LOWER_HEX = re.compile(r"[0-9a-f]+")
 
 
 def utc_now() -> str:
@@ -34,7 +36,13 @@ def _check_value(value: Any, where: str) -> None:
     # Restrict payloads to a float-free JSON subset: then RFC 8785 output equals Python's
     # json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), which lets a verifier with
     # only the standard library rebuild the bytes (see examples/verify_record.py).
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRecord(f"{where}: string is not valid Unicode (lone surrogate)") from None
         return
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
@@ -85,7 +93,8 @@ class SignedRecord:
 
     @property
     def signer_key_id(self) -> str:
-        return self.payload.get("signer", {}).get("key_id", "")
+        signer = self.payload.get("signer")
+        return str(signer.get("key_id", "")) if isinstance(signer, dict) else ""
 
     @property
     def prev(self) -> str | None:
@@ -131,14 +140,16 @@ def check_signature(record: SignedRecord) -> list[str]:
         problems.append(f"unknown schema {payload.get('schema')!r}")
     if payload.get("type") not in RECORD_TYPES:
         problems.append(f"unknown record type {payload.get('type')!r}")
-    signer = payload.get("signer") or {}
-    try:
-        public_key = bytes.fromhex(signer.get("public_key", ""))
-        signature = bytes.fromhex(record.signature)
-    except (ValueError, AttributeError, TypeError):
-        return problems + ["signer public key or signature is not hex"]
-    if len(public_key) != 32:
-        return problems + ["signer public key is not 32 bytes"]
+    signer = payload.get("signer")
+    if not isinstance(signer, dict):
+        return problems + ["signer is missing or not an object"]
+    public_hex, signature_hex = signer.get("public_key"), record.signature
+    # One spelling only: lower-case hex of the exact length, so a record has exactly one valid form.
+    if not (isinstance(public_hex, str) and LOWER_HEX.fullmatch(public_hex) and len(public_hex) == 64):
+        return problems + ["signer public key is not 64 lower-case hex characters"]
+    if not (isinstance(signature_hex, str) and LOWER_HEX.fullmatch(signature_hex) and len(signature_hex) == 128):
+        return problems + ["signature is not 128 lower-case hex characters"]
+    public_key, signature = bytes.fromhex(public_hex), bytes.fromhex(signature_hex)
     if signer.get("key_id") != key_id_for(public_key):
         problems.append("signer key_id does not match its public key")
     try:
@@ -234,6 +245,8 @@ def check_chain(records: list[SignedRecord]) -> list[str]:
     first = records[0]
     if first.record_type != "registration":
         problems.append("chain does not start with a registration")
+    elif first.prev is not None:
+        problems.append("the registration record has a prev")
     work_id = first.record_id
     owner = first.signer_key_id
     previous_id = first.record_id
@@ -252,12 +265,15 @@ def check_chain(records: list[SignedRecord]) -> list[str]:
         if record.record_type == "registration":
             problems.append(f"record {index} ({short}): a second registration in one chain")
         if record.record_type == "transfer":
-            recipient = record.payload.get("transfer", {}).get("to", {})
-            owner = recipient.get("key_id", "")
-            try:
-                if key_id_for(bytes.fromhex(recipient.get("public_key", ""))) != owner:
+            transfer = record.payload.get("transfer")
+            recipient = transfer.get("to") if isinstance(transfer, dict) else None
+            public_hex = recipient.get("public_key") if isinstance(recipient, dict) else None
+            if not (isinstance(public_hex, str) and LOWER_HEX.fullmatch(public_hex) and len(public_hex) == 64):
+                problems.append(f"record {index} ({short}): transfer recipient is malformed")
+                owner = ""
+            else:
+                owner = recipient.get("key_id", "")
+                if key_id_for(bytes.fromhex(public_hex)) != owner:
                     problems.append(f"record {index} ({short}): recipient key_id does not match its public key")
-            except (ValueError, TypeError):
-                problems.append(f"record {index} ({short}): recipient public key is not hex")
         previous_id = record.record_id
     return problems

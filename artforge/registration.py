@@ -11,6 +11,7 @@ from .fingerprint import Fingerprint, fingerprint_all
 from .home import Home
 from .provenance import ProvenanceRecord, WorkInfo, sign_payload
 from .registry import Registry
+from .textutil import clean_text
 
 MAX_TITLE_LENGTH = 500
 
@@ -41,10 +42,7 @@ class RegisteredWork:
 
 
 def _clean_title(title: str) -> str:
-    cleaned = " ".join(title.split())  # no control characters or newlines in titles
-    if len(cleaned) > MAX_TITLE_LENGTH:
-        raise UsageError(f"title is longer than {MAX_TITLE_LENGTH} characters")
-    return cleaned
+    return clean_text(title, "title", MAX_TITLE_LENGTH)
 
 
 def register_fingerprints(

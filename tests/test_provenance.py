@@ -92,3 +92,26 @@ def test_chain_failures_are_named(alice: Signer, bob: Signer) -> None:
     other = registration(alice, "Other")
     wrong_work = sign_payload(grant_payload(other.record_id, first.record_id, "Acme", "x", None), alice)
     assert any("names another work" in p for p in check_chain([first, wrong_work]))
+
+
+def test_lone_surrogates_are_refused_not_crashed() -> None:
+    with pytest.raises(InvalidRecord, match="lone surrogate"):
+        canonical_bytes({"title": "bad \ud800"})
+
+
+def test_malformed_records_are_reported_not_raised(alice: Signer) -> None:
+    first = registration(alice)
+    broken_signer = SignedRecord({**first.payload, "signer": "x"}, first.signature)
+    assert "signer is missing or not an object" in check_signature(broken_signer)
+    assert check_chain([broken_signer])  # reported, no exception
+    bad_transfer = sign_payload({**transfer_payload(first.record_id, first.record_id, alice.public_key),
+                                 "transfer": "nobody"}, alice)
+    assert any("recipient is malformed" in p for p in check_chain([first, bad_transfer]))
+    upper = SignedRecord(first.payload, first.signature.upper())
+    assert any("lower-case hex" in p for p in check_signature(upper))
+
+
+def test_registration_must_not_have_a_prev(alice: Signer) -> None:
+    work = WorkInfo(title="x", file_sha256="a" * 64, pixel_sha256="b" * 64, width=1, height=1, fingerprints={})
+    record = ProvenanceRecord(work=work, licence_id="CC0-1.0", licence_terms={}, prev="c" * 64)
+    assert "the registration record has a prev" in check_chain([sign_payload(record.payload(), alice)])

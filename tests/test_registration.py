@@ -86,3 +86,14 @@ def test_parent_must_exist_and_is_recorded(home: Home, art) -> None:
 def test_title_with_several_images_is_a_usage_error(home: Home, art) -> None:
     with pytest.raises(UsageError):
         register_images(home, [art(1), art(2)], licence_id="CC0-1.0", title="Both")
+
+
+def test_hostile_titles_are_cleaned_before_signing(home: Home, art, tmp_path: Path) -> None:
+    odd = tmp_path / "caf\udcc3\udca9-\udcff.png"  # a non-UTF-8 file name, as Linux hands it to Python
+    odd.write_bytes(art(12).read_bytes())
+    [work] = register_images(home, [odd], licence_id="CC0-1.0")
+    assert work.title == "café-\ufffd"
+    [titled] = register_images(home, [art(13)], licence_id="CC0-1.0", title="a\x00b\x1b[31m red'; DROP TABLE works;--")
+    assert titled.title == "ab[31m red'; DROP TABLE works;--"
+    with home.registry() as registry:
+        assert registry.count_works() == 2
