@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,11 +80,13 @@ class SignedRecord:
     payload: dict
     signature: str  # hex, 64 bytes
 
-    @property
+    # Cached: canonicalisation is pure Python and a record is read many times while it is stored.
+    # (cached_property writes to the instance __dict__, which a frozen dataclass allows.)
+    @cached_property
     def canonical(self) -> bytes:
         return canonical_bytes(self.payload)
 
-    @property
+    @cached_property
     def record_id(self) -> str:
         return hashlib.sha256(self.canonical).hexdigest()
 

@@ -406,10 +406,12 @@ class Registry:
         return [GrantRow(**row) for row in self.db["grants"].rows_where("work_id = ?", [work_id],
                                                                           order_by="created_at")]
 
-    def fingerprints(self) -> Iterator[tuple[str, Fingerprint]]:
-        """Every stored fingerprint (for the baseline linear-scan matcher)."""
-        for row in self.db["fingerprints"].rows:
-            yield row["work_id"], Fingerprint.from_dict(row)
+    def hash_columns(self, *columns: str) -> Iterator[tuple]:
+        """``(work_id, *columns)`` for every stored fingerprint: a lean scan for matchers."""
+        allowed = set(Fingerprint.__dataclass_fields__)
+        if not set(columns) <= allowed:
+            raise ValueError(f"unknown fingerprint columns: {sorted(set(columns) - allowed)}")
+        yield from self.db.execute(f"SELECT work_id, {', '.join(columns)} FROM fingerprints")
 
     def fingerprint(self, work_id: str) -> Fingerprint:
         rows = list(self.db["fingerprints"].rows_where("work_id = ?", [work_id]))

@@ -62,8 +62,11 @@ def perceptual_score(a: Fingerprint, b: Fingerprint) -> tuple[float, dict[str, i
         "phash64": hamming(a.phash64, b.phash64),
         "dhash": hamming(a.dhash, b.dhash),
     }
-    score = distances["phash256"] / 256 + distances["phash64"] / 64 + distances["dhash"] / 64
-    return score, distances
+    return _score(distances["phash256"], distances["phash64"], distances["dhash"]), distances
+
+
+def _score(d_phash256: int, d_phash64: int, d_dhash: int) -> float:
+    return d_phash256 / 256 + d_phash64 / 64 + d_dhash / 64
 
 
 class HashMatcher:
@@ -81,11 +84,15 @@ class HashMatcher:
             return exact
         if fingerprint.pdq_quality < MIN_PDQ_QUALITY:
             return []
+        # Integers and int.bit_count() keep the scan lean; only the three hash columns are read.
+        q256, q64, qd = int(fingerprint.phash256, 16), int(fingerprint.phash64, 16), int(fingerprint.dhash, 16)
         found = []
-        for work_id, stored in registry.fingerprints():
-            score, distances = perceptual_score(fingerprint, stored)
+        for work_id, p256, p64, dh in registry.hash_columns("phash256", "phash64", "dhash"):
+            d256, d64, dd = (q256 ^ int(p256, 16)).bit_count(), (q64 ^ int(p64, 16)).bit_count(), \
+                (qd ^ int(dh, 16)).bit_count()
+            score = _score(d256, d64, dd)
             if score <= self.threshold:
-                found.append(Candidate(work_id, "perceptual", score, distances))
+                found.append(Candidate(work_id, "perceptual", score, {"phash256": d256, "phash64": d64, "dhash": dd}))
         found.sort(key=lambda c: c.score)
         return found[:MAX_CANDIDATES]
 
