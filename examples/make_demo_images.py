@@ -10,32 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-
-def draw_art(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """A gradient background with random discs, boxes and strokes; different for each seed."""
-    rng = np.random.default_rng(seed)
-    width, height = size
-    y, x = np.mgrid[0:height, 0:width] / max(size)
-    base = rng.integers(0, 256, 3)
-    tilt = rng.uniform(-200, 200, (2, 3))
-    pixels = np.clip(base + x[..., None] * tilt[0] + y[..., None] * tilt[1], 0, 255).astype(np.uint8)
-    image = Image.fromarray(pixels, "RGB")
-    draw = ImageDraw.Draw(image)
-    for _ in range(12):
-        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
-        x1, y1 = x0 + int(rng.integers(20, width // 2)), y0 + int(rng.integers(20, height // 2))
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        shape = int(rng.integers(0, 3))
-        if shape == 0:
-            draw.ellipse((x0, y0, x1, y1), fill=colour)
-        elif shape == 1:
-            draw.rectangle((x0, y0, x1, y1), fill=colour)
-        else:
-            draw.line((x0, y0, x1, y1), fill=colour, width=int(rng.integers(3, 12)))
-    return image
+from artforge.procedural import draw_art
 
 
 def disputed_copy(image: Image.Image) -> Image.Image:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from make_demo_images import draw_art  # noqa: E402  (the demo's procedural art: varied, structured)
-
 from artforge.config import Settings
+from artforge.procedural import draw_art
 from artforge.home import Home, init_home
 
 
