@@ -92,3 +92,9 @@ class InvalidRecord(ArtforgeError):
     """A provenance record is malformed or its signature does not verify."""
 
     exit_code = ExitCode.SIGNATURE_INVALID
+
+
+class Interrupted(ArtforgeError):
+    """Stopped by Ctrl-C (after saving what could be saved)."""
+
+    exit_code = ExitCode.INTERRUPTED

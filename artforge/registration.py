@@ -48,21 +48,26 @@ def _clean_title(title: str) -> str:
 def register_fingerprints(
     registry: Registry,
     home: Home,
-    items: Sequence[tuple[str, Fingerprint, str]],
+    items: Sequence[tuple[str, Fingerprint, str] | tuple[str, Fingerprint, str, dict]],
     *,
     licence_id: str,
     key_name: str | None = None,
     parents: Sequence[str] = (),
     origin: dict | None = None,
 ) -> list[RegisteredWork]:
-    """Register already-fingerprinted images ``(path, fingerprint, title)`` in one transaction."""
+    """Register already-fingerprinted images in one transaction.
+
+    Each item is ``(path, fingerprint, title)`` or ``(path, fingerprint, title, origin)``; an item's own
+    origin (e.g. a generated image's generator details) overrides ``origin``.
+    """
     licence = registry.licence(licence_id)
     parent_ids = [registry.resolve_record(parent) for parent in parents]
     signer = home.signer(key_name)
     key_info = home.keystore.find_by_key_id(signer.key_id)
     results: list[RegisteredWork] = []
     with registry.transaction():
-        for path, fingerprint, title in items:
+        for path, fingerprint, title, *own_origin in items:
+            item_origin = own_origin[0] if own_origin else origin
             existing = [w for w in registry.works_with_pixels(fingerprint.pixel_sha256)
                         if w.creator_key_id == signer.key_id]
             if existing:
@@ -81,7 +86,7 @@ def register_fingerprints(
                 ),
                 licence_id=licence.id,
                 licence_terms=licence.terms.to_dict(),
-                origin=origin or {"type": "registered"},
+                origin=item_origin or {"type": "registered"},
                 parents=tuple(parent_ids),
             )
             signed = sign_payload(record.payload(), signer)
