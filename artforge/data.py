@@ -151,7 +151,6 @@ def _digits(size: int, channels: int) -> ImageDataset:
         name="builtin:digits",
         labels=torch.as_tensor(digits.target, dtype=torch.int64),
         class_names=names,
-        captions=[f"a handwritten {names[t]}" for t in digits.target],
     )
 
 

@@ -250,8 +250,12 @@ def build_recipe(spec: ModelSpec, optim: OptimConfig, device: torch.device, data
 
 
 def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = None,
-             overrides: dict | None = None) -> ModelSpec:
-    """A model spec that fits a dataset (size, channels, classes or captions)."""
+             overrides: dict | None = None, condition: str = "auto") -> ModelSpec:
+    """A model spec that fits a dataset (size, channels, classes or captions).
+
+    The conditional GAN reads prompts when the data has captions and ``condition`` is ``auto`` or
+    ``text``; class labels when it is ``label`` or there are no captions.
+    """
     overrides = overrides or {}
     base = {"image_size": dataset_info["image_size"], "channels": dataset_info["channels"]}
     if family == "dcgan":
@@ -259,7 +263,11 @@ def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = 
     if family == "vae":
         return ModelSpec("vae", VAEConfig(**base, **overrides).to_dict())
     if family == "cgan":
-        if vocabulary:
+        if condition not in ("auto", "label", "text"):
+            raise UsageError(f"unknown condition {condition!r}: use auto, label or text")
+        if condition == "text" and not vocabulary:
+            raise UsageError("--condition text needs captions (captions.csv, or builtin:shapes)")
+        if vocabulary and condition != "label":
             condition = Condition(mode="text", vocabulary=tuple(vocabulary))
         elif dataset_info["class_names"]:
             names = tuple(dataset_info["class_names"])

@@ -62,6 +62,7 @@ class TrainConfig:
     log_every: int = 10
     keep_checkpoints: int = 3
     data_limit: int | None = None
+    condition: str = "auto"  # cgan: "auto", "label" or "text"
     model_options: dict = field(default_factory=dict)  # architecture overrides, e.g. {"g_width": 32}
     optim: OptimConfig = field(default_factory=OptimConfig)
 
@@ -184,7 +185,7 @@ class Trainer:
         info = self.dataset.describe()
         spec = (ModelSpec(**checkpoint.spec) if checkpoint else
                 spec_for(config.model, info, vocabulary=self.vocabulary.words if self.vocabulary else None,
-                         overrides=config.model_options))
+                         overrides=config.model_options, condition=config.condition))
         self.recipe: Recipe = build_recipe(spec, config.optim, self.device, len(self.dataset))
         self.tokens = (self.vocabulary.batch(self.dataset.captions)
                        if self.vocabulary is not None and self.dataset.captions else None)
@@ -219,7 +220,7 @@ class Trainer:
         if checkpoint is not None:
             words = checkpoint.spec["condition"].get("vocabulary") or []
             return Vocabulary(list(words)) if words else None
-        if self.config.model == "cgan" and self.dataset.captions:
+        if self.config.model == "cgan" and self.dataset.captions and self.config.condition != "label":
             return Vocabulary.from_captions(self.dataset.captions)
         return None
 

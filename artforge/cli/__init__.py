@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import fingerprint, home, keys, license, verify, works
+from . import fingerprint, generate, home, keys, license, verify, works
 
 app = typer.Typer(
     name="artforge",
@@ -14,7 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for group in (home, fingerprint, works, verify):
+for group in (home, fingerprint, works, verify, generate):
     app.registered_commands.extend(group.app.registered_commands)
 app.add_typer(keys.app)
 app.add_typer(license.app)

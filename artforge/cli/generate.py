@@ -1,0 +1,148 @@
+"""``artforge train``, ``generate`` and ``interpolate``.
+
+torch is imported inside the commands, not at module import: every other command starts without it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .options import JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, make_home
+from .output import Outcome, command, echo, warn
+from .progress import TrainingProgress
+
+app = typer.Typer()
+
+CheckpointArg = Annotated[Path, typer.Argument(help="Checkpoint file (runs/NAME/checkpoints/ckpt-*.pt).")]
+LabelOpt = Annotated[Optional[int], typer.Option("--label", help="Class index, for class-conditional models.")]
+PromptOpt = Annotated[Optional[str], typer.Option("--prompt", help="Short text, for prompt-conditional models.")]
+TruncationOpt = Annotated[float, typer.Option("--truncation", help="Scale the noise (0, 1]: lower = safer images.")]
+
+
+@command(app)
+def train(
+    model: Annotated[str, typer.Option("--model", "-m", help="dcgan, cgan (class or prompt) or vae.")] = "dcgan",
+    data: Annotated[str, typer.Option("--data", "-d", help="Image folder, builtin:digits or builtin:shapes.")] = "builtin:digits",
+    size: Annotated[int, typer.Option("--size", help="Image size: 16, 28, 32, 56, 64 or 128.")] = 32,
+    channels: Annotated[Optional[int], typer.Option("--channels", help="1 or 3 (default: the data's own).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Images per step.")] = 64,
+    steps: Annotated[Optional[int], typer.Option("--steps", min=1, help="Stop at this step.")] = None,
+    epochs: Annotated[Optional[float], typer.Option("--epochs", min=0.01, help="Stop after this many epochs.")] = None,
+    time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop after e.g. 90s, 5m, 1h.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default: runs/MODEL).")] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="'latest' (in --out) or a checkpoint file.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
+    sample_every: Annotated[int, typer.Option("--sample-every", min=1, help="Write a sample grid every N steps.")] = 200,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Checkpoint every N steps.")] = 500,
+    augment: Annotated[str, typer.Option("--augment", help="DiffAugment: auto, none, or e.g. color,translation,cutout.")] = "auto",
+    ema_decay: Annotated[float, typer.Option("--ema-decay", min=0.0, max=0.99999, help="Generator EMA (0 = off).")] = 0.999,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (both networks).")] = None,
+    width: Annotated[Optional[int], typer.Option("--width", help="Network width (GAN ngf/ndf, VAE channels).")] = None,
+    data_limit: Annotated[Optional[int], typer.Option("--data-limit", min=1, help="Use at most N images.")] = None,
+    condition: Annotated[str, typer.Option("--condition", help="cgan: auto (prompts if captioned), label, text.")] = "auto",
+    quiet: QuietOpt = False,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Train a generator on an image folder or built-in data; prints the final checkpoint's path.
+
+    Ctrl-C saves a checkpoint and exits 130; --resume latest continues exactly where it stopped.
+    """
+    from ..recipes import OptimConfig
+    from ..training import TrainConfig, parse_duration
+    from ..training import train as run_training
+
+    optim = OptimConfig(augment=augment, ema_decay=ema_decay)
+    if lr is not None:
+        optim.lr_g = optim.lr_d = lr
+    options = {} if width is None else ({"width": width} if model == "vae" else {"g_width": width, "d_width": width})
+    config = TrainConfig(model=model, data=data, image_size=size, channels=channels, batch_size=batch_size,
+                         steps=steps, epochs=epochs, time_budget=parse_duration(time_budget) if time_budget else None,
+                         seed=seed, device=device, out=str(out or Path("runs") / model), sample_every=sample_every,
+                         checkpoint_every=checkpoint_every, data_limit=data_limit, condition=condition,
+                         model_options=options, optim=optim)
+    follower = int(os.environ.get("RANK", "0")) > 0  # under torchrun only rank 0 reports
+    result = run_training(config, [TrainingProgress(quiet or follower)], resume=resume)
+    if not quiet and not follower:
+        warn(f"trained to step {result.step} in {result.seconds:.1f} s ({result.images_per_second:,.0f} img/s); "
+             f"samples in {Path(result.run_dir) / 'samples'}")
+
+    def render(out_console: Console) -> None:
+        if not follower:
+            echo(result.checkpoint)
+
+    return Outcome(result.to_dict(), render)
+
+
+@command(app)
+def generate(
+    checkpoint: CheckpointArg,
+    count: Annotated[int, typer.Option("-n", "--count", min=1, max=10_000, help="How many images.")] = 16,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seeds, e.g. 0-15 or 3,7,9 (default 0..n-1).")] = None,
+    label: LabelOpt = None,
+    prompt: PromptOpt = None,
+    truncation: TruncationOpt = 1.0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG files.")] = Path("generated"),
+    grid: Annotated[Optional[Path], typer.Option("--grid", help="Also write all images as one grid PNG.")] = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="File name prefix.")] = "img",
+    register: Annotated[bool, typer.Option("--register", help="Register each image (origin: generated).")] = False,
+    license_id: Annotated[Optional[str], typer.Option("--license", "-l", help="Licence for --register.")] = None,
+    key: KeyOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Sample images from a checkpoint; the same seed gives the same pixels. Prints one path per line.
+
+    With --register --license ID each image is born registered: its provenance record names the
+    checkpoint's SHA-256, model, seed, prompt or label, and training data fingerprint.
+    """
+    from ..errors import UsageError
+    from ..sampling import generate_and_register, generate_images, parse_seeds
+
+    seed_list = parse_seeds(seeds, count)
+    if register and not license_id:
+        raise UsageError("--register needs --license ID")
+    if license_id and not register:
+        raise UsageError("--license is only used with --register")
+    options = dict(label=label, prompt=prompt, truncation=truncation, grid=grid, prefix=prefix)
+    if register:
+        result = generate_and_register(make_home(passphrase_env), checkpoint, out, seed_list,
+                                       licence_id=license_id, key_name=key, **options)
+    else:
+        result, _ = generate_images(checkpoint, out, seed_list, **options)
+
+    def render(out_console: Console) -> None:
+        for image in result.images:
+            echo(image.path)
+
+    return Outcome(result.to_dict(), render)
+
+
+@command(app)
+def interpolate(
+    checkpoint: CheckpointArg,
+    seed_from: Annotated[int, typer.Option("--from", help="Start seed.")] = 0,
+    seed_to: Annotated[int, typer.Option("--to", help="End seed.")] = 1,
+    frames: Annotated[int, typer.Option("--frames", help="Number of frames (2-1000).")] = 16,
+    out: Annotated[Path, typer.Option("--out", "-o", help="A .gif file, or a folder for PNG frames.")] = Path("interpolation.gif"),
+    label: LabelOpt = None,
+    prompt: PromptOpt = None,
+    truncation: TruncationOpt = 1.0,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Walk the noise space between two seeds; writes a GIF or PNG frames, prints their paths."""
+    from ..sampling import interpolate as run_interpolation
+
+    paths = run_interpolation(checkpoint, seed_from, seed_to, frames, out, label=label, prompt=prompt,
+                              truncation=truncation)
+
+    def render(out_console: Console) -> None:
+        for path in paths:
+            echo(path)
+
+    return Outcome({"paths": paths, "frames": frames}, render)

@@ -1,0 +1,46 @@
+"""A Rich progress bar on stderr for ``artforge train`` (a trainer callback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .output import stderr
+
+
+class TrainingProgress:
+    """Shows step, losses and images/s while training; silent with ``quiet``."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.progress: Progress | None = None
+        self.task = None
+
+    def on_start(self, trainer) -> None:
+        if self.quiet:
+            return
+        total = trainer.total_steps()
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=stderr,
+                                 transient=False)
+        self.progress.start()
+        self.task = self.progress.add_task(trainer.recipe.spec.family, total=total, completed=trainer.step,
+                                           stats="")
+
+    def on_step(self, trainer, metrics: dict[str, float]) -> None:
+        if self.progress is None:
+            return
+        shown = " ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k != "images_per_second")
+        speed = metrics.get("images_per_second")
+        if speed:
+            shown += f" | {speed:,.0f} img/s"
+        self.progress.update(self.task, completed=trainer.step, stats=shown)
+
+    def on_sample(self, trainer, path: Path) -> None: ...
+
+    def on_checkpoint(self, trainer, path: Path) -> None: ...
+
+    def on_end(self, trainer, result) -> None:
+        if self.progress is not None:
+            self.progress.stop()

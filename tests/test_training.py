@@ -1,0 +1,145 @@
+"""Training: every family trains, checkpoints round-trip, runs are deterministic and resume exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from artforge.checkpoint import load_checkpoint, save_checkpoint
+from artforge.errors import BadInput, Interrupted, UsageError
+from artforge.procedural import draw_art
+from artforge.training import Trainer, TrainConfig, parse_duration, train
+
+FAMILIES = [("dcgan", "builtin:digits"), ("cgan", "builtin:shapes"), ("cgan", "builtin:digits"), ("vae", "builtin:digits")]
+
+
+def tiny(tmp_path: Path, model: str = "dcgan", data: str = "builtin:digits", name: str = "run", **overrides) -> TrainConfig:
+    options = {"width": 8} if model == "vae" else {"g_width": 8, "d_width": 8}
+    values = dict(model=model, data=data, image_size=16, batch_size=16, steps=6, out=str(tmp_path / name),
+                  data_limit=64, model_options=options, sample_every=4, checkpoint_every=4, log_every=1)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def _losses(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize(("model", "data"), FAMILIES)
+def test_each_family_trains_and_writes_a_complete_run(tmp_path: Path, model: str, data: str) -> None:
+    result = train(tiny(tmp_path, model, data))
+    run = Path(result.run_dir)
+    assert result.step == 6 and Path(result.checkpoint).name == "ckpt-00000006.pt"
+    assert [p.name for p in sorted((run / "samples").iterdir())] == ["step-00000004.png", "step-00000006.png"]
+    rows = _losses(run)
+    assert [r["step"] for r in rows] == list(range(1, 7))
+    assert all(torch.isfinite(torch.tensor(v)) for r in rows for k, v in r.items() if isinstance(v, float))
+    checkpoint = load_checkpoint(result.checkpoint)
+    assert checkpoint.sha256 == result.checkpoint_sha256
+    data_info = checkpoint.data
+    assert data_info["spec"]["family"] == model and data_info["dataset"]["name"] == data
+    assert set(data_info["optimizers"]) and "torch" in data_info["rng"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["dataset"]["fingerprint"] == data_info["dataset"]["fingerprint"]
+
+
+def test_same_seed_same_losses_other_seed_other_losses(tmp_path: Path) -> None:
+    a = _losses(Path(train(tiny(tmp_path, name="a")).run_dir))
+    b = _losses(Path(train(tiny(tmp_path, name="b")).run_dir))
+    c = _losses(Path(train(tiny(tmp_path, name="c", seed=1)).run_dir))
+    assert [r["loss_g"] for r in a] == [r["loss_g"] for r in b]
+    assert [r["loss_g"] for r in a] != [r["loss_g"] for r in c]
+
+
+@pytest.mark.parametrize(("model", "data"), [("dcgan", "builtin:digits"), ("cgan", "builtin:shapes"), ("vae", "builtin:digits")])
+def test_resume_continues_exactly(tmp_path: Path, model: str, data: str) -> None:
+    straight = train(tiny(tmp_path, model, data, name="straight", steps=10, checkpoint_every=100))
+    train(tiny(tmp_path, model, data, name="split", steps=4, checkpoint_every=100))
+    resumed = train(tiny(tmp_path, model, data, name="split", steps=10, checkpoint_every=100), resume="latest")
+    assert resumed.step == 10
+    assert _losses(Path(straight.run_dir)) != [] and [
+        {k: v for k, v in r.items() if k not in ("elapsed", "images_per_second")} for r in _losses(Path(straight.run_dir))
+    ] == [{k: v for k, v in r.items() if k not in ("elapsed", "images_per_second")} for r in _losses(Path(resumed.run_dir))]
+    a, b = load_checkpoint(straight.checkpoint).data, load_checkpoint(resumed.checkpoint).data
+    for name, state in a["modules"].items():
+        for key, tensor in state.items():
+            assert torch.equal(tensor, b["modules"][name][key]), (name, key)
+
+
+def test_interrupt_writes_a_checkpoint(tmp_path: Path) -> None:
+    class StopAtThree:
+        def on_start(self, trainer): ...
+        def on_sample(self, trainer, path): ...
+        def on_checkpoint(self, trainer, path): ...
+        def on_end(self, trainer, result): ...
+
+        def on_step(self, trainer, metrics):
+            if trainer.step == 3:
+                trainer._on_sigint(2, None)  # what Ctrl-C does
+
+    with pytest.raises(Interrupted, match="step 3"):
+        train(tiny(tmp_path, steps=100), [StopAtThree()])
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "ckpt-00000003.pt").step == 3
+
+
+def test_time_budget_and_epochs(tmp_path: Path) -> None:
+    by_time = train(tiny(tmp_path, name="t", steps=None, time_budget=0.0))
+    assert by_time.step == 0
+    by_epochs = train(tiny(tmp_path, name="e", steps=None, epochs=2))
+    assert by_epochs.step == 8  # 64 images / batch 16 = 4 steps per epoch
+    assert parse_duration("90s") == 90 and parse_duration("5m") == 300 and parse_duration("1.5h") == 5400
+    with pytest.raises(UsageError):
+        parse_duration("soon")
+
+
+def test_bad_checkpoints(tmp_path: Path) -> None:
+    (tmp_path / "random.pt").write_bytes(b"\x00garbage" * 100)
+    torch.save({"hello": torch.zeros(2)}, tmp_path / "foreign.pt")
+    torch.save({"format": "artforge.checkpoint/1", "spec": {}}, tmp_path / "incomplete.pt")
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"format": "artforge.checkpoint/1", "x": Evil()}, tmp_path / "evil.pt")
+    full = train(tiny(tmp_path))
+    raw = Path(full.checkpoint).read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(raw[: len(raw) // 2])
+    for name, message in [("random.pt", "not a readable"), ("foreign.pt", "not an artforge checkpoint"),
+                          ("incomplete.pt", "incomplete"), ("evil.pt", "not a readable"),
+                          ("truncated.pt", "not a readable"), ("absent.pt", "no such checkpoint")]:
+        with pytest.raises(BadInput, match=message):
+            load_checkpoint(tmp_path / name)
+
+
+def test_resume_refuses_data_that_changed(tmp_path: Path) -> None:
+    folder = tmp_path / "art"
+    folder.mkdir()
+    for seed in range(16):
+        draw_art(seed, (24, 24)).save(folder / f"{seed}.png")
+    train(tiny(tmp_path, data=str(folder), steps=2))
+    draw_art(99, (24, 24)).save(folder / "new.png")  # the folder changed since the checkpoint
+    with pytest.raises(BadInput, match="other data"):
+        Trainer(tiny(tmp_path, data=str(folder), steps=4), resume="latest")
+
+
+def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"spec": {}, "modules": {}, "step": 1})
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.replace", explode)
+    with pytest.raises(OSError):
+        save_checkpoint(path, {"spec": {}, "modules": {}, "step": 2})
+    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
+
+
+def test_batch_larger_than_data(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="fewer than one batch"):
+        Trainer(tiny(tmp_path, batch_size=128))
