@@ -72,11 +72,7 @@ def train(
         warn(f"trained to step {result.step} in {result.seconds:.1f} s ({result.images_per_second:,.0f} img/s); "
              f"samples in {Path(result.run_dir) / 'samples'}")
 
-    def render(out_console: Console) -> None:
-        if not follower:
-            echo(result.checkpoint)
-
-    return Outcome(result.to_dict(), render)
+    return Outcome(result.to_dict(), lambda out_console: echo(result.checkpoint), silent=follower)
 
 
 @command(app)

@@ -33,6 +33,7 @@ class Outcome:
     render: Callable[[Console], None] | None = None
     exit_code: ExitCode = ExitCode.OK
     errors: list[dict] = field(default_factory=list)
+    silent: bool = False  # print nothing (e.g. the non-zero ranks of a torchrun job)
 
 
 def envelope(command: str, data: Any, exit_code: ExitCode, errors: list[dict]) -> dict:
@@ -92,7 +93,9 @@ def command(app: typer.Typer, name: str | None = None, **options: Any) -> Callab
             except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
                 _fail(full_name, json_mode, ExitCode.ERROR, "InternalError",
                       f"internal error ({type(exc).__name__}: {exc})")
-            if json_mode:
+            if outcome.silent:
+                pass
+            elif json_mode:
                 write_json(envelope(full_name, outcome.data, outcome.exit_code, outcome.errors))
             elif outcome.render is not None:
                 outcome.render(stdout)

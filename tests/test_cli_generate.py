@@ -1,0 +1,89 @@
+"""train, generate and interpolate through the CLI, including Ctrl-C in a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cli_helpers import run, run_json
+
+TINY = ["--size", "16", "--batch-size", "16", "--width", "8", "--data-limit", "64"]
+
+
+def test_train_generate_register_verify(tmp_path: Path) -> None:
+    assert run("init").exit_code == 0
+    trained = run("train", "--model", "cgan", "--data", "builtin:shapes", "--steps", "3", *TINY,
+                  "--out", tmp_path / "run")
+    assert trained.exit_code == 0, trained.stderr
+    checkpoint = trained.stdout.strip()
+    assert checkpoint.endswith("ckpt-00000003.pt") and "trained to step 3" in trained.stderr
+    code, env = run_json("generate", checkpoint, "-n", "3", "--prompt", "a yellow diamond on purple",
+                         "--out", tmp_path / "gen", "--grid", tmp_path / "grid.png", "--register",
+                         "--license", "CC-BY-4.0")
+    assert code == 0 and env["data"]["registered"] is True
+    paths = [image["path"] for image in env["data"]["images"]]
+    verified = run("verify", *paths)
+    assert verified.exit_code == 0 and verified.stdout.count("verdict: exact-copy") == 3
+    assert "origin: generated" in verified.stdout
+
+
+def test_generate_errors(tmp_path: Path) -> None:
+    checkpoint = run("train", "--steps", "2", *TINY, "--out", tmp_path / "run").stdout.strip()
+    cases = [
+        (["--label", "3"], 2, "unconditional"),
+        (["--seeds", "9-1"], 2, "backwards"),
+        (["--register"], 2, "--register needs --license"),
+        (["--truncation", "0"], 2, "truncation"),
+    ]
+    for extra, code, message in cases:
+        result = run("generate", checkpoint, "--out", tmp_path / "g", *extra)
+        assert result.exit_code == code and message in result.stderr, (extra, result.stderr)
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    result = run("generate", tmp_path / "junk.pt", "--out", tmp_path / "g")
+    assert result.exit_code == 5 and result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+
+
+def test_train_refuses_bad_data(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for args, message in [(["--data", str(empty)], "no PNG"), (["--data", "builtin:nope"], "unknown built-in"),
+                          (["--model", "gan2"], "unknown model family"), (["--size", "30"], "not supported"),
+                          (["--model", "cgan", "--data", str(tmp_path / "none")], "no such folder")]:
+        result = run("train", "--steps", "1", *args, "--out", tmp_path / "r")
+        assert result.exit_code in (2, 5) and message in result.stderr, (args, result.stderr)
+        assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_interpolate_cli(tmp_path: Path) -> None:
+    checkpoint = run("train", "--model", "vae", "--steps", "2", *TINY, "--out", tmp_path / "run").stdout.strip()
+    result = run("interpolate", checkpoint, "--from", "3", "--to", "8", "--frames", "4", "--out", tmp_path / "a.gif")
+    assert result.exit_code == 0 and Image.open(tmp_path / "a.gif").n_frames == 4
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "artforge", "train", "--steps", "1000000", *TINY, "--out", str(run_dir),
+               "--sample-every", "100000", "--checkpoint-every", "100000", "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 120
+    metrics = run_dir / "metrics.jsonl"
+    while time.time() < deadline and not (metrics.exists() and metrics.stat().st_size > 0):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1].startswith("Error: interrupted at step")
+    [checkpoint] = (run_dir / "checkpoints").glob("ckpt-*.pt")
+    step = int(checkpoint.stem.split("-")[1])
+    resumed = run("train", "--resume", "latest", "--steps", str(step + 2), "--out", run_dir, "--json")
+    assert resumed.exit_code == 0 and json.loads(resumed.stdout)["data"]["step"] == step + 2
