@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end demo on the embedded defaults: a fresh home with a local SQLite registry, procedural
-# art drawn on the spot, registration under licences, a disputed copy, verification, audit.
+# art drawn on the spot, registration under licences, a disputed copy, verification, a small generator
+# trained on built-in data whose images are born registered, audit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,20 @@ artforge license grant "$work_id" --to "Acme Prints Ltd" --terms "posters, up to
 
 step "Verify the disputed copy"
 artforge verify "$work/disputed.jpg"
+
+step "Train a small prompt-conditioned GAN on the built-in shapes (CPU, under a minute)"
+ckpt=$(artforge train --model cgan --data builtin:shapes --size 32 --width 32 --steps 400 \
+  --out "$(dirname "$ARTFORGE_HOME")/runs/shapes" --sample-every 200 --checkpoint-every 400)
+echo "$ckpt"
+
+step "Generate from a prompt; every image is born registered"
+artforge generate "$ckpt" -n 4 --prompt "a red circle on black" --out "$work/generated" \
+  --grid "$work/generated-grid.png" --register --license CC-BY-4.0 \
+  | tee "$work/generated.txt"
+
+step "Verify a generated image: its record names the checkpoint, seed and prompt"
+artforge verify "$(head -1 "$work/generated.txt")" --json \
+  | python -c 'import json,sys; r=json.load(sys.stdin)["data"][0]; g=r["work"]["work"]["origin"]["generator"]; print(r["verdict"], g["family"], "seed", g["seed"], repr(g["prompt"]), "checkpoint", g["checkpoint_sha256"][:16])'
 
 step "Audit every signature and chain in the registry"
 artforge audit

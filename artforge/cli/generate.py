@@ -142,3 +142,34 @@ def interpolate(
             echo(path)
 
     return Outcome({"paths": paths, "frames": frames}, render)
+
+
+@command(app)
+def evaluate(
+    checkpoint: CheckpointArg,
+    samples: Annotated[int, typer.Option("--samples", "-n", min=16, max=50_000, help="Images to generate.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="First seed of the generated images.")] = 0,
+    features: Annotated[Optional[str], typer.Option("--features", help="Feature net: digits or shapes (default: by dataset).")] = None,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Score a checkpoint offline: classifier-FID and KID against its training data, and for conditional
+    models the classifier's accuracy per label or prompt."""
+    from ..quality import evaluate_checkpoint
+
+    report = evaluate_checkpoint(checkpoint, samples=samples, seed=seed, features=features)
+
+    def render(out_console: Console) -> None:
+        echo(f"checkpoint: {report.checkpoint}")
+        echo(f"model: {report.family} on {report.dataset} (condition: {report.condition})")
+        echo(f"features: {report.feature_net} classifier; {report.samples} generated vs {report.real_samples} real")
+        echo(f"FID: {report.fid:.3f} (real vs real: {report.fid_real_vs_real:.3f})")
+        echo(f"KID: {report.kid_mean:.5f} +- {report.kid_std:.5f}")
+        if report.accuracy:
+            echo("accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in report.accuracy.items()))
+        for score in report.per_condition:
+            shown = ", ".join(f"{k} {v:.3f}" for k, v in (score.accuracy or {}).items())
+            echo(f"  {score.name}: {shown} ({score.samples} images)")
+        for note in report.notes:
+            warn(note)
+
+    return Outcome(report.to_dict(), render)
