@@ -87,3 +87,17 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
     step = int(checkpoint.stem.split("-")[1])
     resumed = run("train", "--resume", "latest", "--steps", str(step + 2), "--out", run_dir, "--json")
     assert resumed.exit_code == 0 and json.loads(resumed.stdout)["data"]["step"] == step + 2
+
+
+def test_evaluate_cli(tmp_path: Path) -> None:
+    checkpoint = run("train", "--model", "cgan", "--steps", "2", *TINY, "--out", tmp_path / "run").stdout.strip()
+    code, env = run_json("evaluate", checkpoint, "--samples", "40")
+    assert code == 0, env
+    data = env["data"]
+    assert data["samples"] == 40 and data["feature_net"] == "digits" and data["condition"] == "label"
+    assert data["fid"] > data["fid_real_vs_real"] >= 0
+    assert len(data["per_condition"]) == 10 and 0 <= data["accuracy"]["digit"] <= 1
+    plain = run("evaluate", checkpoint, "--samples", "20")
+    assert "FID:" in plain.stdout and "KID:" in plain.stdout
+    bad = run("evaluate", checkpoint, "--features", "imagenet", "--samples", "20")
+    assert bad.exit_code == 2 and bad.stderr.startswith("Error: ")
