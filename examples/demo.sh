@@ -29,9 +29,9 @@ artforge license grant "$work_id" --to "Acme Prints Ltd" --terms "posters, up to
 step "Verify the disputed copy"
 artforge verify "$work/disputed.jpg"
 
-step "Train a small prompt-conditioned GAN on the built-in shapes (CPU, under a minute)"
-ckpt=$(artforge train --model cgan --data builtin:shapes --size 32 --width 32 --steps 400 \
-  --out "$(dirname "$ARTFORGE_HOME")/runs/shapes" --sample-every 200 --checkpoint-every 400)
+step "Train a small prompt-conditioned GAN on the built-in shapes (CPU, about half a minute; a real run trains far longer)"
+ckpt=$(artforge train --model cgan --data builtin:shapes --size 32 --width 16 --steps 300 \
+  --out "$(dirname "$ARTFORGE_HOME")/runs/shapes" --sample-every 100 --checkpoint-every 300)
 echo "$ckpt"
 
 step "Generate from a prompt; every image is born registered"
