@@ -80,9 +80,13 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     if amp not in ("auto", "bf16"):
         raise UsageError(f"unknown --amp {amp!r}: use auto, bf16 or off")
     if device.type == "cpu":
-        native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        # oneDNN also reports bf16 on AVX-512 CPUs that only emulate it, where it runs 2x slower than
+        # fp32 (measured); only AVX-512 BF16 or AMX count.  These checks are private torch APIs.
+        native = torch.ops.mkldnn._is_mkldnn_bf16_supported() and (
+            getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+            or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
     elif device.type == "cuda":
-        native = torch.cuda.is_bf16_supported()
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
     else:
         native = False
     return torch.bfloat16 if native or amp == "bf16" else None
