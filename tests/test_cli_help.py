@@ -65,3 +65,13 @@ def test_readme_gives_exactly_two_setup_commands_and_ci_runs_the_test_one() -> N
     assert commands == ["make demo", "make test"]
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "make test" in ci.splitlines()[-1]
+
+
+def test_cli_start_up_does_not_import_torch() -> None:
+    # torch costs ~2 s to import: only train/generate/interpolate/evaluate may pay for it.
+    import subprocess
+    import sys
+
+    code = "import sys, artforge.cli; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
