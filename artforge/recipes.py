@@ -45,7 +45,7 @@ class OptimConfig:
     fused: bool = True  # fused Adam kernels (measured in benchmarks/train_speed.py)
     channels_last: bool = True
     amp: str = "auto"  # "auto" (bf16 where the hardware has it), "bf16" or "off"
-    freeze_d: bool = True  # skip D's weight gradients in the G step (single process only)
+    freeze_d: bool = True  # skip D's weight gradients in the G step
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,7 +141,6 @@ class GANRecipe:
 
     def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.g_train, self.d_train = wrap(self.g), wrap(self.d)
-        self.freeze_d = False  # DDP expects a gradient for every parameter it wraps
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -172,11 +171,12 @@ class GANRecipe:
         self.opt_d.step()
 
         # Generator: non-saturating loss, -log D(G(z)).  D's own weight gradients are not needed here;
-        # freezing them saves about a tenth of a step.
+        # freezing them saves about a tenth of a step.  The unwrapped D is used, so under DDP only G's
+        # gradients are averaged in this pass (D's wrapper sees one forward and one backward per step).
         if self.freeze_d:
             self.d.requires_grad_(False)
         with self._autocast():
-            loss_g = F.softplus(-self.d_train(diff_augment(fake, self.policy), cond).float()).mean()
+            loss_g = F.softplus(-self.d(diff_augment(fake, self.policy), cond).float()).mean()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if self.freeze_d:
