@@ -24,6 +24,7 @@ import math
 import os
 import re
 import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from .errors import BadInput, Interrupted, UsageError
 from .fsutil import atomic_write
 from .models.text import Vocabulary
 from .recipes import Batch, ModelSpec, OptimConfig, Recipe, build_recipe, spec_for
+from .sampling import save_grid
 
 GRID_ROWS = 8
 
@@ -295,8 +297,6 @@ class Trainer:
             handle.write(json.dumps(row) + "\n")
 
     def write_samples(self) -> Path:
-        from .sampling import save_grid  # sampling imports the trainer's helpers, not the other way round
-
         images = self.recipe.generate(self._fixed["z"], self._fixed.get("cond"))
         if hasattr(self.recipe, "reconstruct"):  # VAE: first rows are data, then its reconstructions
             real = self._fixed["real"]
@@ -401,8 +401,6 @@ class Trainer:
 
 
 def _in_main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 

@@ -54,27 +54,28 @@ class Conditioner(nn.Module):
         return self.embed(cond) if self.mode == "label" else self.encoder(cond)
 
 
-class GANGenerator(nn.Module):
-    """Generator plus its optional conditioner: (z, cond_input) -> images."""
+class _Conditioned(nn.Module):
+    """A network plus its optional conditioner: (input, cond_input) -> net(input, condition vector)."""
+
+    network: type[nn.Module]
 
     def __init__(self, config: DCGANConfig, condition: Condition):
         super().__init__()
         self.conditioner = Conditioner(condition) if condition.mode != "none" else None
-        self.net = Generator(config)
+        self.net = self.network(config)
 
-    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         vector = self.conditioner(cond) if self.conditioner is not None and cond is not None else None
-        return self.net(z, vector)
+        return self.net(x, vector)
 
 
-class GANDiscriminator(nn.Module):
-    """Discriminator plus its optional conditioner: (images, cond_input) -> logits."""
+class GANGenerator(_Conditioned):
+    """(z, cond_input) -> images."""
 
-    def __init__(self, config: DCGANConfig, condition: Condition):
-        super().__init__()
-        self.conditioner = Conditioner(condition) if condition.mode != "none" else None
-        self.net = Discriminator(config)
+    network = Generator
 
-    def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        vector = self.conditioner(cond) if self.conditioner is not None and cond is not None else None
-        return self.net(images, vector)
+
+class GANDiscriminator(_Conditioned):
+    """(images, cond_input) -> logits."""
+
+    network = Discriminator
