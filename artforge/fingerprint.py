@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
 from .errors import ArtforgeError, BadInput
 from .imaging import LoadedImage, load_image, pixel_sha256
+
+T = TypeVar("T")
 
 FINGERPRINT_VERSION = 1
 PDQ_MAX_SIDE = 512
@@ -137,10 +140,10 @@ def fingerprint_file(path: str | Path, **load_options: int) -> Fingerprint:
     return fingerprint_image(load_image(path, **load_options))
 
 
-def _fingerprint_or_error(args: tuple[str, dict]) -> Fingerprint | Exception:
-    path, options = args
+def _analyse_or_error(args: tuple[Callable[[LoadedImage], T], str, dict]) -> T | Exception:
+    analyse, path, options = args
     try:
-        return fingerprint_file(path, **options)
+        return analyse(load_image(path, **options))
     except Exception as exc:  # returned, not raised: the caller decides per file
         return exc
 
@@ -153,19 +156,19 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def fingerprint_files(
-    paths: Iterable[str | Path], *, workers: int | None = None, **load_options: int
-) -> Iterator[tuple[Path, Fingerprint | Exception]]:
-    """Fingerprint many files, in input order, on ``workers`` processes (default: all cores).
+def analyse_files(
+    paths: Iterable[str | Path], analyse: Callable[[LoadedImage], T], *, workers: int | None = None,
+    **load_options: int,
+) -> Iterator[tuple[Path, T | Exception]]:
+    """Load each file safely and run ``analyse`` (a module-level function) on it, on ``workers`` processes.
 
-    Yields ``(path, fingerprint)`` or ``(path, error)``: one bad file does not stop the batch.
+    Yields ``(path, result)`` or ``(path, error)`` in input order: one bad file does not stop the batch.
     """
     path_list = [Path(p) for p in paths]
     workers = default_workers() if workers is None else workers
-    jobs = [(str(p), load_options) for p in path_list]
+    jobs = [(analyse, str(p), load_options) for p in path_list]
     if workers <= 1 or len(path_list) < 4:
-        results: Iterable = map(_fingerprint_or_error, jobs)
-        yield from zip(path_list, results)
+        yield from zip(path_list, map(_analyse_or_error, jobs))
         return
     # Import the hashing libraries once here, so forked workers inherit them instead of each paying ~0.4 s.
     import imagehash  # noqa: F401
@@ -177,16 +180,29 @@ def fingerprint_files(
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         chunk = max(1, min(16, len(jobs) // (workers * 4)))
-        yield from zip(path_list, pool.map(_fingerprint_or_error, jobs, chunksize=chunk))
+        yield from zip(path_list, pool.map(_analyse_or_error, jobs, chunksize=chunk))
 
 
-def fingerprint_all(paths: Iterable[str | Path], *, workers: int | None = None, **load_options: int) -> list[Fingerprint]:
-    """Fingerprints of every path, in order, or :class:`BadInput` naming the first bad file."""
-    fingerprints = []
-    for path, result in fingerprint_files(paths, workers=workers, **load_options):
+def fingerprint_files(
+    paths: Iterable[str | Path], *, workers: int | None = None, **load_options: int
+) -> Iterator[tuple[Path, Fingerprint | Exception]]:
+    """Fingerprint many files, in input order, on ``workers`` processes (default: all cores)."""
+    yield from analyse_files(paths, fingerprint_image, workers=workers, **load_options)
+
+
+def analyse_all(paths: Iterable[str | Path], analyse: Callable[[LoadedImage], T], *, workers: int | None = None,
+                **load_options: int) -> list[T]:
+    """``analyse`` of every path, in order, or :class:`BadInput` naming the first bad file."""
+    results = []
+    for path, result in analyse_files(paths, analyse, workers=workers, **load_options):
         if isinstance(result, ArtforgeError):
             raise result
         if isinstance(result, Exception):
             raise BadInput(f"{path}: cannot fingerprint ({type(result).__name__}: {result})")
-        fingerprints.append(result)
-    return fingerprints
+        results.append(result)
+    return results
+
+
+def fingerprint_all(paths: Iterable[str | Path], *, workers: int | None = None, **load_options: int) -> list[Fingerprint]:
+    """Fingerprints of every path, in order, or :class:`BadInput` naming the first bad file."""
+    return analyse_all(paths, fingerprint_image, workers=workers, **load_options)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .fingerprint import Fingerprint, fingerprint_all
+from .fingerprint import Fingerprint, analyse_all
 from .home import Home
+from .matching.index import sync_index
+from .matching.matcher import Analysed, analyse_for_registration
 from .provenance import ProvenanceRecord, WorkInfo, sign_payload
 from .registry import Registry
 from .textutil import clean_text
@@ -45,20 +47,21 @@ def _clean_title(title: str) -> str:
     return clean_text(title, "title", MAX_TITLE_LENGTH)
 
 
-def register_fingerprints(
+def register_analysed(
     registry: Registry,
     home: Home,
-    items: Sequence[tuple[str, Fingerprint, str] | tuple[str, Fingerprint, str, dict]],
+    items: Sequence[tuple[str, Analysed, str] | tuple[str, Analysed, str, dict]],
     *,
     licence_id: str,
     key_name: str | None = None,
     parents: Sequence[str] = (),
     origin: dict | None = None,
 ) -> list[RegisteredWork]:
-    """Register already-fingerprinted images in one transaction.
+    """Register already-analysed images (see :func:`analyse_for_registration`) in one transaction.
 
-    Each item is ``(path, fingerprint, title)`` or ``(path, fingerprint, title, origin)``; an item's own
-    origin (e.g. a generated image's generator details) overrides ``origin``.
+    Each item is ``(path, analysed, title)`` or ``(path, analysed, title, origin)``; an item's own
+    origin (e.g. a generated image's generator details) overrides ``origin``.  The matcher's index file
+    is brought up to date afterwards when enough has been added since it was written.
     """
     licence = registry.licence(licence_id)
     parent_ids = [registry.resolve_record(parent) for parent in parents]
@@ -66,7 +69,8 @@ def register_fingerprints(
     key_info = home.keystore.find_by_key_id(signer.key_id)
     results: list[RegisteredWork] = []
     with registry.transaction():
-        for path, fingerprint, title, *own_origin in items:
+        for path, analysed, title, *own_origin in items:
+            fingerprint = analysed.fingerprint
             item_origin = own_origin[0] if own_origin else origin
             existing = [w for w in registry.works_with_pixels(fingerprint.pixel_sha256)
                         if w.creator_key_id == signer.key_id]
@@ -94,7 +98,9 @@ def register_fingerprints(
                                        key_info.name if key_info else None, signed.payload["created_at"])
             work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
                                         origin=record.origin, parents=parent_ids)
+            registry.put_match_layers(work.id, bytes.fromhex(fingerprint.pdq), analysed.layers.to_row())
             results.append(RegisteredWork(path, work.id, title, licence.id, signer.key_id, True, fingerprint))
+    sync_index(registry)
     return results
 
 
@@ -124,7 +130,7 @@ def register_images(
     with home.registry() as registry:
         registry.licence(licence_id)  # fail on an unknown licence before any work is done
         home.signer(key_name)  # and on a missing or locked key
-        fingerprints = fingerprint_all(path_list, workers=workers, **home.settings.image_limits)
-        items = [(str(p), fp, title or _clean_title(p.stem)) for p, fp in zip(path_list, fingerprints)]
-        return register_fingerprints(registry, home, items, licence_id=licence_id, key_name=key_name,
+        analysed = analyse_all(path_list, analyse_for_registration, workers=workers, **home.settings.image_limits)
+        items = [(str(p), a, title or _clean_title(p.stem)) for p, a in zip(path_list, analysed)]
+        return register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name,
                                      parents=parents, origin=origin)

@@ -94,9 +94,26 @@ def _migration_1_initial(db: sqlite_utils.Database) -> None:
         db["licences"].insert(_licence_row(licence))
 
 
+def _migration_2_match_layers(db: sqlite_utils.Database) -> None:
+    # The matcher's layers (artforge.matching.layers).  Works registered before this migration get a row
+    # with only their global PDQ; ``artforge index rebuild --images`` fills in the rest from the images.
+    db["match_layers"].create(
+        {
+            "work_id": str, "version": int, "pdq": bytes, "box": str, "box_pdq": bytes, "box_quality": int,
+            "points": bytes, "descriptors": bytes, "thumbnail": bytes,
+        },
+        pk="work_id",
+        not_null={"pdq"},
+        foreign_keys=[("work_id", "works", "id")],
+    )
+    for work_id, pdq in db.execute("SELECT work_id, pdq FROM fingerprints ORDER BY rowid").fetchall():
+        db["match_layers"].insert({"work_id": work_id, "version": 0, "pdq": bytes.fromhex(pdq)})
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _migration_1_initial),
+    ("match_layers", _migration_2_match_layers),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -412,6 +429,45 @@ class Registry:
         if not set(columns) <= allowed:
             raise ValueError(f"unknown fingerprint columns: {sorted(set(columns) - allowed)}")
         yield from self.db.execute(f"SELECT work_id, {', '.join(columns)} FROM fingerprints")
+
+    # -- matching layers -----------------------------------------------------------------------------
+    def put_match_layers(self, work_id: str, pdq: bytes, layers: dict | None) -> None:
+        """Store (or replace) a work's matching layers: ``layers`` is ``MatchLayers.to_row()``, or None."""
+        self.db["match_layers"].upsert({"work_id": work_id, "pdq": pdq, **(layers or {"version": 0})},
+                                       pk="work_id")
+
+    def match_layer_state(self) -> tuple[int, int, int]:
+        """``(rows, max rowid, rows with full layers)`` of the match_layers table."""
+        rows, max_rowid, full = self.db.execute(
+            "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COALESCE(SUM(version > 0), 0) FROM match_layers").fetchone()
+        return rows, max_rowid, full
+
+    def match_index_rows(self, after_rowid: int = 0) -> Iterator[tuple[int, bytes, str | None, bytes | None, bytes | None]]:
+        """``(rowid, pdq, box, box_pdq, descriptors)`` of every layers row after ``after_rowid``, in order."""
+        yield from self.db.execute(
+            "SELECT rowid, pdq, box, box_pdq, descriptors FROM match_layers WHERE rowid > ? ORDER BY rowid",
+            [after_rowid])
+
+    def match_layers(self, rowids: list[int]) -> dict[int, dict]:
+        """Full layer rows (with ``work_id``) by rowid."""
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        cursor = self.db.execute(f"SELECT rowid AS rowid_, * FROM match_layers WHERE rowid IN ({marks})", rowids)
+        names = [d[0] for d in cursor.description]
+        return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+
+    def match_layers_of(self, work_id: str) -> dict | None:
+        """A work's layer row (with ``rowid_``), or None."""
+        cursor = self.db.execute("SELECT rowid AS rowid_, * FROM match_layers WHERE work_id = ?", [work_id])
+        row = cursor.fetchone()
+        return dict(zip([d[0] for d in cursor.description], row)) if row else None
+
+    def works_without_layers(self) -> list[tuple[str, str]]:
+        """``(work_id, pixel_sha256)`` of works whose layers were never computed."""
+        return self.db.execute(
+            "SELECT w.id, w.pixel_sha256 FROM works w LEFT JOIN match_layers m ON m.work_id = w.id "
+            "WHERE m.version IS NULL OR m.version = 0 ORDER BY w.rowid").fetchall()
 
     def fingerprint(self, work_id: str) -> Fingerprint:
         rows = list(self.db["fingerprints"].rows_where("work_id = ?", [work_id]))

@@ -274,8 +274,9 @@ def generate_and_register(home, checkpoint: str | Path, out_dir: str | Path, see
     ``artforge:record`` text chunk; the record's ``file_sha256`` is that of the PNG as first written (the
     chunk cannot hold the hash of the file it is in), and the pixel hash identifies the file either way.
     """
-    from .fingerprint import fingerprint_all
-    from .registration import register_fingerprints
+    from .fingerprint import analyse_all
+    from .matching.matcher import analyse_for_registration
+    from .registration import register_analysed
 
     with home.registry() as registry:
         registry.licence(licence_id)
@@ -283,11 +284,11 @@ def generate_and_register(home, checkpoint: str | Path, out_dir: str | Path, see
         result, model = generate_images(checkpoint, out_dir, seeds, label=label, prompt=prompt,
                                         truncation=truncation, grid=grid, prefix=prefix)
         paths = [Path(item.path) for item in result.images]
-        fingerprints = fingerprint_all(paths, workers=1, **home.settings.image_limits)
+        analysed = analyse_all(paths, analyse_for_registration, workers=1, **home.settings.image_limits)
         items = [(str(path), fp, f"{model.family} seed {item.seed}" + (f": {prompt}" if prompt else ""),
                   generation_origin(model, item.seed, label, prompt, truncation))
-                 for path, fp, item in zip(paths, fingerprints, result.images)]
-        registered = register_fingerprints(registry, home, items, licence_id=licence_id, key_name=key_name)
+                 for path, fp, item in zip(paths, analysed, result.images)]
+        registered = register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name)
     for item, work in zip(result.images, registered):
         item.work_id = work.work_id
         with Image.open(item.path) as picture:

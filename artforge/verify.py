@@ -1,38 +1,44 @@
 """``artforge verify``: which registered work is this disputed image, and what may be done with it?
 
-Matching is behind the :class:`Matcher` protocol so a stronger matcher can replace the baseline without
-touching the report.  The baseline :class:`HashMatcher` finds exact copies by file and pixel hash, then
-near-duplicates by a linear scan over global perceptual hashes:
+1. Exact copies are found by file hash, then by pixel hash (a re-encode of the same pixels).
+2. Otherwise the layered matcher (:mod:`artforge.matching`) proposes candidates from the persistent index
+   (PDQ with its 8 dihedral variants over the frame and the content box; ORB keypoints of the query and its
+   mirror) and decides each by warping the query onto the candidate's thumbnail and comparing pixels.
+3. The verdict: ``exact-copy``, ``modified-copy`` (an edited copy: re-encoded, resized, cropped, padded,
+   turned, recoloured within an affine colour map, captioned), ``derived-work`` (the original is clearly
+   in it, but only part of it, or recoloured, or inside a larger picture), ``ambiguous`` (two registered
+   works match equally well) or ``no-match``.
 
-    score = d(pHash-256)/256 + d(pHash-64)/64 + d(dHash)/64        (Hamming distances, 0 = identical)
-
-A work matches when ``score <= MATCH_THRESHOLD``.  On 176 varied images (scikit-image photographs and
-procedural art), every pair of distinct images scored >= 0.89 except true near-duplicates (a colour and
-a grey copy of one photograph, a stereo pair), while JPEG q70, 0.5x-1.5x resizes and +15% brightness
-scored <= 0.62 (99.4% under 0.55); crops are where global hashes fail (86% of 3% crops), which the robust
-matcher of a later release addresses.  Images with almost no structure (PDQ quality below
-``MIN_PDQ_QUALITY``, e.g. a blank canvas) are matched exactly only: their perceptual hashes say nothing.
+Images too small or too plain for perceptual matching (long side under ``MIN_MATCH_SIDE`` px, or no
+structure: PDQ quality under ``MIN_PDQ_QUALITY`` and no keypoints) are matched exactly only, and the report
+says so: a blank canvas must not match every other blank canvas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from .errors import ExitCode
-from .fingerprint import Fingerprint, fingerprint_all, hamming
+import numpy as np
+
+from .errors import ArtforgeError, BadInput, ExitCode
+from .fingerprint import Fingerprint, analyse_files
 from .home import Home
+from .matching import calibration as cal
+from .matching.diffimage import render_diff, write_diff
+from .matching.index import MatchIndex, open_index
+from .matching.layers import QueryLayers
+from .matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
 from .registry import Registry
 from .works import WorkDetails, work_details
 
-MATCH_THRESHOLD = 0.55
-AMBIGUITY_MARGIN = 0.05  # two different works this close in score cannot be told apart
 MIN_PDQ_QUALITY = 10
+MIN_MATCH_SIDE = 24
+MIN_KEYPOINTS = 8
 MAX_CANDIDATES = 5
 
-VERDICTS = ("exact-copy", "modified-copy", "ambiguous", "no-match")
+VERDICTS = ("exact-copy", "modified-copy", "derived-work", "ambiguous", "no-match")
 
 
 @dataclass(frozen=True)
@@ -40,61 +46,14 @@ class Candidate:
     """A registered work that may be the original, with the evidence."""
 
     work_id: str
-    method: str  # "file-sha256", "pixel-sha256" or "perceptual"
-    score: float  # 0.0 for exact matches; the perceptual score otherwise
-    distances: dict[str, int] = field(default_factory=dict)
+    method: str  # "file-sha256", "pixel-sha256" or "layered"
+    score: float  # 1.0 for exact matches; the decision score otherwise
+    kind: str | None  # "exact-copy", "modified-copy", "derived-work", or None (compared, not a match)
+    evidence: Evidence | None = None
 
     def to_dict(self) -> dict:
-        return {"work_id": self.work_id, "method": self.method, "score": round(self.score, 4),
-                "distances": self.distances}
-
-
-class Matcher(Protocol):
-    """Finds candidate originals of a fingerprint in a registry, best first."""
-
-    def candidates(self, registry: Registry, fingerprint: Fingerprint) -> list[Candidate]: ...
-
-
-def perceptual_score(a: Fingerprint, b: Fingerprint) -> tuple[float, dict[str, int]]:
-    """The baseline's combined normalised distance, and the distances it is made of."""
-    distances = {
-        "phash256": hamming(a.phash256, b.phash256),
-        "phash64": hamming(a.phash64, b.phash64),
-        "dhash": hamming(a.dhash, b.dhash),
-    }
-    return _score(distances["phash256"], distances["phash64"], distances["dhash"]), distances
-
-
-def _score(d_phash256: int, d_phash64: int, d_dhash: int) -> float:
-    return d_phash256 / 256 + d_phash64 / 64 + d_dhash / 64
-
-
-class HashMatcher:
-    """Baseline matcher: exact hashes, then a linear scan of global perceptual hashes."""
-
-    def __init__(self, threshold: float = MATCH_THRESHOLD):
-        self.threshold = threshold
-
-    def candidates(self, registry: Registry, fingerprint: Fingerprint) -> list[Candidate]:
-        exact = [Candidate(w.id, "file-sha256", 0.0) for w in registry.works_with_file(fingerprint.file_sha256)]
-        seen = {c.work_id for c in exact}
-        exact += [Candidate(w.id, "pixel-sha256", 0.0)
-                  for w in registry.works_with_pixels(fingerprint.pixel_sha256) if w.id not in seen]
-        if exact:
-            return exact
-        if fingerprint.pdq_quality < MIN_PDQ_QUALITY:
-            return []
-        # Integers and int.bit_count() keep the scan lean; only the three hash columns are read.
-        q256, q64, qd = int(fingerprint.phash256, 16), int(fingerprint.phash64, 16), int(fingerprint.dhash, 16)
-        found = []
-        for work_id, p256, p64, dh in registry.hash_columns("phash256", "phash64", "dhash"):
-            d256, d64, dd = (q256 ^ int(p256, 16)).bit_count(), (q64 ^ int(p64, 16)).bit_count(), \
-                (qd ^ int(dh, 16)).bit_count()
-            score = _score(d256, d64, dd)
-            if score <= self.threshold:
-                found.append(Candidate(work_id, "perceptual", score, {"phash256": d256, "phash64": d64, "dhash": dd}))
-        found.sort(key=lambda c: c.score)
-        return found[:MAX_CANDIDATES]
+        return {"work_id": self.work_id, "method": self.method, "score": round(self.score, 4), "kind": self.kind,
+                "evidence": self.evidence.to_dict() if self.evidence else None}
 
 
 @dataclass
@@ -108,6 +67,7 @@ class DisputeReport:
     match: Candidate | None = None
     details: WorkDetails | None = None
     notes: list[str] = field(default_factory=list)
+    diff_path: str | None = None
 
     @property
     def signature_valid(self) -> bool | None:
@@ -136,23 +96,51 @@ class DisputeReport:
                             "pixel_sha256": self.fingerprint.pixel_sha256,
                             "pdq_quality": self.fingerprint.pdq_quality},
             "notes": self.notes,
+            "diff": self.diff_path,
         }
 
 
-def decide(registry: Registry, path: str, fingerprint: Fingerprint, candidates: list[Candidate]) -> DisputeReport:
-    """Turn candidates into a verdict and attach the matched work's details."""
-    report = DisputeReport(path=path, verdict="no-match", fingerprint=fingerprint, candidates=candidates)
-    if fingerprint.pdq_quality < MIN_PDQ_QUALITY and not candidates:
-        report.notes.append("image has too little structure for perceptual matching; only exact copies are found")
+def _exact_candidates(registry: Registry, fingerprint: Fingerprint) -> list[Candidate]:
+    exact = [Candidate(w.id, "file-sha256", 1.0, "exact-copy") for w in registry.works_with_file(fingerprint.file_sha256)]
+    seen = {c.work_id for c in exact}
+    exact += [Candidate(w.id, "pixel-sha256", 1.0, "exact-copy")
+              for w in registry.works_with_pixels(fingerprint.pixel_sha256) if w.id not in seen]
+    return exact
+
+
+def matchable(fingerprint: Fingerprint, query: QueryLayers) -> str | None:
+    """Why an image cannot be matched perceptually, or None when it can."""
+    if max(fingerprint.width, fingerprint.height) < MIN_MATCH_SIDE:
+        return f"image is under {MIN_MATCH_SIDE} px; only exact copies are found"
+    if fingerprint.pdq_quality < MIN_PDQ_QUALITY and len(query.points) < MIN_KEYPOINTS:
+        return "image has too little structure for perceptual matching; only exact copies are found"
+    return None
+
+
+def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMatcher) -> DisputeReport:
+    """Find candidates for one analysed image, turn them into a verdict, attach the matched work's details."""
+    fingerprint, query = analysed.fingerprint, analysed.layers
+    assert isinstance(query, QueryLayers)
+    report = DisputeReport(path=path, verdict="no-match", fingerprint=fingerprint, candidates=[])
+    candidates = _exact_candidates(registry, fingerprint)
     if not candidates:
+        reason = matchable(fingerprint, query)
+        if reason:
+            report.notes.append(reason)
+        else:
+            candidates = [Candidate(e.work_id, "layered", e.score, e.kind, e)
+                          for e in matcher.evidence(registry, query)][:MAX_CANDIDATES]
+    report.candidates = candidates
+    matches = [c for c in candidates if c.kind is not None]
+    if not matches:
         return report
-    best = candidates[0]
-    rivals = [c for c in candidates[1:] if c.work_id != best.work_id and c.score - best.score <= AMBIGUITY_MARGIN]
+    best = matches[0]
+    rivals = [c for c in matches[1:] if c.work_id != best.work_id and best.score - c.score <= cal.AMBIGUITY_MARGIN]
     if rivals:
         report.verdict = "ambiguous"
         report.notes.append(f"{len(rivals) + 1} registered works match equally well")
         return report
-    report.verdict = "modified-copy" if best.method == "perceptual" else "exact-copy"
+    report.verdict = best.kind or "no-match"
     report.match = best
     report.details = work_details(registry, registry.work(best.work_id))
     if not report.details.chain_valid:
@@ -160,12 +148,60 @@ def decide(registry: Registry, path: str, fingerprint: Fingerprint, candidates: 
     return report
 
 
-def verify_images(home: Home, paths: Sequence[str | Path], matcher: Matcher | None = None,
-                  workers: int | None = None) -> list[DisputeReport]:
-    """A dispute report for each image (fingerprinting runs on all cores; nothing is written)."""
-    matcher = matcher or HashMatcher()
+@dataclass(frozen=True)
+class VerifyFailure:
+    """An image that could not be verified (unreadable, refused), in a streamed batch."""
+
+    path: str
+    error: ArtforgeError
+
+
+def diff_target(diff: Path, image: Path, batch: bool) -> Path:
+    """Where ``--diff`` writes an image's picture: the path itself for one image, else ``<dir>/<stem>.diff.png``."""
+    if not batch and diff.suffix.lower() == ".png":
+        return diff
+    return diff / f"{image.stem}.diff.png"
+
+
+def _write_diff(registry: Registry, report: DisputeReport, query: QueryLayers, out: Path) -> None:
+    row = registry.match_layers_of(report.match.work_id) if report.match else None
+    if row is None or not row.get("version"):
+        report.notes.append("no diff: the matched work has no stored thumbnail (run 'artforge index rebuild --images')")
+        return
+    evidence = report.match.evidence
+    picture = render_diff(query, row["thumbnail"], np.array(evidence.matrix) if evidence else None,
+                          dihedral=evidence.dihedral if evidence else "identity",
+                          mirrored=evidence.mirrored if evidence else False, caption=report.verdict)
+    report.diff_path = str(write_diff(picture, out))
+
+
+def iter_verify(home: Home, paths: Sequence[str | Path], *, workers: int | None = None,
+                index: MatchIndex | None = None, diff: Path | None = None) -> Iterator[DisputeReport | VerifyFailure]:
+    """A dispute report per image, in input order, as each is ready (analysis runs on all cores).
+
+    A bad file yields a :class:`VerifyFailure` and the batch goes on.  Nothing is written to the registry;
+    with ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).
+    """
     path_list = [Path(p) for p in paths]
     with home.registry() as registry:
-        fingerprints = fingerprint_all(path_list, workers=workers, **home.settings.image_limits)
-        return [decide(registry, str(p), fp, matcher.candidates(registry, fp))
-                for p, fp in zip(path_list, fingerprints)]
+        matcher = LayeredMatcher(index if index is not None else open_index(registry))
+        for path, result in analyse_files(path_list, analyse_query, workers=workers, **home.settings.image_limits):
+            if isinstance(result, ArtforgeError):
+                yield VerifyFailure(str(path), result)
+            elif isinstance(result, Exception):
+                yield VerifyFailure(str(path), BadInput(f"{path}: cannot analyse ({type(result).__name__}: {result})"))
+            else:
+                report = decide(registry, str(path), result, matcher)
+                if diff is not None and report.match is not None:
+                    _write_diff(registry, report, result.layers, diff_target(diff, path, len(path_list) > 1))
+                yield report
+
+
+def verify_images(home: Home, paths: Sequence[str | Path], *, workers: int | None = None) -> list[DisputeReport]:
+    """Dispute reports for every image, or the first bad file's error (nothing is written)."""
+    reports = []
+    for item in iter_verify(home, paths, workers=workers):
+        if isinstance(item, VerifyFailure):
+            raise item.error
+        reports.append(item)
+    return reports

@@ -27,7 +27,7 @@ echo "$work_id"
 artforge license grant "$work_id" --to "Acme Prints Ltd" --terms "posters, up to 500 copies" --until 2027-12-31
 
 step "Verify the disputed copy"
-artforge verify "$work/disputed.jpg"
+artforge verify "$work/disputed.jpg" --diff "$work/disputed.diff.png"
 
 step "Train a small prompt-conditioned GAN on the built-in shapes (CPU, about half a minute; a real run trains far longer)"
 ckpt=$(artforge train --model cgan --data builtin:shapes --size 32 --width 16 --steps 300 \
@@ -41,7 +41,7 @@ artforge generate "$ckpt" -n 4 --prompt "a red circle on black" --out "$work/gen
 
 step "Verify a generated image: its record names the checkpoint, seed and prompt"
 artforge verify "$(head -1 "$work/generated.txt")" --json \
-  | python -c 'import json,sys; r=json.load(sys.stdin)["data"][0]; g=r["work"]["work"]["origin"]["generator"]; print(r["verdict"], g["family"], "seed", g["seed"], repr(g["prompt"]), "checkpoint", g["checkpoint_sha256"][:16])'
+  | python -c 'import json,sys; r=json.loads(sys.stdin.readline())["data"]; g=r["work"]["work"]["origin"]["generator"]; print(r["verdict"], g["family"], "seed", g["seed"], repr(g["prompt"]), "checkpoint", g["checkpoint_sha256"][:16])'
 
 step "Audit every signature and chain in the registry"
 artforge audit

@@ -40,7 +40,7 @@ def test_shell_pipeline(tmp_path: Path, art, isolated_home: Path) -> None:
     verified = subprocess.run('"$AF" verify disputed.jpg --json', shell=True, cwd=tmp_path, env=env,
                               capture_output=True, text=True)
     assert verified.returncode == 0, verified.stderr
-    report = json.loads(verified.stdout)["data"][0]
+    report = json.loads(verified.stdout)["data"]  # NDJSON: one envelope per image
     assert report["verdict"] == "modified-copy" and report["match"]["work_id"] == wanted
     assert report["work"]["licence"]["id"] == "CC-BY-4.0" and report["signature_valid"] is True
 

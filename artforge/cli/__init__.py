@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import fingerprint, generate, home, keys, license, verify, works
+from . import fingerprint, generate, home, index, keys, license, verify, works
 
 app = typer.Typer(
     name="artforge",
@@ -18,6 +18,7 @@ for group in (home, fingerprint, works, verify, generate):
     app.registered_commands.extend(group.app.registered_commands)
 app.add_typer(keys.app)
 app.add_typer(license.app)
+app.add_typer(index.app)
 
 
 def main() -> None:

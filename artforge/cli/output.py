@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +26,30 @@ stderr = Console(stderr=True, highlight=False)
 
 
 @dataclass
-class Outcome:
-    """What a command produced: JSON-ready data, how to show it to a person, and the exit code."""
+class StreamItem:
+    """One result of a streamed batch: with ``--json``, one envelope per line (NDJSON)."""
 
     data: Any
+    exit_code: ExitCode = ExitCode.OK
+    errors: list[dict] = field(default_factory=list)
+    render: Callable[[Console], None] | None = None
+
+
+@dataclass
+class Outcome:
+    """What a command produced: JSON-ready data, how to show it to a person, and the exit code.
+
+    A batch command may instead give ``stream``: items are printed as they are produced, and the exit
+    code is ``combine`` of theirs.
+    """
+
+    data: Any = None
     render: Callable[[Console], None] | None = None
     exit_code: ExitCode = ExitCode.OK
     errors: list[dict] = field(default_factory=list)
     silent: bool = False  # print nothing (e.g. the non-zero ranks of a torchrun job)
+    stream: Iterable[StreamItem] | None = None
+    combine: Callable[[list[ExitCode]], ExitCode] | None = None
 
 
 def envelope(command: str, data: Any, exit_code: ExitCode, errors: list[dict]) -> dict:
@@ -84,6 +100,8 @@ def command(app: typer.Typer, name: str | None = None, **options: Any) -> Callab
             json_mode = bool(kwargs.get("json_output"))
             try:
                 outcome = fn(*args, **kwargs)
+                if outcome.stream is not None:
+                    outcome.exit_code = _emit_stream(full_name, json_mode, outcome)
             except ArtforgeError as exc:
                 _fail(full_name, json_mode, exc.exit_code, type(exc).__name__, str(exc))
             except KeyboardInterrupt:
@@ -93,7 +111,7 @@ def command(app: typer.Typer, name: str | None = None, **options: Any) -> Callab
             except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
                 _fail(full_name, json_mode, ExitCode.ERROR, "InternalError",
                       f"internal error ({type(exc).__name__}: {exc})")
-            if outcome.silent:
+            if outcome.silent or outcome.stream is not None:
                 pass
             elif json_mode:
                 write_json(envelope(full_name, outcome.data, outcome.exit_code, outcome.errors))
@@ -107,6 +125,22 @@ def command(app: typer.Typer, name: str | None = None, **options: Any) -> Callab
         return wrapper
 
     return decorate
+
+
+def _emit_stream(command_name: str, json_mode: bool, outcome: Outcome) -> ExitCode:
+    codes = []
+    for item in outcome.stream or ():
+        for problem in item.errors:
+            error_line(problem["message"])
+        if json_mode:
+            write_json(envelope(command_name, item.data, item.exit_code, item.errors))
+        elif item.render is not None:
+            item.render(stdout)
+        sys.stdout.flush()
+        codes.append(item.exit_code)
+    if outcome.combine is not None:
+        return outcome.combine(codes)
+    return max(codes, default=ExitCode.OK)
 
 
 def _fail(command_name: str, json_mode: bool, code: ExitCode, kind: str, message: str) -> None:

@@ -2,32 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.console import Console
 
 from ..audit import audit_registry
 from ..errors import ExitCode
-from ..verify import verify_images
+from ..verify import DisputeReport, VerifyFailure, iter_verify
 from .options import ImagesArg, JsonOpt, make_home, read_paths
-from .output import Outcome, command, echo, warn
-from .views import render_reports
+from .output import Outcome, StreamItem, command, echo, warn
+from .views import render_report
 
 app = typer.Typer()
 
 # When several images are verified, the exit code is the most serious outcome among them.
-SEVERITY = [ExitCode.OK, ExitCode.AMBIGUOUS, ExitCode.NO_MATCH, ExitCode.SIGNATURE_INVALID]
+SEVERITY = [ExitCode.OK, ExitCode.AMBIGUOUS, ExitCode.NO_MATCH, ExitCode.SIGNATURE_INVALID, ExitCode.BAD_INPUT]
+
+
+def _stream(items: Iterator[DisputeReport | VerifyFailure]) -> Iterator[StreamItem]:
+    first = True
+    for item in items:
+        if isinstance(item, VerifyFailure):
+            yield StreamItem({"path": item.path}, item.error.exit_code,
+                             [{"type": type(item.error).__name__, "message": str(item.error)}])
+            continue
+        yield StreamItem(item.to_dict(), item.exit_code,
+                         render=lambda out, report=item, gap=not first: render_report(out, report, gap))
+        first = False
 
 
 @command(app)
-def verify(images: ImagesArg, json_output: JsonOpt = False) -> Outcome:
+def verify(
+    images: ImagesArg,
+    diff: Annotated[Path | None, typer.Option(
+        "--diff", help="Write a side-by-side picture of original and disputed image: a .png file for one image, "
+                       "else a directory of <name>.diff.png.")] = None,
+    json_output: JsonOpt = False,
+) -> Outcome:
     """Find the registered original of disputed images; report owner, licence, terms and signatures.
 
+    With --json, one envelope per image, one per line (NDJSON), printed as each is ready.
+    Verdicts: exact-copy, modified-copy, derived-work, ambiguous, no-match.
     Exit codes: 0 verified match, 3 no match, 4 match whose signature or chain is broken,
-    11 ambiguous (several works match equally well).
+    5 an unreadable image, 11 ambiguous (several works match equally well).
     """
-    reports = verify_images(make_home(), read_paths(images))
-    exit_code = max((r.exit_code for r in reports), key=SEVERITY.index)
-    return Outcome([r.to_dict() for r in reports], lambda out: render_reports(out, reports), exit_code)
+    items = iter_verify(make_home(), read_paths(images), diff=diff)
+    return Outcome(stream=_stream(items), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
 
 
 @command(app)

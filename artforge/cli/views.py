@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ..verify import DisputeReport
+from ..verify import Candidate, DisputeReport
 from ..works import Identity, WorkDetails
 
 
@@ -77,35 +77,50 @@ def render_work(out: Console, details: WorkDetails) -> None:
         _plain(out, lines)
 
 
-VERDICT_STYLE = {"exact-copy": "green", "modified-copy": "yellow", "ambiguous": "magenta", "no-match": "red"}
+VERDICT_STYLE = {"exact-copy": "green", "modified-copy": "yellow", "derived-work": "yellow", "ambiguous": "magenta",
+                 "no-match": "red"}
+
+
+def evidence_line(candidate: Candidate) -> str:
+    """One line of why a candidate is (or is not) the original."""
+    evidence = candidate.evidence
+    if evidence is None:
+        return f"{candidate.method} (identical {'file' if candidate.method == 'file-sha256' else 'pixels'})"
+    found = (f"PDQ distance {evidence.hash_distance}" if evidence.proposed_by == "global"
+             else f"{evidence.keypoint_votes} keypoint votes")
+    turned = [] if evidence.dihedral == "identity" else [evidence.dihedral]
+    turned += ["mirrored"] if evidence.mirrored else []
+    colour = "" if evidence.colour_residual is None else f", colour residual {evidence.colour_residual:.3f}"
+    return (f"{found}; aligned by {evidence.alignment}{' (' + ', '.join(turned) + ')' if turned else ''}; "
+            f"correlation {evidence.correlation:.3f}, agreement {evidence.agreement:.2f}, "
+            f"shows {evidence.coverage:.0%} of the original{colour}; score {evidence.score:.3f}, "
+            f"false-match estimate {evidence.false_match_probability:.1g}")
 
 
 def report_lines(report: DisputeReport) -> list[tuple[str, str]]:
     lines = [("image", report.path), ("verdict", report.verdict)]
     if report.match:
-        evidence = report.match.method
-        if report.match.distances:
-            distances = ", ".join(f"{k} {v}" for k, v in report.match.distances.items())
-            evidence += f" (score {report.match.score:.3f}: {distances})"
-        lines.append(("evidence", evidence))
+        lines.append(("evidence", evidence_line(report.match)))
     for note in report.notes:
         lines.append(("note", note))
+    if report.diff_path:
+        lines.append(("diff", report.diff_path))
     if report.details:
         lines += work_lines(report.details)
     elif report.verdict == "ambiguous":
-        lines += [("candidate", f"{c.work_id} ({c.method}, score {c.score:.3f})") for c in report.candidates]
+        lines += [("candidate", f"{c.work_id}: {evidence_line(c)}") for c in report.candidates if c.kind]
     return lines
 
 
-def render_reports(out: Console, reports: list[DisputeReport]) -> None:
-    for index, report in enumerate(reports):
-        lines = report_lines(report)
-        if out.is_terminal:
-            out.print(Panel(_table(lines), title=f"Dispute report: {report.verdict}",
-                            border_style=VERDICT_STYLE.get(report.verdict, "white")))
-        else:
-            if index:
-                out.file.write("\n")
-            _plain(out, lines)
+def render_report(out: Console, report: DisputeReport, gap: bool = False) -> None:
+    """One dispute report; ``gap`` puts a blank line before it (between the reports of a batch)."""
+    lines = report_lines(report)
+    if out.is_terminal:
+        out.print(Panel(_table(lines), title=f"Dispute report: {report.verdict}",
+                        border_style=VERDICT_STYLE.get(report.verdict, "white")))
+    else:
+        if gap:
+            out.file.write("\n")
+        _plain(out, lines)
 
 

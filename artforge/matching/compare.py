@@ -1,0 +1,214 @@
+"""The decision step: align a disputed image onto a candidate's thumbnail and compare the pixels.
+
+Hash distances and keypoint counts only *propose*; they cannot tell a copy from a look-alike (two flags
+with one stripe layout, icons of one set).  Here the query is warped into the candidate's frame, by the
+turn/flip and content box the global layer found or by a RANSAC similarity fit on ORB matches, refined
+with OpenCV's ECC affine alignment, and then compared over the overlap:
+
+* ``correlation``: zero-mean normalised cross-correlation of the grey images (structure; immune to
+  brightness and contrast changes);
+* ``agreement``: the share of the grid cells of the overlap that agree on their own: textured cells by
+  local correlation, flat cells by their tone after the global tone fit.  A copy agrees almost
+  everywhere; a look-alike fails in many cells; a copy with a caption fails in a few;
+* ``coverage``: the share of the original the query shows, and ``query_coverage``: the share of the
+  query's content that is the original (low for a collage that contains the work);
+* ``colour_residual``: what is left after the best affine colour map (RGB to RGB); large for recoloured
+  derivatives, small for brightness, contrast, saturation or white-balance edits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .layers import MatchLayers, QueryLayers, apply_dihedral, content_box, decode_thumbnail, to_grey
+
+GRID = 6
+MIN_OVERLAP = 0.08  # share of the original below which nothing is compared
+TEXTURED_STD = 6.0  # grey-level std of a reference cell with structure to correlate
+CELL_CORRELATION = 0.5
+FLAT_TONE_TOLERANCE = 16.0
+RATIO_TEST = 0.85
+MAX_DESCRIPTOR_DISTANCE = 64
+MIN_INLIERS = 3
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A hypothesis: the query image (after ``dihedral`` and ``mirrored``) maps to the thumbnail by ``matrix``."""
+
+    matrix: np.ndarray  # 2x3, query working pixels -> thumbnail pixels
+    source: str  # "global", "content-box" or "keypoints"
+    dihedral: str = "identity"
+    mirrored: bool = False
+    inliers: int = 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Pixel evidence for one candidate."""
+
+    alignment: Alignment
+    correlation: float
+    agreement: float
+    coverage: float
+    query_coverage: float
+    colour_residual: float | None  # None when the query has no colour
+    refined: bool
+    matrix: np.ndarray  # the final query -> thumbnail map, after refinement
+
+    @property
+    def score(self) -> float:
+        """One number for ranking and calibration: mean of correlation (clipped at 0) and agreement."""
+        return 0.5 * max(self.correlation, 0.0) + 0.5 * self.agreement
+
+
+def _oriented_query(query: QueryLayers, dihedral: str, mirrored: bool) -> np.ndarray:
+    work = query.work[:, ::-1] if mirrored else query.work
+    return apply_dihedral(np.ascontiguousarray(work), dihedral)
+
+
+def box_alignment(query_image: np.ndarray, thumb_shape: tuple[int, int], stored_box: tuple[float, ...] | None,
+                  use_query_box: bool, dihedral: str) -> Alignment:
+    """Map the (oriented) query's frame or content box onto the stored frame or content box."""
+    height, width = query_image.shape[:2]
+    qbox = content_box(query_image) if use_query_box else (0.0, 0.0, 1.0, 1.0)
+    th, tw = thumb_shape
+    sbox = stored_box or (0.0, 0.0, 1.0, 1.0)
+    qx0, qy0, qx1, qy1 = qbox[0] * width, qbox[1] * height, qbox[2] * width, qbox[3] * height
+    tx0, ty0, tx1, ty1 = sbox[0] * tw, sbox[1] * th, sbox[2] * tw, sbox[3] * th
+    sx, sy = (tx1 - tx0) / max(qx1 - qx0, 1e-6), (ty1 - ty0) / max(qy1 - qy0, 1e-6)
+    matrix = np.array([[sx, 0, tx0 - qx0 * sx], [0, sy, ty0 - qy0 * sy]], np.float64)
+    return Alignment(matrix, "content-box" if (use_query_box or stored_box) else "global", dihedral=dihedral)
+
+
+def keypoint_alignment(query: QueryLayers, stored: MatchLayers, thumb_shape: tuple[int, int],
+                       mirrored: bool) -> Alignment | None:
+    """A similarity fit (RANSAC) from ORB matches between the query (or its mirror) and the stored points."""
+    points = query.mirror_points if mirrored else query.points
+    descriptors = query.mirror_descriptors if mirrored else query.descriptors
+    if len(descriptors) < MIN_INLIERS or len(stored.descriptors) < MIN_INLIERS:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = matcher.knnMatch(descriptors, np.ascontiguousarray(stored.descriptors), k=2)
+    good = [p[0] for p in pairs if p and p[0].distance <= MAX_DESCRIPTOR_DISTANCE
+            and (len(p) < 2 or p[0].distance < RATIO_TEST * p[1].distance)]
+    if len(good) < MIN_INLIERS:
+        return None
+    th, tw = thumb_shape
+    source = np.float32([points[m.queryIdx] for m in good])
+    target = np.float32([stored.points[m.trainIdx] * (tw, th) for m in good])
+    matrix, inlier_mask = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC,
+                                                      ransacReprojThreshold=max(2.0, 0.02 * max(tw, th)),
+                                                      maxIters=2000, confidence=0.995)
+    if matrix is None or inlier_mask is None or int(inlier_mask.sum()) < MIN_INLIERS:
+        return None
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if not 0.02 <= scale <= 8.0:
+        return None
+    return Alignment(matrix.astype(np.float64), "keypoints", mirrored=mirrored, inliers=int(inlier_mask.sum()))
+
+
+def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Warp ``image`` by ``matrix`` into ``size`` (w, h), pre-shrinking to avoid aliasing; and its valid mask."""
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if scale < 0.8:
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        factor_x, factor_y = small.shape[1] / image.shape[1], small.shape[0] / image.shape[0]
+        matrix = matrix @ np.diag([1 / factor_x, 1 / factor_y, 1.0])
+        image = small
+    warped = cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpAffine(np.full(image.shape[:2], 255, np.uint8), matrix, size, flags=cv2.INTER_NEAREST,
+                          borderMode=cv2.BORDER_CONSTANT)
+    return warped, mask
+
+
+def _refine(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """ECC affine refinement of an already close alignment; None when it fails or wanders off."""
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        _, warp = cv2.findTransformECC(reference.astype(np.float32), warped.astype(np.float32), warp,
+                                       cv2.MOTION_AFFINE,
+                                       (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 40, 1e-4), mask, 3)
+    except cv2.error:
+        return None
+    if np.abs(warp[:, :2] - np.eye(2)).max() > 0.15 or np.abs(warp[:, 2]).max() > 0.15 * max(reference.shape):
+        return None
+    return warp
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denominator) if denominator > 1e-6 else 0.0
+
+
+def compare(query: QueryLayers, stored: MatchLayers, alignment: Alignment) -> Comparison | None:
+    """Warp the query onto the stored thumbnail and measure how well they agree; None without overlap."""
+    thumb = decode_thumbnail(stored.thumbnail)
+    th, tw = thumb.shape[:2]
+    image = _oriented_query(query, alignment.dihedral, alignment.mirrored)
+    warped, mask = _warp(image, alignment.matrix, (tw, th))
+    reference_grey = cv2.GaussianBlur(to_grey(thumb).astype(np.float32), (0, 0), 1.0)
+    warped_grey = cv2.GaussianBlur(to_grey(warped).astype(np.float32), (0, 0), 1.0)
+    matrix = alignment.matrix
+    refined = False
+    inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    if inner.mean() / 255 >= MIN_OVERLAP:
+        warp = _refine(reference_grey, warped_grey, inner)
+        if warp is not None:
+            full = np.vstack([warp, [0, 0, 1]]).astype(np.float64)
+            candidate_matrix = (np.linalg.inv(full) @ np.vstack([alignment.matrix, [0, 0, 1]]))[:2]
+            candidate, candidate_mask = _warp(image, candidate_matrix, (tw, th))
+            candidate_grey = cv2.GaussianBlur(to_grey(candidate).astype(np.float32), (0, 0), 1.0)
+            candidate_inner = cv2.erode(candidate_mask, np.ones((5, 5), np.uint8)) > 0
+            before = _correlation(reference_grey[inner > 0], warped_grey[inner > 0])
+            if candidate_inner.mean() >= MIN_OVERLAP and \
+                    _correlation(reference_grey[candidate_inner], candidate_grey[candidate_inner]) >= before:
+                warped, mask, warped_grey, matrix, refined = candidate, candidate_mask, candidate_grey, \
+                    candidate_matrix, True
+                inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    valid = inner > 0
+    coverage = float(valid.mean())
+    if coverage < MIN_OVERLAP:
+        return None
+    reference_values, query_values = reference_grey[valid], warped_grey[valid]
+    correlation = _correlation(reference_values, query_values)
+    # Global tone fit query -> reference, so flat cells can be compared by tone.
+    slope, intercept = np.polyfit(query_values, reference_values, 1) if query_values.std() > 1e-3 else (0.0, float(reference_values.mean()))
+    agreeing = considered = 0
+    for rows in np.array_split(np.arange(th), GRID):
+        for cols in np.array_split(np.arange(tw), GRID):
+            cell = valid[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+            if cell.size == 0 or cell.mean() < 0.6:
+                continue
+            considered += 1
+            ref_cell = reference_grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1][cell]
+            query_cell = warped_grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1][cell]
+            fitted = slope * query_cell + intercept
+            if ref_cell.std() >= TEXTURED_STD:
+                agreeing += _correlation(ref_cell, query_cell) >= CELL_CORRELATION
+            else:
+                agreeing += abs(float(fitted.mean() - ref_cell.mean())) <= FLAT_TONE_TOLERANCE and \
+                    float(fitted.std()) <= 2 * TEXTURED_STD
+    agreement = agreeing / considered if considered else 0.0
+    colour_residual = None
+    if not query.grey_source:
+        design = np.column_stack([warped[valid].astype(np.float64), np.ones(int(valid.sum()))])
+        target = thumb[valid].astype(np.float64)
+        solution, *_ = np.linalg.lstsq(design, target, rcond=None)
+        colour_residual = float(np.sqrt(np.mean((design @ solution - target) ** 2)) / 255.0)
+    # How much of the query's own content lands on the original (a collage shows more than the work).
+    qh, qw = image.shape[:2]
+    qbox = content_box(image)
+    corners = np.array([[qbox[0] * qw, qbox[1] * qh], [qbox[2] * qw, qbox[3] * qh]])
+    grid = np.stack(np.meshgrid(np.linspace(corners[0, 0], corners[1, 0], 24),
+                                np.linspace(corners[0, 1], corners[1, 1], 24)), -1).reshape(-1, 2)
+    mapped = grid @ matrix[:, :2].T + matrix[:, 2]
+    inside = (mapped[:, 0] >= 0) & (mapped[:, 0] < tw) & (mapped[:, 1] >= 0) & (mapped[:, 1] < th)
+    return Comparison(alignment=alignment, correlation=correlation, agreement=agreement, coverage=coverage,
+                      query_coverage=float(inside.mean()), colour_residual=colour_residual, refined=refined,
+                      matrix=matrix)

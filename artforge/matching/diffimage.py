@@ -1,0 +1,67 @@
+"""``verify --diff``: the registered original and the disputed image side by side, the matched region outlined.
+
+Left: the original (its stored thumbnail), with the part the disputed image shows outlined.  Right: the
+disputed image, turned or mirrored as the matcher found it, with the original's frame outlined.  People
+would rather look than read a correlation score.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..fsutil import atomic_write
+from .compare import _oriented_query
+from .layers import QueryLayers, content_box, decode_thumbnail
+
+PANEL_HEIGHT = 320
+OUTLINE = (230, 40, 40)
+
+
+def _polygon(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _box_corners(width: int, height: int, box: tuple[float, float, float, float] = (0, 0, 1, 1)) -> np.ndarray:
+    x0, y0, x1, y1 = box[0] * width, box[1] * height, box[2] * width, box[3] * height
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+
+
+def render_diff(query: QueryLayers, thumbnail: bytes, matrix: np.ndarray | None, *, dihedral: str = "identity",
+                mirrored: bool = False, caption: str = "") -> Image.Image:
+    """The side-by-side picture; ``matrix`` maps the oriented query's pixels to the thumbnail's (None: identity fit)."""
+    original = decode_thumbnail(thumbnail)
+    image = _oriented_query(query, dihedral, mirrored)
+    oh, ow = original.shape[:2]
+    qh, qw = image.shape[:2]
+    if matrix is None:  # an exact copy: frame onto frame
+        matrix = np.array([[ow / qw, 0, 0], [0, oh / qh, 0]], np.float64)
+    left_scale, right_scale = PANEL_HEIGHT / oh, PANEL_HEIGHT / qh
+    left = cv2.resize(original, (max(1, round(ow * left_scale)), PANEL_HEIGHT), interpolation=cv2.INTER_CUBIC)
+    right = cv2.resize(image, (max(1, round(qw * right_scale)), PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
+    shown = _polygon(_box_corners(qw, qh, content_box(image)), matrix) * left_scale
+    frame = _polygon(_box_corners(ow, oh), np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]) * right_scale
+    cv2.polylines(left, [np.round(shown).astype(np.int32)], True, OUTLINE, 2, cv2.LINE_AA)
+    cv2.polylines(right, [np.round(frame).astype(np.int32)], True, OUTLINE, 2, cv2.LINE_AA)
+    gap, header = 12, 24
+    canvas = Image.new("RGB", (left.shape[1] + gap + right.shape[1], PANEL_HEIGHT + header), "white")
+    canvas.paste(Image.fromarray(left), (0, header))
+    canvas.paste(Image.fromarray(right), (left.shape[1] + gap, header))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((4, 6), "registered original", fill=(0, 0, 0))
+    turned = " ".join(filter(None, [dihedral if dihedral != "identity" else "", "mirrored" if mirrored else ""]))
+    draw.text((left.shape[1] + gap + 4, 6), "disputed image" + (f" ({turned})" if turned else "") +
+              (f": {caption}" if caption else ""), fill=(0, 0, 0))
+    return canvas
+
+
+def write_diff(picture: Image.Image, out: Path) -> Path:
+    """Save as PNG, atomically."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    atomic_write(out, buffer.getvalue())
+    return out

@@ -1,0 +1,334 @@
+"""The persistent candidate index: FAISS binary indexes over PDQ hashes and ORB descriptors.
+
+The registry's ``match_layers`` table is the source of truth; this index is a cache of it, kept in one
+file next to the registry (``<registry>.index.npz``, written whole and renamed into place, so a reader
+never sees half of it).  The file covers the table's rows up to ``covered_rowid``; rows registered after
+that are read from SQLite and added in memory when the index is opened (the *delta*), and
+:func:`sync_index` rewrites the file once the delta grows past ``SNAPSHOT_EVERY`` rows.
+
+* Global layer: every work's frame PDQ, plus its content-box PDQ when it has a border, in an exact
+  ``IndexBinaryFlat``: a query's 8 dihedral hashes (16 with a border) are compared against every stored
+  hash with SIMD popcounts, so the index loses nothing against a linear scan.
+* Local layer: the ``INDEXED_KEYPOINTS`` strongest ORB descriptors of each work.  Up to
+  ``IVF_ABOVE`` descriptors they are searched exactly too; above it an ``IndexBinaryIVF`` (inverted lists
+  over binary k-means cells) keeps a query's cost flat as the registry grows.
+
+``benchmarks/verify_scale.py`` measures build time, memory, latency and recall against exact search.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..fsutil import atomic_write
+from ..registry import Registry
+from .layers import DIHEDRAL_OPS, INDEXED_KEYPOINTS, QueryLayers
+
+INDEX_FORMAT = 1
+SNAPSHOT_EVERY = 2_000  # delta rows that make register rewrite the index file
+IVF_ABOVE = 2_000_000  # descriptors; below this the local layer is searched exactly
+GLOBAL_NEIGHBOURS = 8  # nearest stored hashes per query hash
+GLOBAL_RADIUS = 96  # of 256 bits; unrelated PDQs sit near 128 (sd ~8), so this is > 4 sd out
+LOCAL_NEIGHBOURS = 4
+LOCAL_RADIUS = 56  # of 256 bits, for one ORB descriptor to count as seen again
+LOCAL_QUERY_POINTS = 200  # strongest query keypoints searched (each side of the mirror)
+MIN_VOTES = 3
+IVF_PROBES = 16
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A candidate original, and how the index found it."""
+
+    rowid: int
+    layer: str  # "global" or "local"
+    strength: float  # global: 256 - best Hamming distance; local: votes
+    dihedral: str = "identity"  # global: the turn/flip of the query that matched
+    query_box: bool = False  # global: the query's content box matched (not its frame)
+    stored_box: bool = False  # global: the work's content box matched
+    mirrored: bool = False  # local: the query's mirror image matched
+    distance: int | None = None
+
+
+@dataclass
+class IndexStats:
+    """What ``artforge index stats`` reports."""
+
+    path: str
+    exists: bool
+    works: int
+    works_with_layers: int
+    global_hashes: int
+    descriptors: int
+    local_kind: str
+    covered_rowid: int
+    delta_rows: int
+    file_bytes: int
+    memory_bytes: int
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def index_path(registry_path: Path) -> Path:
+    return registry_path.with_name(registry_path.name + ".index.npz")
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+@dataclass
+class MatchIndex:
+    """Global and local binary indexes with owner rowids; built from, and refreshed against, the registry."""
+
+    global_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.uint8))
+    global_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    global_is_box: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    local_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.uint8))
+    local_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    covered_rowid: int = 0
+    snapshot_rowid: int = 0  # what the file on disk covers
+    works: int = 0
+    _global: object = None
+    _local: object = None
+    _local_ivf_blob: np.ndarray | None = None
+
+    # -- building --------------------------------------------------------------------------------------
+    def add_rows(self, rows) -> int:
+        """Add ``Registry.match_index_rows`` rows; returns how many."""
+        g_codes, g_owner, g_box, l_codes, l_owner = [], [], [], [], []
+        count = 0
+        for rowid, pdq, box, box_pdq, descriptors in rows:
+            count += 1
+            g_codes.append(np.frombuffer(pdq, np.uint8))
+            g_owner.append(rowid)
+            g_box.append(False)
+            if box_pdq is not None and box and box != "0.00000,0.00000,1.00000,1.00000":
+                g_codes.append(np.frombuffer(box_pdq, np.uint8))
+                g_owner.append(rowid)
+                g_box.append(True)
+            if descriptors:
+                strongest = np.frombuffer(descriptors, np.uint8).reshape(-1, 32)[:INDEXED_KEYPOINTS]
+                l_codes.append(strongest)
+                l_owner.append(np.full(len(strongest), rowid, np.int64))
+            self.covered_rowid = max(self.covered_rowid, rowid)
+        if not count:
+            return 0
+        self.works += count
+        new_global = np.stack(g_codes)
+        self.global_codes = np.concatenate([self.global_codes, new_global])
+        self.global_owner = np.concatenate([self.global_owner, np.array(g_owner, np.int64)])
+        self.global_is_box = np.concatenate([self.global_is_box, np.array(g_box, bool)])
+        if self._global is not None:
+            self._global.add(new_global)
+        if l_codes:
+            new_local = np.concatenate(l_codes)
+            self.local_codes = np.concatenate([self.local_codes, new_local])
+            self.local_owner = np.concatenate([self.local_owner, np.concatenate(l_owner)])
+            if self._local is not None:
+                self._local.add(new_local)
+        return count
+
+    def build(self) -> "MatchIndex":
+        """(Re)create the FAISS indexes from the code arrays."""
+        faiss = _faiss()
+        self._global = faiss.IndexBinaryFlat(256)
+        if len(self.global_codes):
+            self._global.add(self.global_codes)
+        if len(self.local_codes) > IVF_ABOVE:
+            if self._local_ivf_blob is not None:
+                self._local = faiss.deserialize_index_binary(self._local_ivf_blob)
+            else:
+                self._local = _train_ivf(self.local_codes)
+                self._local.add(self.local_codes)
+            self._local.nprobe = IVF_PROBES
+        else:
+            self._local = faiss.IndexBinaryFlat(256)
+            if len(self.local_codes):
+                self._local.add(self.local_codes)
+        return self
+
+    @property
+    def local_kind(self) -> str:
+        return "ivf" if len(self.local_codes) > IVF_ABOVE else "exact"
+
+    @property
+    def memory_bytes(self) -> int:
+        return int(self.global_codes.nbytes * 2 + self.local_codes.nbytes * 2 + self.global_owner.nbytes
+                   + self.local_owner.nbytes)
+
+    # -- persistence ------------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the whole index to ``path`` atomically."""
+        arrays = {
+            "meta": np.frombuffer(json.dumps({"format": INDEX_FORMAT, "covered_rowid": self.covered_rowid,
+                                              "works": self.works}).encode(), np.uint8),
+            "global_codes": self.global_codes, "global_owner": self.global_owner,
+            "global_is_box": self.global_is_box, "local_codes": self.local_codes, "local_owner": self.local_owner,
+        }
+        if self.local_kind == "ivf":
+            arrays["local_ivf"] = _faiss().serialize_index_binary(self._local)
+
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write(path, buffer.getbuffer())
+        self.snapshot_rowid = self.covered_rowid
+
+    @classmethod
+    def load(cls, path: Path) -> "MatchIndex | None":
+        """The index stored at ``path``, or None when there is none or it is unreadable/another format."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode())
+                if meta.get("format") != INDEX_FORMAT:
+                    return None
+                index = cls(global_codes=data["global_codes"], global_owner=data["global_owner"],
+                            global_is_box=data["global_is_box"], local_codes=data["local_codes"],
+                            local_owner=data["local_owner"], covered_rowid=int(meta["covered_rowid"]),
+                            works=int(meta["works"]))
+                if "local_ivf" in data.files:
+                    index._local_ivf_blob = data["local_ivf"]
+        except (OSError, ValueError, KeyError):
+            return None
+        index.snapshot_rowid = index.covered_rowid
+        return index
+
+    # -- searching -----------------------------------------------------------------------------------------
+    def propose(self, query: QueryLayers, max_candidates: int = 6) -> list[Proposal]:
+        """Candidate originals for a query, strongest first, from both layers (one proposal per work)."""
+        best: dict[int, Proposal] = {}
+        for proposal in self._global_proposals(query) + self._local_proposals(query):
+            held = best.get(proposal.rowid)
+            if held is None or _rank(proposal) > _rank(held):
+                best[proposal.rowid] = proposal
+        ranked = sorted(best.values(), key=_rank, reverse=True)
+        return ranked[:max_candidates]
+
+    def _global_proposals(self, query: QueryLayers) -> list[Proposal]:
+        if self._global is None or not len(self.global_codes):
+            return []
+        queries = [query.dihedral] + ([query.box_dihedral] if query.box_dihedral is not None else [])
+        codes = np.ascontiguousarray(np.concatenate(queries))
+        k = min(GLOBAL_NEIGHBOURS, len(self.global_codes))
+        distances, labels = self._global.search(codes, k)
+        found = []
+        for row in range(len(codes)):
+            for distance, label in zip(distances[row], labels[row]):
+                if label < 0 or distance > GLOBAL_RADIUS:
+                    continue
+                found.append(Proposal(
+                    rowid=int(self.global_owner[label]), layer="global", strength=256.0 - float(distance),
+                    dihedral=DIHEDRAL_OPS[row % 8], query_box=row >= 8,
+                    stored_box=bool(self.global_is_box[label]), distance=int(distance)))
+        return found
+
+    def _local_proposals(self, query: QueryLayers) -> list[Proposal]:
+        if self._local is None or not len(self.local_codes):
+            return []
+        sides = [(False, query.descriptors[:LOCAL_QUERY_POINTS]), (True, query.mirror_descriptors[:LOCAL_QUERY_POINTS])]
+        sides = [(mirrored, d) for mirrored, d in sides if len(d)]
+        if not sides:
+            return []
+        codes = np.ascontiguousarray(np.concatenate([d for _, d in sides]))
+        k = min(LOCAL_NEIGHBOURS, len(self.local_codes))
+        distances, labels = self._local.search(codes, k)
+        votes: dict[tuple[int, bool], int] = defaultdict(int)
+        offset = 0
+        for mirrored, descriptors in sides:
+            for row in range(offset, offset + len(descriptors)):
+                owners = {int(self.local_owner[label]) for distance, label in zip(distances[row], labels[row])
+                          if label >= 0 and distance <= LOCAL_RADIUS}
+                for owner in owners:  # one vote per query keypoint and work
+                    votes[(owner, mirrored)] += 1
+            offset += len(descriptors)
+        return [Proposal(rowid=owner, layer="local", strength=float(count), mirrored=mirrored)
+                for (owner, mirrored), count in votes.items() if count >= MIN_VOTES]
+
+
+def _rank(proposal: Proposal) -> float:
+    # Put the two layers on one scale: a PDQ distance of 64 (strength 192) ranks like ~12 keypoint votes.
+    if proposal.layer == "global":
+        return (proposal.strength - 160.0) / 3.0
+    return proposal.strength
+
+
+def _train_ivf(codes: np.ndarray):
+    faiss = _faiss()
+    cells = int(min(65_536, max(256, 4 * np.sqrt(len(codes)))))
+    quantizer = faiss.IndexBinaryFlat(256)
+    ivf = faiss.IndexBinaryIVF(quantizer, 256, cells)
+    sample = codes[np.random.default_rng(0).choice(len(codes), min(len(codes), cells * 40), replace=False)]
+    ivf.train(np.ascontiguousarray(sample))
+    ivf.own_fields = True
+    quantizer.this.disown()
+    return ivf
+
+
+def open_index(registry: Registry) -> MatchIndex:
+    """The index for a registry: the snapshot on disk plus the rows registered since (or all rows)."""
+    rows, max_rowid, _ = registry.match_layer_state()
+    index = MatchIndex.load(index_path(registry.path))
+    if index is None or index.covered_rowid > max_rowid or index.works > rows:
+        index = MatchIndex()  # missing, unreadable, or from another registry state: rebuild in memory
+    index.add_rows(registry.match_index_rows(index.covered_rowid))
+    return index.build()
+
+
+def read_meta(path: Path) -> dict | None:
+    """The snapshot's metadata alone (the arrays stay on disk), or None."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+    except (OSError, ValueError, KeyError):
+        return None
+    return meta if meta.get("format") == INDEX_FORMAT else None
+
+
+def sync_index(registry: Registry, *, force: bool = False) -> MatchIndex | None:
+    """Rewrite the index file when the delta since its snapshot is large (or ``force``); the new index, or None."""
+    path = index_path(registry.path)
+    _, max_rowid, _ = registry.match_layer_state()
+    meta = read_meta(path)
+    covered = int(meta["covered_rowid"]) if meta else 0
+    if not force and max_rowid - covered < SNAPSHOT_EVERY:
+        return None
+    if force:
+        index = MatchIndex()
+        index.add_rows(registry.match_index_rows(0))
+        index.build()
+    else:
+        index = open_index(registry)
+    index.save(path)
+    return index
+
+
+def rebuild_index(registry: Registry) -> tuple[MatchIndex, float]:
+    """Build the index from every layers row and write it; returns it and the seconds taken."""
+    started = time.perf_counter()
+    index = sync_index(registry, force=True)
+    assert index is not None
+    return index, time.perf_counter() - started
+
+
+def index_stats(registry: Registry) -> IndexStats:
+    """Sizes and freshness of a registry's index."""
+    path = index_path(registry.path)
+    rows, max_rowid, full = registry.match_layer_state()
+    snapshot = MatchIndex.load(path)
+    index = open_index(registry)
+    return IndexStats(
+        path=str(path), exists=snapshot is not None, works=rows, works_with_layers=full,
+        global_hashes=len(index.global_codes), descriptors=len(index.local_codes), local_kind=index.local_kind,
+        covered_rowid=snapshot.covered_rowid if snapshot else 0,
+        delta_rows=max_rowid - (snapshot.covered_rowid if snapshot else 0),
+        file_bytes=path.stat().st_size if snapshot is not None else 0, memory_bytes=index.memory_bytes)

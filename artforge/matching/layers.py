@@ -1,0 +1,247 @@
+"""The matching layers of one image: what survives crops, pads, flips, turns and small rotations.
+
+Global perceptual hashes (see :mod:`artforge.fingerprint`) describe the whole frame, so a crop or a pad
+moves every bit.  These layers add:
+
+* **content box**: the image with uniform borders peeled off (padding, letterboxing, screenshot frames),
+  as fractions of the frame, and the PDQ hash of that box.  A padded copy's box is the original's frame.
+* **keypoints**: ORB corners with their 256-bit descriptors on a working copy whose long side is
+  ``WORK_SIDE``.  A crop keeps the keypoints inside it; a similarity fit (RANSAC) recovers scale, shift and
+  rotation from as few as three of them.  Coordinates are stored as fractions of the frame.
+* **reference thumbnail**: the image at ``THUMB_SIDE`` px (JPEG q90).  The decision step warps a disputed
+  image onto it and compares pixels, which is what separates a copy from a look-alike.
+
+Queries get the same layers plus the PDQ hashes of all eight dihedral variants (flips and 90-degree
+turns), and the keypoints of their mirror image.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+LAYERS_VERSION = 1
+WORK_SIDE = 320  # long side of the copy keypoints are found on
+THUMB_SIDE = 160  # long side of the stored reference thumbnail
+MAX_KEYPOINTS = 160  # stored per registered work
+INDEXED_KEYPOINTS = 64  # the strongest of them go into the descriptor index
+QUERY_KEYPOINTS = 400
+BORDER_TOLERANCE = 14  # grey levels a border line may differ from its colour and still be border
+BORDER_MIN_UNIFORM = 0.985  # share of a line's pixels that must be within the tolerance
+MAX_BORDER_SHARE = 0.45  # never peel more than this much of a side
+BOX_MIN_CHANGE = 0.02  # a box smaller than the frame by less than this is the frame
+
+# pdqhash.compute_dihedral's order; each entry maps an image to the variant whose hash is at that index.
+DIHEDRAL_OPS = ("identity", "rot90", "rot180", "rot270", "flipud", "fliplr", "transpose", "antitranspose")
+
+
+def apply_dihedral(array: np.ndarray, op: str) -> np.ndarray:
+    """The image turned or flipped as ``op`` names (numpy's rot90 turns counter-clockwise)."""
+    if op == "identity":
+        return array
+    if op.startswith("rot"):
+        return np.ascontiguousarray(np.rot90(array, int(op[3:]) // 90))
+    if op == "flipud":
+        return np.ascontiguousarray(array[::-1])
+    if op == "fliplr":
+        return np.ascontiguousarray(array[:, ::-1])
+    if op == "transpose":
+        return np.ascontiguousarray(np.swapaxes(array, 0, 1))
+    if op == "antitranspose":
+        return np.ascontiguousarray(np.swapaxes(np.rot90(array, 2), 0, 1))
+    raise ValueError(f"unknown dihedral op {op!r}")
+
+
+def resize_long_side(array: np.ndarray, side: int) -> np.ndarray:
+    """Resize so the long side is ``side`` px (area filter down, linear up)."""
+    height, width = array.shape[:2]
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size == (width, height):
+        return array
+    return cv2.resize(array, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def content_box(rgb: np.ndarray) -> tuple[float, float, float, float]:
+    """The frame minus uniform borders, as fractions ``(left, top, right, bottom)`` of width and height.
+
+    Each side is peeled while its outermost line is (almost) one colour, the colour of that side's
+    first line; so a white pad, a black letterbox and a coloured frame all go, and content that merely
+    touches the edge stays.  Works on a copy of at most 256 px.
+    """
+    small = resize_long_side(rgb, 256) if max(rgb.shape[:2]) > 256 else rgb
+    pixels = small.astype(np.int16)
+    height, width = pixels.shape[:2]
+    top, bottom, left, right = 0, height, 0, width
+
+    def uniform(line: np.ndarray, colour: np.ndarray) -> bool:
+        if not line.size:
+            return False
+        return float((np.abs(line - colour).max(axis=-1) <= BORDER_TOLERANCE).mean()) >= BORDER_MIN_UNIFORM
+
+    colour = np.median(pixels[0], axis=0)
+    while top < height * MAX_BORDER_SHARE and uniform(pixels[top, left:right], colour):
+        top += 1
+    colour = np.median(pixels[-1], axis=0)
+    while height - bottom < height * MAX_BORDER_SHARE and uniform(pixels[bottom - 1, left:right], colour):
+        bottom -= 1
+    colour = np.median(pixels[:, 0], axis=0)
+    while left < width * MAX_BORDER_SHARE and uniform(pixels[top:bottom, left], colour):
+        left += 1
+    colour = np.median(pixels[:, -1], axis=0)
+    while width - right < width * MAX_BORDER_SHARE and uniform(pixels[top:bottom, right - 1], colour):
+        right -= 1
+    if bottom - top < 4 or right - left < 4:  # a blank image is all border: its box is the frame
+        return (0.0, 0.0, 1.0, 1.0)
+    box = (left / width, top / height, right / width, bottom / height)
+    if box[0] < BOX_MIN_CHANGE and box[1] < BOX_MIN_CHANGE and box[2] > 1 - BOX_MIN_CHANGE \
+            and box[3] > 1 - BOX_MIN_CHANGE:
+        return (0.0, 0.0, 1.0, 1.0)
+    return box
+
+
+def crop_box(array: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The part of ``array`` inside a fractional box."""
+    height, width = array.shape[:2]
+    x0, y0 = int(round(box[0] * width)), int(round(box[1] * height))
+    x1, y1 = max(x0 + 1, int(round(box[2] * width))), max(y0 + 1, int(round(box[3] * height)))
+    return array[y0:y1, x0:x1]
+
+
+def is_full_frame(box: tuple[float, float, float, float]) -> bool:
+    return box == (0.0, 0.0, 1.0, 1.0)
+
+
+def pdq_bits(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """PDQ hash (256 packed bits as 32 bytes) and quality of an RGB array (reduced to <= 512 px first)."""
+    import pdqhash
+
+    if max(rgb.shape[:2]) > 512:
+        rgb = resize_long_side(rgb, 512)
+    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+    return np.packbits(bits.astype(bool)), int(quality)
+
+
+def pdq_dihedral_bits(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """PDQ hashes of the 8 dihedral variants, shape (8, 32) packed, in :data:`DIHEDRAL_OPS` order."""
+    import pdqhash
+
+    if max(rgb.shape[:2]) > 512:
+        rgb = resize_long_side(rgb, 512)
+    hashes, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
+    return np.stack([np.packbits(np.asarray(h).astype(bool)) for h in hashes]), int(quality)
+
+
+_ORB_CACHE: dict[int, cv2.ORB] = {}
+
+
+def _orb(n_features: int) -> cv2.ORB:
+    # A low FAST threshold finds corners on smooth art too; edgeThreshold 15 keeps corners near the edge.
+    if n_features not in _ORB_CACHE:
+        _ORB_CACHE[n_features] = cv2.ORB_create(nfeatures=n_features, scaleFactor=1.25, nlevels=6,
+                                                edgeThreshold=15, patchSize=15, fastThreshold=8)
+    return _ORB_CACHE[n_features]
+
+
+def keypoints(grey: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """ORB keypoints ``(n, 2)`` in pixels of ``grey``, strongest first, and descriptors ``(n, 32)``."""
+    found, descriptors = _orb(n_features).detectAndCompute(grey, None)
+    if descriptors is None or not found:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+    order = np.argsort([-k.response for k in found], kind="stable")
+    points = np.array([found[i].pt for i in order], dtype=np.float32)
+    return points, descriptors[order]
+
+
+def to_grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def encode_thumbnail(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=90, subsampling=0)
+    return buffer.getvalue()
+
+
+def decode_thumbnail(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@dataclass(frozen=True)
+class MatchLayers:
+    """What is stored for a registered work beyond its global fingerprint."""
+
+    box: tuple[float, float, float, float]  # content box, fractions of width and height
+    box_pdq: bytes  # 32 bytes; the PDQ of the content box (the frame's PDQ when there is no border)
+    box_quality: int
+    points: np.ndarray  # (n, 2) float32, fractions of width and height, strongest first
+    descriptors: np.ndarray  # (n, 32) uint8 ORB descriptors
+    thumbnail: bytes  # JPEG, long side THUMB_SIDE
+    version: int = LAYERS_VERSION
+
+    def to_row(self) -> dict:
+        return {
+            "version": self.version, "box": ",".join(f"{v:.5f}" for v in self.box), "box_pdq": self.box_pdq,
+            "box_quality": self.box_quality, "points": self.points.astype(np.float32).tobytes(),
+            "descriptors": self.descriptors.astype(np.uint8).tobytes(), "thumbnail": self.thumbnail,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict) -> "MatchLayers":
+        return cls(
+            box=tuple(float(v) for v in row["box"].split(",")),  # type: ignore[arg-type]
+            box_pdq=bytes(row["box_pdq"]), box_quality=int(row["box_quality"]),
+            points=np.frombuffer(row["points"], dtype=np.float32).reshape(-1, 2),
+            descriptors=np.frombuffer(row["descriptors"], dtype=np.uint8).reshape(-1, 32),
+            thumbnail=bytes(row["thumbnail"]), version=int(row["version"]),
+        )
+
+
+def compute_layers(rgb: np.ndarray) -> MatchLayers:
+    """The matching layers of a registered image (an ``(h, w, 3)`` uint8 RGB array)."""
+    box = content_box(rgb)
+    boxed = rgb if is_full_frame(box) else crop_box(rgb, box)
+    box_pdq, box_quality = pdq_bits(boxed)
+    work = resize_long_side(rgb, WORK_SIDE)
+    points, descriptors = keypoints(to_grey(work), MAX_KEYPOINTS)
+    height, width = work.shape[:2]
+    fractions = points / np.array([width, height], dtype=np.float32)
+    return MatchLayers(box=box, box_pdq=box_pdq.tobytes(), box_quality=box_quality, points=fractions,
+                       descriptors=descriptors, thumbnail=encode_thumbnail(resize_long_side(rgb, THUMB_SIDE)))
+
+
+@dataclass
+class QueryLayers:
+    """A disputed image prepared for matching."""
+
+    work: np.ndarray  # RGB, long side WORK_SIDE
+    grey_source: bool  # the query carries no colour (so compare in grey)
+    box: tuple[float, float, float, float]
+    dihedral: np.ndarray  # (8, 32) PDQ of the frame's dihedral variants
+    box_dihedral: np.ndarray | None  # (8, 32) PDQ of the content box's variants, None without a border
+    quality: int
+    points: np.ndarray  # (n, 2) pixels of ``work``
+    descriptors: np.ndarray
+    mirror_points: np.ndarray  # keypoints of the left-right mirror of ``work``, in its own pixels
+    mirror_descriptors: np.ndarray
+
+
+def query_layers(rgb: np.ndarray) -> QueryLayers:
+    """Prepare a disputed image (an ``(h, w, 3)`` uint8 RGB array) for matching."""
+    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1)
+    grey_source = bool(np.percentile(spread, 99) <= 6)
+    box = content_box(rgb)
+    dihedral, quality = pdq_dihedral_bits(rgb)
+    box_dihedral = None if is_full_frame(box) else pdq_dihedral_bits(crop_box(rgb, box))[0]
+    work = resize_long_side(rgb, WORK_SIDE)
+    grey = to_grey(work)
+    points, descriptors = keypoints(grey, QUERY_KEYPOINTS)
+    mirror_points, mirror_descriptors = keypoints(np.ascontiguousarray(grey[:, ::-1]), QUERY_KEYPOINTS)
+    return QueryLayers(work=work, grey_source=grey_source, box=box, dihedral=dihedral, box_dihedral=box_dihedral,
+                       quality=quality, points=points, descriptors=descriptors, mirror_points=mirror_points,
+                       mirror_descriptors=mirror_descriptors)
