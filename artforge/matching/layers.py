@@ -95,8 +95,9 @@ def content_box(rgb: np.ndarray) -> tuple[float, float, float, float]:
     colour = np.median(pixels[:, -1], axis=0)
     while width - right < width * MAX_BORDER_SHARE and uniform(pixels[top:bottom, right - 1], colour):
         right -= 1
-    if bottom - top < 4 or right - left < 4:  # a blank image is all border: its box is the frame
-        return (0.0, 0.0, 1.0, 1.0)
+    inside = pixels[top:bottom, left:right]
+    if bottom - top < 4 or right - left < 4 or float(np.ptp(inside, axis=(0, 1)).max()) <= BORDER_TOLERANCE:
+        return (0.0, 0.0, 1.0, 1.0)  # a plain image is all "border": its box is the frame
     box = (left / width, top / height, right / width, bottom / height)
     if box[0] < BOX_MIN_CHANGE and box[1] < BOX_MIN_CHANGE and box[2] > 1 - BOX_MIN_CHANGE \
             and box[3] > 1 - BOX_MIN_CHANGE:

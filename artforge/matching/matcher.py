@@ -94,7 +94,7 @@ def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thu
         image = _oriented_query(query, proposal.dihedral, False)
         found.append(box_alignment(image, thumb_shape, stored.box if proposal.stored_box else None,
                                    proposal.query_box, proposal.dihedral))
-    for mirrored in ((proposal.mirrored,) if proposal.layer == "local" else (False, True)):
+    for mirrored in (proposal.mirrored, not proposal.mirrored):  # the votes' side first; ties of ORB are common
         fitted = keypoint_alignment(query, stored, thumb_shape, mirrored)
         if fitted is not None:
             found.append(fitted)

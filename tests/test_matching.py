@@ -1,0 +1,158 @@
+"""The layered matcher's parts: content boxes, dihedral hashes, the persistent index, migration, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from artforge.home import Home
+from artforge.indexing import rebuild
+from artforge.matching import index as index_module
+from artforge.matching.index import MatchIndex, index_path, open_index, sync_index
+from artforge.matching.layers import DIHEDRAL_OPS, apply_dihedral, content_box, pdq_bits, query_layers
+from artforge.registration import register_images
+from artforge.verify import verify_images
+
+from cli_helpers import run
+
+
+def _rgb(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+# --- content box -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fill", ["white", "black", (40, 160, 90)])
+def test_content_box_peels_a_uniform_pad(art, fill) -> None:
+    image = Image.open(art(1))
+    padded = ImageOps.expand(image, border=(30, 20, 50, 10), fill=fill)  # left, top, right, bottom
+    box = content_box(np.asarray(padded))
+    w, h = padded.size
+    expected = (30 / w, 20 / h, (30 + image.width) / w, (20 + image.height) / h)
+    assert np.allclose(box, expected, atol=0.015), (box, expected)
+
+
+def test_content_box_keeps_the_frame_when_content_touches_the_edges(art) -> None:
+    assert content_box(_rgb(art(2))) == (0.0, 0.0, 1.0, 1.0)
+    blank = np.full((100, 80, 3), 200, np.uint8)
+    assert content_box(blank) == (0.0, 0.0, 1.0, 1.0)
+
+
+# --- dihedral hashes -----------------------------------------------------------------------------------
+
+def test_each_turn_or_flip_is_found_among_the_query_dihedral_hashes(art) -> None:
+    original = _rgb(art(3))
+    stored, _ = pdq_bits(original)
+    for op in DIHEDRAL_OPS:
+        turned = apply_dihedral(original, op)
+        query = query_layers(turned)
+        distances = [int(np.unpackbits(np.bitwise_xor(stored, h)).sum()) for h in query.dihedral]
+        best = int(np.argmin(distances))
+        # Applying the matched variant's op to the query undoes the edit.
+        assert distances[best] <= 32, (op, distances)
+        assert np.array_equal(apply_dihedral(turned, DIHEDRAL_OPS[best]).shape, original.shape)
+
+
+# --- the persistent index ----------------------------------------------------------------------------------
+
+def test_index_file_is_written_once_the_delta_is_large_and_read_back(home: Home, art, monkeypatch) -> None:
+    monkeypatch.setattr(index_module, "SNAPSHOT_EVERY", 3)
+    register_images(home, [art(s) for s in range(2)], licence_id="CC0-1.0", workers=1)
+    with home.registry() as registry:
+        path = index_path(registry.path)
+        assert not path.exists()  # a delta of 2 is read from SQLite when the index opens
+        assert open_index(registry).works == 2
+    register_images(home, [art(s) for s in range(2, 5)], licence_id="CC0-1.0", workers=1)
+    assert path.exists()
+    saved = MatchIndex.load(path)
+    assert saved.works == 5 and len(saved.global_codes) >= 5 and len(saved.local_codes) > 0
+    register_images(home, [art(5)], licence_id="CC0-1.0", workers=1)
+    with home.registry() as registry:
+        index = open_index(registry)  # the snapshot plus one row of delta
+        assert index.works == 6 and MatchIndex.load(path).works == 5
+
+
+def test_a_damaged_index_file_is_ignored_and_matching_still_works(home: Home, art, tmp_path: Path) -> None:
+    register_images(home, [art(s) for s in range(3)], licence_id="CC0-1.0", workers=1)
+    with home.registry() as registry:
+        sync_index(registry, force=True)
+        path = index_path(registry.path)
+    path.write_bytes(b"not an index")
+    cropped = tmp_path / "crop.jpg"
+    image = Image.open(art(1))
+    image.crop((30, 20, image.width, image.height)).save(cropped, quality=85)
+    [report] = verify_images(home, [cropped], workers=1)
+    assert report.verdict == "modified-copy"
+
+
+def test_works_registered_before_layers_are_migrated_and_filled_in(home: Home, art, tmp_path: Path) -> None:
+    ids = [w.work_id for w in register_images(home, [art(s) for s in range(3)], licence_id="CC0-1.0", workers=1)]
+    # Make the registry look like schema v1: no layers table, migration 2 not applied.
+    with home.registry() as registry, registry.transaction():
+        registry.db.execute("DROP TABLE match_layers")
+        registry.db.execute("DELETE FROM _migrations WHERE id = 2")
+    image = Image.open(art(2))
+    cropped = tmp_path / "crop.jpg"
+    image.crop((0, 0, int(image.width * 0.8), int(image.height * 0.8))).save(cropped, quality=85)
+    with home.registry() as registry:  # reopening applies migration 2
+        assert registry.schema_version() == 2
+        assert len(registry.works_without_layers()) == 3
+    before = verify_images(home, [cropped], workers=1)[0]
+    assert before.match is None or before.match.work_id == ids[2]  # never a wrong work
+    result = rebuild(home, [art(s) for s in range(3)] + [art(9)], workers=1)
+    assert result.layers_added == 3 and result.works_without_layers == 0
+    assert result.images_unmatched == [str(art(9))]
+    [after] = verify_images(home, [cropped], workers=1)
+    assert after.verdict == "modified-copy" and after.match.work_id == ids[2]
+
+
+# --- the CLI ---------------------------------------------------------------------------------------------
+
+def _init() -> None:
+    assert run("init").exit_code == 0
+
+
+def test_verify_json_streams_one_envelope_per_image_and_goes_on_after_a_bad_file(art, tmp_path: Path) -> None:
+    _init()
+    assert run("register", art(1), art(2), "--license", "CC-BY-4.0").exit_code == 0
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    result = run("verify", art(1), bad, art(77), "--json")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["command"] for line in lines] == ["verify"] * 3
+    assert lines[0]["data"]["verdict"] == "exact-copy" and lines[0]["exit_code"] == 0
+    assert not lines[1]["ok"] and lines[1]["exit_code"] == 5 and "bad.png" in lines[1]["errors"][0]["message"]
+    assert lines[2]["data"]["verdict"] == "no-match" and lines[2]["exit_code"] == 3
+    assert result.exit_code == 5
+    assert result.stderr.count("Error:") == 1 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_verify_diff_draws_original_and_disputed_image(art, tmp_path: Path) -> None:
+    _init()
+    assert run("register", art(4), "--license", "CC-BY-4.0").exit_code == 0
+    image = Image.open(art(4))
+    disputed = tmp_path / "disputed.jpg"
+    ImageOps.mirror(image.crop((40, 0, image.width, image.height))).save(disputed, quality=80)
+    out = tmp_path / "diff.png"
+    result = run("verify", disputed, "--diff", out)
+    assert result.exit_code == 0, result.stderr
+    assert f"diff: {out}" in result.stdout
+    with Image.open(out) as picture:
+        assert picture.height > 300 and picture.width > 2 * 300
+        pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3)
+        assert ((pixels == (230, 40, 40)).all(axis=1)).sum() > 100  # the outline is drawn
+
+
+def test_index_stats_and_rebuild(art) -> None:
+    _init()
+    assert run("register", art(1), art(2), "--license", "CC-BY-4.0").exit_code == 0
+    stats = json.loads(run("index", "stats", "--json").stdout)["data"]
+    assert stats["works"] == 2 and stats["works_with_layers"] == 2 and not stats["exists"] and stats["delta_rows"] == 2
+    rebuilt = run("index", "rebuild", "--json")
+    assert rebuilt.exit_code == 0
+    data = json.loads(rebuilt.stdout)["data"]
+    assert data["stats"]["exists"] and data["stats"]["delta_rows"] == 0 and data["stats"]["descriptors"] > 0
