@@ -20,14 +20,24 @@ it on pixels.  Sources, taken round-robin (``SOURCE_CYCLE``) so any count gives 
   hashes fail: two flags with the same stripe layout, or two icons in the same style, differ in a few
   colours or a small shape and hash almost alike.  Each family shares one template; originals get some
   members and distractors get *other* members of the same family, so a matcher that only sees the
-  template produces false positives.  Members are kept apart by more than any edit here can bridge: a
-  stripe, end colour or glyph that differs in luma (so greyscale queries still tell them apart) and in
-  RGB, never a mirror, rotation or crop of a sibling (icons therefore differ by glyph, not position).
+  template produces false positives.  Yet members stay apart by more than any edit here bridges: no
+  colour edit (brightness, contrast, saturation, gamma, greyscale) brings one's colours within reach of
+  another's, and no flip, quarter turn or crop maps one onto another (so icons differ by glyph, never by
+  position alone).  Unless both are distractors, two images also differ in luma, since greyscale copies
+  are queries.  The test runs against every earlier image of the kind, across families; a kind whose
+  template space fills up (only in corpora of thousands) drops the luma rule with a warning
+  rather than failing.
 * ``digit``: scikit-learn's 8x8 handwritten digits, upscaled and coloured; digits of one class from
   different writers look alike, another kind of near miss.
 
 Sizes vary (long side 160-640 px, width/height 0.5-2).  Everything is a function of ``seed`` and the
 counts; the same call writes the same pixels.
+
+The edits (``TRANSFORMS``, grouped by ``FAMILIES``) are what people do to images they pass around: JPEG
+re-encoding, resizing, crops (centred, cornered, random, one-sided), borders, small and quarter-turn
+rotations, flips, colour changes, blur, noise, overlaid captions and badges, and a few combinations (a
+screenshot among them).  Each is ``apply(image, rng) -> image`` on RGB, deterministic given ``rng``;
+``apply_all`` runs them all with independent child generators.
 """
 
 from __future__ import annotations
@@ -102,13 +112,11 @@ def _random_size(rng: np.random.Generator, aspects: Sequence[float] | None = Non
     return _fit(aspect, long_side)
 
 
+_LUMA = np.float32([0.299, 0.587, 0.114])
+
+
 def _luma(c: Sequence[float]) -> float:
-    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
-
-
-def _close(a: Sequence[float], b: Sequence[float]) -> bool:
-    """Colours an edit may confuse.  Judged on luma alone: a greyscale copy keeps nothing else."""
-    return abs(_luma(a) - _luma(b)) < 40
+    return float(np.dot(np.float32(c), _LUMA))
 
 
 def _contrasting(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -116,8 +124,39 @@ def _contrasting(a: Sequence[float], b: Sequence[float]) -> bool:
     return abs(_luma(a) - _luma(b)) >= 60
 
 
+def _colour_edits(colours: np.ndarray) -> np.ndarray:
+    """(k, 3) colours -> (E, k, 3): the colours after each global colour edit in ``TRANSFORMS``
+    (contrast taken about mid-grey, where PIL uses the image mean: the tolerance below covers it)."""
+    c = colours.astype(np.float32)
+    grey = (c @ _LUMA)[:, None]
+    edits = [c, c * 1.2, c * 0.8, 128 + (c - 128) * 1.2, 128 + (c - 128) * 0.8, grey + (c - grey) * 1.5,
+             grey + (c - grey) * 0.5, np.repeat(grey, 3, axis=1), 255 * (c / 255) ** 0.8]
+    return np.clip(np.stack(edits), 0, 255)
+
+
+_EDIT_REACH = 40  # RGB distance under which two colours count as the same after an edit
+_GREY_REACH = 25  # luma difference under which two images' greyscale copies count as the same
+
+
+def _confusable(a: Sequence[Colour], b: Sequence[Colour], strict: bool) -> bool:
+    """Could two flat images with these corresponding colours be taken for one another?
+
+    Yes when one colour edit brings every colour of one within 40 (RGB) of the other's.  ``strict`` (used
+    unless both images are distractors, since greyscale copies are queries) also when every luma is within
+    25: the greyscale copy of one would then be as near the other as its own original.
+    """
+    x, y = np.float32(a), np.float32(b)
+    if strict and np.all(np.abs(x @ _LUMA - y @ _LUMA) < _GREY_REACH):
+        return True
+    for one, other in ((x, y), (y, x)):
+        worst = np.linalg.norm(_colour_edits(one) - other[None], axis=2).max(axis=1)  # per edit
+        if worst.min() < _EDIT_REACH:
+            return True
+    return False
+
+
 def _aspects(a: tuple[int, int], b: tuple[int, int]) -> tuple[bool, bool]:
-    """(same shape, shapes a quarter turn apart), within 15 %.  Other pairs no edit here relates."""
+    """(same shape, shapes a quarter turn apart), within 15 %: whether an edit could relate two frames."""
     ra, rb = math.log(a[0] / a[1]), math.log(b[0] / b[1])
     return abs(ra - rb) < math.log(1.15), abs(ra + rb) < math.log(1.15)
 
@@ -143,12 +182,21 @@ class _Recipe:
     render: Callable[[], Image.Image]
 
 
+def _split(recipes: list[_Recipe], n_orig: int, n_dist: int) -> tuple[list[_Recipe], list[_Recipe]]:
+    """Originals first, then distractors; a source that ran short leaves both sets short in proportion."""
+    cut = n_orig if len(recipes) >= n_orig + n_dist else round(len(recipes) * n_orig / max(1, n_orig + n_dist))
+    return recipes[:cut], recipes[cut:n_orig + n_dist]
+
+
 # -- bundled photographs --------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Photo:
+    """A bundled picture, ready to cut into regions."""
+
     name: str  # "skimage:astronaut", "sklearn:china.jpg"
     kind: str  # photo, texture or graphic
-    pixels: np.ndarray  # (H, W, 3) uint8, long side at most MAX_LONG
+    pixels: np.ndarray  # (H, W, 3) uint8, long side at most MAX_LONG (region boxes refer to these pixels)
+
 
 # Left out on purpose: cat (the same pixels as chelsea), stereo_motorcycle's right view (a near-duplicate of
 # the left), synthetic binary or flat images (binary_blobs, checkerboard, horse, shepp_logan_phantom) whose
@@ -235,7 +283,7 @@ def _usable_box(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
 
 def _has_content(pixels: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     """Reject near-flat regions (retina's black corners, empty sky): two of them would be near-duplicates."""
-    region = pixels[box[1]:box[3]:2, box[0]:box[2]:2].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    region = pixels[box[1]:box[3]:2, box[0]:box[2]:2].astype(np.float32) @ _LUMA
     if region.std() < 6:
         return False
     return float(np.mean(np.abs(region - np.median(region)) <= 4)) < 0.8
@@ -298,8 +346,7 @@ def _photo_recipes(n_orig: int, n_dist: int, seed: int) -> tuple[list[_Recipe], 
             return region if region.size == size else region.resize(size, Image.Resampling.LANCZOS)
 
         recipes.append(_Recipe(photo.kind, f"{photo.name} box={box}", render))
-    # Shuffled already; the first ones go to the originals, the rest to the distractors (fewer if short).
-    return recipes[:n_orig], recipes[n_orig:]
+    return _split(recipes, n_orig, n_dist)  # shuffled already
 
 
 # -- procedural art -------------------------------------------------------------------------------------
@@ -335,14 +382,14 @@ _PRODUCTS = (
     "Pickled Onions", "Cider Vinegar", "Maple Syrup", "Walnut Cake", "Chili Flakes", "Lentil Stew",
 )
 _MEMBERS = 4  # per family: members 0-1 go to the originals, 2-3 to the distractors
-_TRIES = 200
+_TRIES = 100
 
 
 class _Exhausted(Exception):
-    """No member distinct enough from everything drawn so far; the family retries with a new template."""
+    """No member far enough from everything drawn so far; the family retries with a new template."""
 
 
-def _pick(rng: np.random.Generator, make: Callable[[], object], ok: Callable[[object], bool]) -> object:
+def _pick(rng: np.random.Generator, make: Callable[[], dict], ok: Callable[[dict], bool]) -> dict:
     for _ in range(_TRIES):
         candidate = make()
         if ok(candidate):
@@ -351,15 +398,21 @@ def _pick(rng: np.random.Generator, make: Callable[[], object], ok: Callable[[ob
 
 
 class _Families:
-    """Template families of one kind.  Every member is checked against *all* earlier images of the kind
-    (any family), so two families that happen to share a template cannot produce look-alikes either."""
+    """Template families of one kind.
+
+    A family is a template (``template``) and ``_MEMBERS`` variants of it (``variant``).  Every new member
+    is checked (``alike``) against *every* image of the kind drawn so far, in any family: so members of one
+    family stay apart, and two families that happen to share a template cannot produce look-alikes either.
+    Unless both images are distractors it is stricter (``strict``): their greyscale copies are queries.
+    """
 
     kind = ""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self.drawn: list = []  # every accepted member, for the global look-alike check
-        self.families: list[list] = []
+        self.drawn: list[dict] = []
+        self.families: list[list[dict]] = []
+        self.relaxed = 0  # families drawn without the strict (luma) check, the template space being full
 
     def member(self, family: int, member: int) -> _Recipe:
         while len(self.families) <= family:
@@ -369,21 +422,43 @@ class _Families:
 
     def _new_family(self, family: int) -> None:
         rng = _rng(self.seed, _STREAM[self.kind], family)
-        for _ in range(50):
-            template = self.template(rng)
-            members: list = []
-            try:
-                for m in range(_MEMBERS):
-                    members.append(_pick(rng, lambda: self.variant(template, m, members, rng),
-                                         lambda c: not any(self.alike(c, d) for d in self.drawn + members)))
-            except _Exhausted:
-                continue
-            self.drawn.extend(members)
-            self.families.append(members)
-            return
+        for strict in (True, False):
+            for _ in range(50):
+                template = self.template(rng)
+                members: list[dict] = []
+                try:
+                    for m in range(_MEMBERS):
+                        original = m < _MEMBERS // 2
+                        members.append(_pick(
+                            rng, lambda: {**self.variant(template, members, rng), "original": original},
+                            lambda c: not self.clashes(c, self.drawn + members, strict)))
+                except _Exhausted:
+                    continue
+                self.drawn.extend(members)
+                self.families.append(members)
+                if not strict:
+                    self.relaxed += 1
+                    warnings.warn(f"{self.kind} family {family}: lumas may coincide (template space full)",
+                                  stacklevel=2)
+                return
         raise RuntimeError(f"could not draw {self.kind} family {family}: template space exhausted")
 
-    # subclasses: template(rng), variant(template, m, earlier_members, rng), alike(a, b), draw(spec)
+    def clashes(self, candidate: dict, others: list[dict], strict: bool) -> bool:
+        """Whether ``candidate`` is ``alike`` any of ``others`` (strictly unless both are distractors)."""
+        return any(self.alike(candidate, other, strict and (candidate["original"] or other["original"]))
+                   for other in others)
+
+    def template(self, rng: np.random.Generator) -> dict:
+        raise NotImplementedError
+
+    def variant(self, template: dict, members: list[dict], rng: np.random.Generator) -> dict:
+        raise NotImplementedError
+
+    def alike(self, a: dict, b: dict, strict: bool) -> bool:
+        raise NotImplementedError
+
+    def draw(self, spec: dict) -> Image.Image:
+        raise NotImplementedError
 
 
 class _Flags(_Families):
@@ -400,7 +475,7 @@ class _Flags(_Families):
             "emblem": (None, "disc", "square")[int(rng.integers(3))],
         }
 
-    def variant(self, template: dict, m: int, members: list, rng: np.random.Generator) -> dict:
+    def variant(self, template: dict, members: list[dict], rng: np.random.Generator) -> dict:
         stripes: list[int] = []
         for _ in template["weights"]:  # neighbouring stripes differ
             choices = [i for i in range(len(_FLAG_COLOURS)) if not stripes or i != stripes[-1]]
@@ -413,7 +488,7 @@ class _Flags(_Families):
             emblem = choices[int(rng.integers(len(choices)))]
         return {**template, "stripes": tuple(stripes), "emblem_colour": emblem}
 
-    def alike(self, a: dict, b: dict) -> bool:
+    def alike(self, a: dict, b: dict, strict: bool) -> bool:
         # Flips reverse the stripe order and a quarter turn swaps orientation and shape: compare modulo both.
         if len(a["stripes"]) != len(b["stripes"]) or a["emblem"] != b["emblem"]:
             return False
@@ -422,13 +497,11 @@ class _Flags(_Families):
         same, turned = _aspects(a["size"], b["size"])
         if not ((same and a["vertical"] == b["vertical"]) or (turned and a["vertical"] != b["vertical"])):
             return False
-        for order in (b["stripes"], b["stripes"][::-1]):
-            pairs = list(zip(a["stripes"], order))
-            if a["emblem"]:
-                pairs.append((a["emblem_colour"], b["emblem_colour"]))
-            if all(_close(_FLAG_COLOURS[i], _FLAG_COLOURS[j]) for i, j in pairs):
-                return True
-        return False
+        colours_a = [_FLAG_COLOURS[i] for i in a["stripes"]]
+        extra_a = [_FLAG_COLOURS[a["emblem_colour"]]] if a["emblem"] else []
+        extra_b = [_FLAG_COLOURS[b["emblem_colour"]]] if b["emblem"] else []
+        return any(_confusable(colours_a + extra_a, [_FLAG_COLOURS[i] for i in order] + extra_b, strict)
+                   for order in (b["stripes"], b["stripes"][::-1]))
 
     def draw(self, spec: dict) -> Image.Image:
         w, h = spec["size"]
@@ -457,26 +530,22 @@ class _Icons(_Families):
 
     def template(self, rng: np.random.Generator) -> dict:
         background = _random_colour(rng)
-        foreground = _pick(rng, lambda: _random_colour(rng), lambda c: _contrasting(c, background))
+        foreground = _pick(rng, lambda: {"c": _random_colour(rng)}, lambda c: _contrasting(c["c"], background))
         return {
             "size": _random_size(rng, aspects=(1.0, 1.0, 4 / 3, 3 / 4, 16 / 9, 9 / 16)),
-            "background": background, "foreground": foreground,
+            "background": background, "foreground": foreground["c"],
             "scale": float(rng.uniform(0.18, 0.3)),  # radius / short side: the glyph stays inside
             "centre": tuple(float(v) for v in rng.choice([0.35, 0.5, 0.65], 2)),
-            "glyphs": tuple(int(i) for i in rng.permutation(len(_GLYPHS))),
         }
 
-    def variant(self, template: dict, m: int, members: list, rng: np.random.Generator) -> dict:
-        # Deterministic glyph per member; a retry (look-alike of another family) moves to the next glyph.
-        used = {spec["glyph"] for spec in members}
-        glyph = next(g for g in template["glyphs"][int(rng.integers(len(_GLYPHS))):] + template["glyphs"]
-                     if g not in used)
-        return {**template, "glyph": glyph}
+    def variant(self, template: dict, members: list[dict], rng: np.random.Generator) -> dict:
+        unused = [g for g in range(len(_GLYPHS)) if g not in {spec["glyph"] for spec in members}]
+        return {**template, "glyph": unused[int(rng.integers(len(unused)))]}
 
-    def alike(self, a: dict, b: dict) -> bool:
+    def alike(self, a: dict, b: dict, strict: bool) -> bool:
         # Position and scale are ignored on purpose: crops and pads move and grow a glyph.
         return (a["glyph"] == b["glyph"] and any(_aspects(a["size"], b["size"]))
-                and _close(a["background"], b["background"]) and _close(a["foreground"], b["foreground"]))
+                and _confusable([a["background"], a["foreground"]], [b["background"], b["foreground"]], strict))
 
     def draw(self, spec: dict) -> Image.Image:
         w, h = spec["size"]
@@ -509,63 +578,102 @@ class _Icons(_Families):
         return image
 
 
-def _axis_distance(a: float, images_of_b: Sequence[float]) -> float:
-    """Degrees between gradient axis ``a`` and the nearest of ``b``'s axes under some edit (modulo 180)."""
-    return min(min((a - b) % 180, 180 - (a - b) % 180) for b in images_of_b)
+def _axis_distance(a: float, b: float) -> float:
+    """Degrees between gradient axes ``a`` and ``b``, modulo flips and quarter turns (and so modulo 180)."""
+    return min(min((a - x) % 180, 180 - (a - x) % 180) for x in (b, -b, 90 + b, 90 - b))
 
 
-def _nested(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """Luma range ``b`` inside ``a`` and at least 60 % of it: ``b`` could be a crop of ``a`` (crops keep 70 %)."""
-    return a[0] - 15 <= b[0] and b[1] <= a[1] + 15 and (b[1] - b[0]) >= 0.6 * (a[1] - a[0])
+def _ramp(stops: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Colours at positions ``t`` in [0, 1] of a piecewise-linear gradient through ``stops`` (k, 3)."""
+    x = t * (len(stops) - 1)
+    low = np.minimum(x.astype(int), len(stops) - 2)
+    return stops[low] + (x - low)[..., None] * (stops[low + 1] - stops[low])
+
+
+_SAMPLES = np.linspace(0, 1, 9, dtype=np.float32)
+# The sub-ranges crops keep: 5-30 % removed, at either end or evenly.
+_CROP_SPANS = np.float32([(f * p, f * p + 1 - p) for p in (0.05, 0.1, 0.2, 0.3) for f in (0, 0.5, 1)])
+
+
+def _gradient_arrays(colours: Sequence[Colour]) -> dict[str, np.ndarray]:
+    """Everything the look-alike test needs, computed once per gradient: its stops (both directions), their
+    colour edits and lumas, its sampled ramp (both directions) and the sub-ranges crops would keep."""
+    stops = np.float32(colours)
+    both = np.stack([stops, stops[::-1]])  # (2, k, 3)
+    curve = _ramp(stops, _SAMPLES)
+    parts = _ramp(stops, _CROP_SPANS[:, :1] + _SAMPLES * (_CROP_SPANS[:, 1:] - _CROP_SPANS[:, :1]))
+    return {"stops": both, "edits": np.stack([_colour_edits(s) for s in both]), "lumas": both @ _LUMA,
+            "curves": np.stack([curve, curve[::-1]]), "parts": parts}
 
 
 class _Gradients(_Families):
-    """Two-colour linear (fixed axis) or radial (fixed centre) gradients; members change the colours, or for
-    linear families sometimes keep them and turn the axis by 35-55 degrees."""
+    """Linear (fixed axis) or radial (fixed centre) gradients through 2-3 colours.  Members change the
+    colours, or, in linear families, sometimes keep them and turn the axis by 35-55 degrees."""
 
     kind = "gradient"
 
     def template(self, rng: np.random.Generator) -> dict:
         return {
-            "size": _random_size(rng), "radial": bool(rng.random() < 0.4),
-            "angle": float(rng.uniform(0, 180)),
-            "centre": tuple(float(v) for v in rng.uniform(0.2, 0.8, 2)),
+            "size": _random_size(rng), "radial": bool(rng.random() < 0.4), "stops": int(rng.integers(2, 4)),
+            "angle": float(rng.uniform(0, 180)), "centre": tuple(float(v) for v in rng.uniform(0.2, 0.8, 2)),
         }
 
-    def variant(self, template: dict, m: int, members: list, rng: np.random.Generator) -> dict:
+    def variant(self, template: dict, members: list[dict], rng: np.random.Generator) -> dict:
         if members and not template["radial"] and rng.random() < 0.3:
             turn = float(rng.uniform(35, 55)) * (1 if rng.random() < 0.5 else -1)
             return {**members[0], "angle": (members[0]["angle"] + turn) % 180}
-        start = _random_colour(rng)
-        end = _pick(rng, lambda: _random_colour(rng), lambda c: _contrasting(c, start))
-        return {**template, "colours": (start, end)}
+        colours = [_random_colour(rng)]
+        while len(colours) < template["stops"]:  # neighbouring stops differ in luma: a visible ramp
+            nxt = _pick(rng, lambda: {"c": _random_colour(rng)}, lambda c: _contrasting(c["c"], colours[-1]))
+            colours.append(nxt["c"])
+        return {**template, "colours": tuple(colours), "arrays": _gradient_arrays(colours)}
 
-    def alike(self, a: dict, b: dict) -> bool:
-        same_shape, turned = _aspects(a["size"], b["size"])
-        if a["radial"] != b["radial"] or not (same_shape or turned):
+    def alike(self, a: dict, b: dict, strict: bool) -> bool:
+        return self.clashes({**a, "original": True}, [b], strict)
+
+    def clashes(self, candidate: dict, others: list[dict], strict: bool) -> bool:
+        # Vectorised over ``others``: gradients are many and the test is the costliest of the kinds.
+        # Aspect is ignored: a smooth ramp looks the same stretched, and most hashes squash images anyway.
+        # Radial: crops move the centre anywhere nearby, so the colours alone decide.
+        others = [o for o in others if o["radial"] == candidate["radial"]
+                  and (candidate["radial"] or _axis_distance(candidate["angle"], o["angle"]) < 20)]
+        if not others:
             return False
-        # Compared on luma, ends sorted: reversing a gradient is a flip, and crops keep most of its range.
-        la, lb = (tuple(sorted(_luma(c) for c in g["colours"])) for g in (a, b))
-        if not ((abs(la[0] - lb[0]) < 40 and abs(la[1] - lb[1]) < 40) or _nested(la, lb) or _nested(lb, la)):
-            return False
-        if a["radial"]:
-            return True  # crops move the centre anywhere nearby: same colours are enough
-        b_axes = [b["angle"], -b["angle"]] if same_shape else []  # flips mirror the axis
-        b_axes += [90 + b["angle"], 90 - b["angle"]] if turned else []  # quarter turns turn it
-        return _axis_distance(a["angle"], b_axes) < 20
+        c = candidate["arrays"]
+        k = len(candidate["colours"])
+        same_k = [o["arrays"] for o in others if len(o["colours"]) == k]
+        if same_k:
+            stops = np.stack([o["stops"] for o in same_k])  # (N, 2, k, 3), both directions
+            edits = np.stack([o["edits"][0] for o in same_k])  # (N, E, k, 3)
+            # One colour edit brings every stop of one within reach of the other's (either direction).
+            ours = np.linalg.norm(c["edits"][0][None, :, None] - stops[:, None], axis=-1).max(-1)  # (N, E, 2)
+            theirs = np.linalg.norm(edits[:, :, None] - c["stops"][None, None], axis=-1).max(-1)  # (N, E, 2)
+            if min(ours.min(), theirs.min()) < _EDIT_REACH:
+                return True
+            if strict:
+                registered = [o["arrays"] for o in others
+                              if len(o["colours"]) == k and (candidate["original"] or o["original"])]
+                if registered:
+                    lumas = np.stack([o["lumas"] for o in registered])  # (N, 2, k)
+                    if (np.abs(lumas - c["lumas"][0]).max(-1) < _GREY_REACH).any():
+                        return True
+        # A crop keeps a sub-range of the ramp: is either one a sub-range of the other?
+        curves = np.stack([o["arrays"]["curves"] for o in others])  # (N, 2, 9, 3)
+        parts = np.stack([o["arrays"]["parts"] for o in others])  # (N, S, 9, 3)
+        inside = np.linalg.norm(c["parts"][None, :, None] - curves[:, None], axis=-1).max(-1).min()
+        around = np.linalg.norm(parts[:, :, None] - c["curves"][None, None], axis=-1).max(-1).min()
+        return bool(min(inside, around) < _EDIT_REACH)
 
     def draw(self, spec: dict) -> Image.Image:
         w, h = spec["size"]
         y, x = np.mgrid[0:h, 0:w].astype(np.float32)
         if spec["radial"]:
-            cx, cy = spec["centre"][0] * w, spec["centre"][1] * h
-            t = np.hypot(x - cx, y - cy)
+            t = np.hypot(x - spec["centre"][0] * w, y - spec["centre"][1] * h)
         else:
             theta = math.radians(spec["angle"])
             t = x * math.cos(theta) + y * math.sin(theta)
         t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-        start, end = (np.float32(c) for c in spec["colours"])
-        pixels = start + t[..., None] * (end - start)
+        pixels = _ramp(np.float32(spec["colours"]), t)
         return Image.fromarray(np.clip(pixels.round(), 0, 255).astype(np.uint8), "RGB")
 
 
@@ -576,22 +684,22 @@ class _Labels(_Families):
 
     def template(self, rng: np.random.Generator) -> dict:
         background = _random_colour(rng)
-        foreground = _pick(rng, lambda: _random_colour(rng), lambda c: _contrasting(c, background))
+        foreground = _pick(rng, lambda: {"c": _random_colour(rng)}, lambda c: _contrasting(c["c"], background))
         return {
             "size": _random_size(rng, aspects=(1.25, 1.5, 1.75, 2.0)),
-            "background": background, "foreground": foreground,
+            "background": background, "foreground": foreground["c"],
             "brand": _BRANDS[int(rng.integers(len(_BRANDS)))],
             "two_lines": bool(rng.random() < 0.6), "centred": bool(rng.random() < 0.6),
             "border": bool(rng.random() < 0.5), "text_height": float(rng.uniform(0.3, 0.5)),
         }
 
-    def variant(self, template: dict, m: int, members: list, rng: np.random.Generator) -> dict:
+    def variant(self, template: dict, members: list[dict], rng: np.random.Generator) -> dict:
         product = _PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
         if len(self.drawn) > len(_BRANDS) * len(_PRODUCTS) // 2:  # large corpora: numbered editions
             product = f"{product} No. {int(rng.integers(2, 100))}"
         return {**template, "product": product}
 
-    def alike(self, a: dict, b: dict) -> bool:
+    def alike(self, a: dict, b: dict, strict: bool) -> bool:
         # The same words in any family, however coloured or laid out: the text is the work.
         return a["product"] == b["product"] and a["brand"] == b["brand"]
 
@@ -672,7 +780,7 @@ def _digit_recipes(n_orig: int, n_dist: int, seed: int) -> tuple[list[_Recipe], 
             return small.resize((side, side), Image.Resampling.BICUBIC if smooth else Image.Resampling.NEAREST)
 
         recipes.append(_Recipe("digit", f"sklearn:digits[{index}]", render))
-    return recipes[:n_orig], recipes[n_orig:]
+    return _split(recipes, n_orig, n_dist)
 
 
 # -- the corpus -----------------------------------------------------------------------------------------
@@ -680,11 +788,13 @@ def build_corpus(out_dir: Path, n_originals: int, n_distractors: int, seed: int 
     """Write ``n_originals`` + ``n_distractors`` RGB PNGs into ``out_dir`` and describe them.
 
     Sources follow ``SOURCE_CYCLE`` in both sets.  When the photos cannot be cut into enough regions (about
-    500 at most), the remaining photo slots take procedural art.  Existing files of the same names are
-    overwritten; other files in ``out_dir`` are left alone (``Corpus`` lists what belongs).
+    470 in all), or the digits run out, the remaining slots take procedural art.  300 + 300 images take a
+    few seconds; the look-alike checks of the template kinds grow with the square of the count, which
+    starts to show past a few thousand.  Existing files of the same names are overwritten; other files in
+    ``out_dir`` are left alone (``Corpus`` lists what belongs).
     """
-    if n_originals < 0 or n_distractors < 0:
-        raise ValueError("counts must be non-negative")
+    if n_originals < 0 or n_distractors < 0 or seed < 0:
+        raise ValueError("counts and seed must be non-negative")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plans = [[SOURCE_CYCLE[i % len(SOURCE_CYCLE)] for i in range(n)] for n in (n_originals, n_distractors)]
@@ -695,7 +805,8 @@ def build_corpus(out_dir: Path, n_originals: int, n_distractors: int, seed: int 
     made["digit"] = _digit_recipes(need[0]["digit"], need[1]["digit"], seed)
     # Slots a limited source cannot fill fall back to procedural art.
     extra = [sum(need[s][k] - len(made[k][s]) for k in ("photo", "digit")) for s in (0, 1)]
-    made["procedural"] = _procedural_recipes(need[0]["procedural"] + extra[0], need[1]["procedural"] + extra[1], seed)
+    made["procedural"] = _procedural_recipes(need[0]["procedural"] + extra[0], need[1]["procedural"] + extra[1],
+                                             seed)
     for kind in _FAMILY_KINDS:
         made[kind] = _template_recipes(kind, need[0][kind], need[1][kind], seed)
 
@@ -709,7 +820,7 @@ def build_corpus(out_dir: Path, n_originals: int, n_distractors: int, seed: int 
             image = recipe.render()
             if image.mode != "RGB":
                 image = image.convert("RGB")
-            image.save(path, format="PNG", compress_level=1)  # level 1: several times faster, files ~20% larger
+            image.save(path, format="PNG", compress_level=1)  # vs the default 6: 2.5x faster, 20 % larger
             paths.append(path)
             corpus.kinds[path] = recipe.kind
             corpus.sources[path] = recipe.source
@@ -861,10 +972,10 @@ def _caption_box_at_100() -> tuple[int, int]:
 
 
 def _overlay_text(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """A copyright line across the lower part: its box covers about 7 % of the image (less if too wide)."""
+    """A copyright line across the lower part: its box covers about 8 % of the image (less on narrow ones)."""
     w, h = image.size
     box_w, box_h = _caption_box_at_100()
-    size = 100 * math.sqrt(0.07 * w * h / (box_w * box_h))
+    size = 100 * math.sqrt(0.085 * w * h / (box_w * box_h))
     size = int(max(8, min(size, 100 * 0.92 * w / box_w, 100 * 0.3 * h / box_h)))
     out = image.copy()
     draw = ImageDraw.Draw(out)
