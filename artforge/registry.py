@@ -100,7 +100,7 @@ def _migration_2_match_layers(db: sqlite_utils.Database) -> None:
     db["match_layers"].create(
         {
             "work_id": str, "version": int, "pdq": bytes, "box": str, "box_pdq": bytes, "box_quality": int,
-            "points": bytes, "descriptors": bytes, "thumbnail": bytes,
+            "box_ahash": bytes, "points": bytes, "descriptors": bytes, "thumbnail": bytes,
         },
         pk="work_id",
         not_null={"pdq"},
@@ -442,11 +442,11 @@ class Registry:
             "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COALESCE(SUM(version > 0), 0) FROM match_layers").fetchone()
         return rows, max_rowid, full
 
-    def match_index_rows(self, after_rowid: int = 0) -> Iterator[tuple[int, bytes, str | None, bytes | None, bytes | None]]:
-        """``(rowid, pdq, box, box_pdq, descriptors)`` of every layers row after ``after_rowid``, in order."""
+    def match_index_rows(self, after_rowid: int = 0) -> Iterator[tuple]:
+        """``(rowid, pdq, box, box_pdq, box_ahash, descriptors)`` of every layers row after ``after_rowid``."""
         yield from self.db.execute(
-            "SELECT rowid, pdq, box, box_pdq, descriptors FROM match_layers WHERE rowid > ? ORDER BY rowid",
-            [after_rowid])
+            "SELECT rowid, pdq, box, box_pdq, box_ahash, descriptors FROM match_layers WHERE rowid > ? "
+            "ORDER BY rowid", [after_rowid])
 
     def match_layers(self, rowids: list[int]) -> dict[int, dict]:
         """Full layer rows (with ``work_id``) by rowid."""

@@ -10,7 +10,7 @@
    works match equally well) or ``no-match``.
 
 Images too small or too plain for perceptual matching (long side under ``MIN_MATCH_SIDE`` px, or no
-structure: PDQ quality under ``MIN_PDQ_QUALITY`` and no keypoints) are matched exactly only, and the report
+structure: pixel spread under ``MIN_CONTRAST``) are matched exactly only, and the report
 says so: a blank canvas must not match every other blank canvas.
 """
 
@@ -33,9 +33,8 @@ from .matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
 from .registry import Registry
 from .works import WorkDetails, work_details
 
-MIN_PDQ_QUALITY = 10
+MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
 MIN_MATCH_SIDE = 24
-MIN_KEYPOINTS = 8
 MAX_CANDIDATES = 5
 
 VERDICTS = ("exact-copy", "modified-copy", "derived-work", "ambiguous", "no-match")
@@ -112,7 +111,7 @@ def matchable(fingerprint: Fingerprint, query: QueryLayers) -> str | None:
     """Why an image cannot be matched perceptually, or None when it can."""
     if max(fingerprint.width, fingerprint.height) < MIN_MATCH_SIDE:
         return f"image is under {MIN_MATCH_SIDE} px; only exact copies are found"
-    if fingerprint.pdq_quality < MIN_PDQ_QUALITY and len(query.points) < MIN_KEYPOINTS:
+    if float(query.work.std()) < MIN_CONTRAST:
         return "image has too little structure for perceptual matching; only exact copies are found"
     return None
 

@@ -80,7 +80,8 @@ def _verify_chunk(job: tuple[str, list[str]]) -> list[dict]:
     home = Home(settings=Settings(home=Path(home_dir)))
     results = []
     for report in verify_images(home, paths, workers=1):
-        candidates = [{"work_id": c.work_id, "score": c.score, "kind": c.kind} for c in report.candidates]
+        candidates = [{"work_id": c.work_id, "score": c.score, "kind": c.kind,
+                       "evidence": c.evidence.to_dict() if c.evidence else None} for c in report.candidates]
         results.append({"verdict": report.verdict, "work_id": report.match.work_id if report.match else None,
                         "candidates": candidates})
     return results
@@ -136,6 +137,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--calibrate", action="store_true", help="print score distributions and the tail fit")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "robustness.json")
+    parser.add_argument("--dump", type=Path, help="also write every query's candidates and evidence here (JSON)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="artforge-robust-") as tmp:
@@ -244,6 +246,8 @@ def main() -> None:
             "tail": _tail_fit(negative_scores, float(np.quantile(ordered, 0.9))) if ordered else {},
         }
         print_table("Calibration", ["measure", "value"], [[k, v] for k, v in calibration.items()])
+    if args.dump:
+        write_json(args.dump, {"queries": [{**q, "result": r} for q, r in zip(queries, results)]})
     write_json(args.out, {
         "benchmark": "robustness", "environment": environment(),
         "config": {"originals": len(corpus.originals), "distractors": len(corpus.distractors), "seed": args.seed},

@@ -86,8 +86,9 @@ def evidence_line(candidate: Candidate) -> str:
     evidence = candidate.evidence
     if evidence is None:
         return f"{candidate.method} (identical {'file' if candidate.method == 'file-sha256' else 'pixels'})"
-    found = (f"PDQ distance {evidence.hash_distance}" if evidence.proposed_by == "global"
-             else f"{evidence.keypoint_votes} keypoint votes")
+    found = {"global": f"PDQ distance {evidence.hash_distance}",
+             "tone": f"tone-map distance {evidence.hash_distance}"}.get(evidence.proposed_by,
+                                                                       f"{evidence.keypoint_votes} keypoint votes")
     turned = [] if evidence.dihedral == "identity" else [evidence.dihedral]
     turned += ["mirrored"] if evidence.mirrored else []
     colour = "" if evidence.colour_residual is None else f", colour residual {evidence.colour_residual:.3f}"

@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import math
 
-# A candidate is a match when all three hold.
-MIN_CORRELATION = 0.60
-MIN_AGREEMENT = 0.60
-MIN_SCORE = 0.70
-# A match is a modified copy (rather than a derived work) when it also shows most of the original,
-# is mostly the original, and its colours follow from the original's by one affine colour map.
+# A candidate is a match when all of these hold.
+MIN_CORRELATION = 0.90
+MIN_AGREEMENT = 0.75
+MIN_TEXTURED_AGREEMENT = 0.80
+MIN_SCORE = 0.80
+MAX_OCCLUSION = 0.25  # share of the overlap that captions or watermarks may hide
+MAX_COLOUR_RESIDUAL = 0.10  # beyond a global colour edit: a recolouring (see RECOLOURED_* below)
+# How much evidence the pixels hold: the cells (of 64) of the original with fine detail.  Flat graphics
+# (flags, icons) have few, smooth art (gradients) none; template siblings of such images differ mainly in colour,
+# so their colours must be checked (a grey query cannot be decided), and smooth ones more strictly.
+STRUCTURED_CELLS = 24
+SMOOTH_CELLS = 8
+SMOOTH_MAX_COLOUR_RESIDUAL = 0.045
+# A recoloured match is kept (as a derived work) only with rich structure, nearly all of it agreeing.
+RECOLOURED_MIN_TEXTURED_AGREEMENT = 0.92
+# A match is a modified copy (rather than a derived work) when it also shows a good part of the original
+# and is mostly the original (not a collage that contains it).
 COPY_MIN_COVERAGE = 0.30
 COPY_MIN_QUERY_COVERAGE = 0.50
-COPY_MIN_AGREEMENT = 0.70
-COPY_MAX_COLOUR_RESIDUAL = 0.10
 # Two different works scoring within this margin cannot be told apart.
 AMBIGUITY_MARGIN = 0.03
 

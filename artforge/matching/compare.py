@@ -10,10 +10,12 @@ with OpenCV's ECC affine alignment, and then compared over the overlap:
 * ``agreement``: the share of the grid cells of the overlap that agree on their own: textured cells by
   local correlation, flat cells by their tone after the global tone fit.  A copy agrees almost
   everywhere; a look-alike fails in many cells; a copy with a caption fails in a few;
+* ``occlusion``: the share of cells covered by added content (a caption, a watermark), set aside
+  from the other measures;
 * ``coverage``: the share of the original the query shows, and ``query_coverage``: the share of the
   query's content that is the original (low for a collage that contains the work);
-* ``colour_residual``: what is left after the best affine colour map (RGB to RGB); large for recoloured
-  derivatives, small for brightness, contrast, saturation or white-balance edits.
+* ``colour_residual``: what is left after the best global colour edit (brightness, contrast, saturation,
+  greyscale); large for recoloured derivatives and for template siblings in other colours.
 """
 
 from __future__ import annotations
@@ -23,13 +25,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .layers import MatchLayers, QueryLayers, apply_dihedral, content_box, decode_thumbnail, to_grey
+from .layers import MatchLayers, QueryLayers, apply_dihedral, content_box, decode_thumbnail, is_grey, to_grey
 
-GRID = 6
+GRID = 8
 MIN_OVERLAP = 0.08  # share of the original below which nothing is compared
-TEXTURED_STD = 6.0  # grey-level std of a reference cell with structure to correlate
-CELL_CORRELATION = 0.5
-FLAT_TONE_TOLERANCE = 16.0
+TEXTURED_STD = 6.0  # grey-level std of a cell with structure to correlate
+CELL_CORRELATION = 0.6
+CELL_RESIDUAL = 0.6  # a textured cell's residual may be this share of its spread...
+CELL_RESIDUAL_FLOOR = 4.0  # ...plus this many grey levels (noise, JPEG)
+FLAT_TONE_TOLERANCE = 14.0
+DETAIL_STD = 1.0  # std of a cell's high-pass detail above which it holds more than a smooth ramp
+OCCLUSION_CONTRAST = 1.6  # a disagreeing cell with this much more contrast in the query is covered up
+SKIP_REFINEMENT_ABOVE = 0.985  # correlation at which ECC refinement cannot help
 RATIO_TEST = 0.85
 MAX_DESCRIPTOR_DISTANCE = 64
 MIN_INLIERS = 3
@@ -53,6 +60,11 @@ class Comparison:
     alignment: Alignment
     correlation: float
     agreement: float
+    textured_agreement: float  # the same, over the cells with structure only
+    textured_cells: int
+    detailed_cells: int  # cells of the original with fine detail: how much evidence the pixels hold
+    original_grey: bool  # the registered original has no colour (so colour cannot tell works apart)
+    occlusion: float  # share of the overlap hidden under added content; the other measures leave it out
     coverage: float
     query_coverage: float
     colour_residual: float | None  # None when the query has no colour
@@ -146,6 +158,85 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / denominator) if denominator > 1e-6 else 0.0
 
 
+@dataclass(frozen=True)
+class CellAgreement:
+    agreement: float  # share of the visible (not occluded) cells that agree
+    textured_agreement: float  # share of the visible cells with structure in the original that agree
+    textured: int
+    detailed: int  # cells of the original with fine detail (texture, edges), not just a smooth ramp
+    occlusion: float  # share of the compared cells hidden under added content (captions, watermarks)
+    visible: np.ndarray  # pixel mask of the cells not occluded
+
+
+def _cell_agreement(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> CellAgreement:
+    """Compare the overlap cell by cell after one global tone fit (query -> reference).
+
+    A cell with structure in the original must correlate and leave a small residual (a different word
+    on a label fails here); a flat cell must keep its tone.  A cell where the query has much more
+    contrast than the original and does not agree is *occluded*: something was laid over the work there
+    (a caption, a watermark).  Occluded cells are set aside and reported as ``occlusion``; content that
+    was replaced by content of the same kind (another word, another pictogram) is not occlusion.
+    """
+    values_q, values_r = query[valid], reference[valid]
+    if values_q.std() > 1e-3:
+        slope, intercept = np.polyfit(values_q, values_r, 1)
+    else:
+        slope, intercept = 0.0, float(values_r.mean())
+    fitted = slope * query + intercept
+    detail = reference - cv2.GaussianBlur(reference, (0, 0), 2.0)
+    height, width = reference.shape
+    visible = valid.copy()
+    agreeing = considered = textured = textured_agreeing = occluded = detailed = 0
+    for rows in np.array_split(np.arange(height), GRID):
+        for cols in np.array_split(np.arange(width), GRID):
+            if not len(rows) or not len(cols):
+                continue
+            window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            inside = valid[window]
+            if inside.mean() < 0.6:
+                continue
+            considered += 1
+            detailed += float(detail[window][inside].std()) >= DETAIL_STD
+            ref_cell, fit_cell = reference[window][inside], fitted[window][inside]
+            ref_spread, fit_spread = float(ref_cell.std()), float(fit_cell.std())
+            if ref_spread >= TEXTURED_STD:  # the original has structure here: the query must show it
+                residual = float(np.sqrt(np.mean((fit_cell - ref_cell) ** 2)))
+                good = _correlation(ref_cell, fit_cell) >= CELL_CORRELATION and \
+                    residual <= CELL_RESIDUAL * max(ref_spread, fit_spread) + CELL_RESIDUAL_FLOOR
+            else:  # flat in the original: the same tone, and no structure added
+                good = abs(float(fit_cell.mean() - ref_cell.mean())) <= FLAT_TONE_TOLERANCE and \
+                    fit_spread < TEXTURED_STD
+            if not good and fit_spread >= OCCLUSION_CONTRAST * ref_spread + TEXTURED_STD:
+                occluded += 1
+                visible[window] = False
+                continue
+            agreeing += good
+            if ref_spread >= TEXTURED_STD:
+                textured += 1
+                textured_agreeing += good
+    shown = considered - occluded
+    return CellAgreement(agreeing / shown if shown else 0.0, textured_agreeing / textured if textured else 1.0,
+                         textured, detailed, occluded / considered if considered else 0.0, visible)
+
+
+def _colour_residual(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> float:
+    """What remains after the best global colour edit, as a share of the 0-255 range.
+
+    The edit model, per pixel and channel c: ``q_c = a * r_c + b * luma(r) + k`` (three numbers for the
+    whole image) covers brightness, contrast, saturation and greyscale, the edits a copy goes through;
+    it cannot turn one flag's colours into another's, as a free RGB-to-RGB affine map could.  The worst
+    10% of pixels are left out (captions, logos, clipped highlights).
+    """
+    r = reference[valid].astype(np.float64)
+    q = query[valid].astype(np.float64)
+    luma = r @ np.array([0.299, 0.587, 0.114])
+    design = np.column_stack([r.reshape(-1), np.repeat(luma, 3), np.ones(r.size)])
+    solution, *_ = np.linalg.lstsq(design, q.reshape(-1), rcond=None)
+    error = np.abs(design @ solution - q.reshape(-1)).reshape(-1, 3).max(axis=1)
+    kept = np.sort(error)[: max(1, int(0.9 * len(error)))]
+    return float(np.sqrt(np.mean(kept ** 2)) / 255.0)
+
+
 def compare(query: QueryLayers, stored: MatchLayers, alignment: Alignment) -> Comparison | None:
     """Warp the query onto the stored thumbnail and measure how well they agree; None without overlap."""
     thumb = decode_thumbnail(stored.thumbnail)
@@ -157,7 +248,8 @@ def compare(query: QueryLayers, stored: MatchLayers, alignment: Alignment) -> Co
     matrix = alignment.matrix
     refined = False
     inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
-    if inner.mean() / 255 >= MIN_OVERLAP:
+    initial = _correlation(reference_grey[inner > 0], warped_grey[inner > 0]) if inner.any() else 0.0
+    if inner.mean() / 255 >= MIN_OVERLAP and initial < SKIP_REFINEMENT_ABOVE:
         warp = _refine(reference_grey, warped_grey, inner)
         if warp is not None:
             full = np.vstack([warp, [0, 0, 1]]).astype(np.float64)
@@ -175,32 +267,10 @@ def compare(query: QueryLayers, stored: MatchLayers, alignment: Alignment) -> Co
     coverage = float(valid.mean())
     if coverage < MIN_OVERLAP:
         return None
-    reference_values, query_values = reference_grey[valid], warped_grey[valid]
-    correlation = _correlation(reference_values, query_values)
-    # Global tone fit query -> reference, so flat cells can be compared by tone.
-    slope, intercept = np.polyfit(query_values, reference_values, 1) if query_values.std() > 1e-3 else (0.0, float(reference_values.mean()))
-    agreeing = considered = 0
-    for rows in np.array_split(np.arange(th), GRID):
-        for cols in np.array_split(np.arange(tw), GRID):
-            cell = valid[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-            if cell.size == 0 or cell.mean() < 0.6:
-                continue
-            considered += 1
-            ref_cell = reference_grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1][cell]
-            query_cell = warped_grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1][cell]
-            fitted = slope * query_cell + intercept
-            if ref_cell.std() >= TEXTURED_STD:
-                agreeing += _correlation(ref_cell, query_cell) >= CELL_CORRELATION
-            else:
-                agreeing += abs(float(fitted.mean() - ref_cell.mean())) <= FLAT_TONE_TOLERANCE and \
-                    float(fitted.std()) <= 2 * TEXTURED_STD
-    agreement = agreeing / considered if considered else 0.0
-    colour_residual = None
-    if not query.grey_source:
-        design = np.column_stack([warped[valid].astype(np.float64), np.ones(int(valid.sum()))])
-        target = thumb[valid].astype(np.float64)
-        solution, *_ = np.linalg.lstsq(design, target, rcond=None)
-        colour_residual = float(np.sqrt(np.mean((design @ solution - target) ** 2)) / 255.0)
+    cells = _cell_agreement(reference_grey, warped_grey, valid)
+    shown = cells.visible if cells.visible.mean() >= MIN_OVERLAP else valid
+    correlation = _correlation(reference_grey[shown], warped_grey[shown])
+    colour_residual = None if query.grey_source else _colour_residual(thumb, warped, shown)
     # How much of the query's own content lands on the original (a collage shows more than the work).
     qh, qw = image.shape[:2]
     qbox = content_box(image)
@@ -209,6 +279,9 @@ def compare(query: QueryLayers, stored: MatchLayers, alignment: Alignment) -> Co
                                 np.linspace(corners[0, 1], corners[1, 1], 24)), -1).reshape(-1, 2)
     mapped = grid @ matrix[:, :2].T + matrix[:, 2]
     inside = (mapped[:, 0] >= 0) & (mapped[:, 0] < tw) & (mapped[:, 1] >= 0) & (mapped[:, 1] < th)
-    return Comparison(alignment=alignment, correlation=correlation, agreement=agreement, coverage=coverage,
-                      query_coverage=float(inside.mean()), colour_residual=colour_residual, refined=refined,
+    return Comparison(alignment=alignment, correlation=correlation, agreement=cells.agreement,
+                      textured_agreement=cells.textured_agreement, textured_cells=cells.textured,
+                      occlusion=cells.occlusion, detailed_cells=cells.detailed, original_grey=is_grey(thumb),
+                      coverage=coverage, query_coverage=float(inside.mean()), colour_residual=colour_residual,
+                      refined=refined,
                       matrix=matrix)

@@ -9,6 +9,7 @@ that are read from SQLite and added in memory when the index is opened (the *del
 * Global layer: every work's frame PDQ, plus its content-box PDQ when it has a border, in an exact
   ``IndexBinaryFlat``: a query's 8 dihedral hashes (16 with a border) are compared against every stored
   hash with SIMD popcounts, so the index loses nothing against a linear scan.
+* Tone layer: each work's content-box average hash, searched exactly with the query's 8 dihedral variants.
 * Local layer: the ``INDEXED_KEYPOINTS`` strongest ORB descriptors of each work.  Up to
   ``IVF_ABOVE`` descriptors they are searched exactly too; above it an ``IndexBinaryIVF`` (inverted lists
   over binary k-means cells) keeps a query's cost flat as the registry grows.
@@ -27,20 +28,26 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fingerprint import default_workers
 from ..fsutil import atomic_write
 from ..registry import Registry
 from .layers import DIHEDRAL_OPS, INDEXED_KEYPOINTS, QueryLayers
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 SNAPSHOT_EVERY = 2_000  # delta rows that make register rewrite the index file
 IVF_ABOVE = 2_000_000  # descriptors; below this the local layer is searched exactly
 GLOBAL_NEIGHBOURS = 8  # nearest stored hashes per query hash
 GLOBAL_RADIUS = 96  # of 256 bits; unrelated PDQs sit near 128 (sd ~8), so this is > 4 sd out
-LOCAL_NEIGHBOURS = 4
+TONE_NEIGHBOURS = 4
+TONE_RADIUS = 40  # of 256 bits
+LOCAL_NEIGHBOURS = 8
 LOCAL_RADIUS = 56  # of 256 bits, for one ORB descriptor to count as seen again
+LOCAL_RATIO = 0.85  # ...and closer than this share of the nearest descriptor of any other work
+LAYER_LEADERS = 2
 LOCAL_QUERY_POINTS = 200  # strongest query keypoints searched (each side of the mirror)
 MIN_VOTES = 3
 IVF_PROBES = 16
+PARALLEL_ABOVE = 500_000  # codes; smaller indexes are searched on one thread
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class Proposal:
     """A candidate original, and how the index found it."""
 
     rowid: int
-    layer: str  # "global" or "local"
+    layer: str  # "global" (PDQ), "tone" (average hash of the content box) or "local" (ORB keypoints)
     strength: float  # global: 256 - best Hamming distance; local: votes
     dihedral: str = "identity"  # global: the turn/flip of the query that matched
     query_box: bool = False  # global: the query's content box matched (not its frame)
@@ -94,21 +101,24 @@ class MatchIndex:
     global_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.uint8))
     global_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     global_is_box: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    tone_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.uint8))
+    tone_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     local_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.uint8))
     local_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     covered_rowid: int = 0
     snapshot_rowid: int = 0  # what the file on disk covers
     works: int = 0
     _global: object = None
+    _tone: object = None
     _local: object = None
     _local_ivf_blob: np.ndarray | None = None
 
     # -- building --------------------------------------------------------------------------------------
     def add_rows(self, rows) -> int:
         """Add ``Registry.match_index_rows`` rows; returns how many."""
-        g_codes, g_owner, g_box, l_codes, l_owner = [], [], [], [], []
+        g_codes, g_owner, g_box, l_codes, l_owner, t_codes, t_owner = [], [], [], [], [], [], []
         count = 0
-        for rowid, pdq, box, box_pdq, descriptors in rows:
+        for rowid, pdq, box, box_pdq, box_ahash, descriptors in rows:
             count += 1
             g_codes.append(np.frombuffer(pdq, np.uint8))
             g_owner.append(rowid)
@@ -117,6 +127,9 @@ class MatchIndex:
                 g_codes.append(np.frombuffer(box_pdq, np.uint8))
                 g_owner.append(rowid)
                 g_box.append(True)
+            if box_ahash:
+                t_codes.append(np.frombuffer(box_ahash, np.uint8))
+                t_owner.append(rowid)
             if descriptors:
                 strongest = np.frombuffer(descriptors, np.uint8).reshape(-1, 32)[:INDEXED_KEYPOINTS]
                 l_codes.append(strongest)
@@ -131,6 +144,12 @@ class MatchIndex:
         self.global_is_box = np.concatenate([self.global_is_box, np.array(g_box, bool)])
         if self._global is not None:
             self._global.add(new_global)
+        if t_codes:
+            new_tone = np.stack(t_codes)
+            self.tone_codes = np.concatenate([self.tone_codes, new_tone])
+            self.tone_owner = np.concatenate([self.tone_owner, np.array(t_owner, np.int64)])
+            if self._tone is not None:
+                self._tone.add(new_tone)
         if l_codes:
             new_local = np.concatenate(l_codes)
             self.local_codes = np.concatenate([self.local_codes, new_local])
@@ -142,9 +161,16 @@ class MatchIndex:
     def build(self) -> "MatchIndex":
         """(Re)create the FAISS indexes from the code arrays."""
         faiss = _faiss()
+        # Threads pay off only on big indexes; on small ones OpenMP's start-up and spinning cost more
+        # than the search, and batches already run one process per core.
+        small = len(self.local_codes) + len(self.global_codes) < PARALLEL_ABOVE
+        faiss.omp_set_num_threads(1 if small else default_workers())
         self._global = faiss.IndexBinaryFlat(256)
         if len(self.global_codes):
             self._global.add(self.global_codes)
+        self._tone = faiss.IndexBinaryFlat(256)
+        if len(self.tone_codes):
+            self._tone.add(self.tone_codes)
         if len(self.local_codes) > IVF_ABOVE:
             if self._local_ivf_blob is not None:
                 self._local = faiss.deserialize_index_binary(self._local_ivf_blob)
@@ -164,8 +190,8 @@ class MatchIndex:
 
     @property
     def memory_bytes(self) -> int:
-        return int(self.global_codes.nbytes * 2 + self.local_codes.nbytes * 2 + self.global_owner.nbytes
-                   + self.local_owner.nbytes)
+        return int(2 * (self.global_codes.nbytes + self.local_codes.nbytes + self.tone_codes.nbytes)
+                   + self.global_owner.nbytes + self.local_owner.nbytes + self.tone_owner.nbytes)
 
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -175,6 +201,7 @@ class MatchIndex:
                                               "works": self.works}).encode(), np.uint8),
             "global_codes": self.global_codes, "global_owner": self.global_owner,
             "global_is_box": self.global_is_box, "local_codes": self.local_codes, "local_owner": self.local_owner,
+            "tone_codes": self.tone_codes, "tone_owner": self.tone_owner,
         }
         if self.local_kind == "ivf":
             arrays["local_ivf"] = _faiss().serialize_index_binary(self._local)
@@ -194,7 +221,8 @@ class MatchIndex:
                     return None
                 index = cls(global_codes=data["global_codes"], global_owner=data["global_owner"],
                             global_is_box=data["global_is_box"], local_codes=data["local_codes"],
-                            local_owner=data["local_owner"], covered_rowid=int(meta["covered_rowid"]),
+                            local_owner=data["local_owner"], tone_codes=data["tone_codes"],
+                            tone_owner=data["tone_owner"], covered_rowid=int(meta["covered_rowid"]),
                             works=int(meta["works"]))
                 if "local_ivf" in data.files:
                     index._local_ivf_blob = data["local_ivf"]
@@ -205,14 +233,20 @@ class MatchIndex:
 
     # -- searching -----------------------------------------------------------------------------------------
     def propose(self, query: QueryLayers, max_candidates: int = 6) -> list[Proposal]:
-        """Candidate originals for a query, strongest first, from both layers (one proposal per work)."""
-        best: dict[int, Proposal] = {}
-        for proposal in self._global_proposals(query) + self._local_proposals(query):
-            held = best.get(proposal.rowid)
+        """Proposals for the ``max_candidates`` strongest works, strongest first (one per work and layer)."""
+        best: dict[tuple[int, str], Proposal] = {}
+        for proposal in self._global_proposals(query) + self._tone_proposals(query) + self._local_proposals(query):
+            key = (proposal.rowid, proposal.layer)
+            held = best.get(key)
             if held is None or _rank(proposal) > _rank(held):
-                best[proposal.rowid] = proposal
+                best[key] = proposal
         ranked = sorted(best.values(), key=_rank, reverse=True)
-        return ranked[:max_candidates]
+        # Each layer's two strongest works always get through: a caption's corners can flood the keypoint
+        # votes of unrelated works while the global hash still knows the original, and the other way round.
+        leaders = [p.rowid for layer in ("global", "tone", "local")
+                   for p in [q for q in ranked if q.layer == layer][:LAYER_LEADERS]]
+        works = list(dict.fromkeys(leaders + [p.rowid for p in ranked]))[:max(max_candidates, len(set(leaders)))]
+        return [p for p in ranked if p.rowid in works]
 
     def _global_proposals(self, query: QueryLayers) -> list[Proposal]:
         if self._global is None or not len(self.global_codes):
@@ -232,6 +266,16 @@ class MatchIndex:
                     stored_box=bool(self.global_is_box[label]), distance=int(distance)))
         return found
 
+    def _tone_proposals(self, query: QueryLayers) -> list[Proposal]:
+        if self._tone is None or not len(self.tone_codes):
+            return []
+        k = min(TONE_NEIGHBOURS, len(self.tone_codes))
+        distances, labels = self._tone.search(np.ascontiguousarray(query.ahash_dihedral), k)
+        return [Proposal(rowid=int(self.tone_owner[label]), layer="tone", strength=256.0 - float(distance),
+                         dihedral=DIHEDRAL_OPS[row], query_box=True, stored_box=True, distance=int(distance))
+                for row in range(len(distances)) for distance, label in zip(distances[row], labels[row])
+                if label >= 0 and distance <= TONE_RADIUS]
+
     def _local_proposals(self, query: QueryLayers) -> list[Proposal]:
         if self._local is None or not len(self.local_codes):
             return []
@@ -246,9 +290,14 @@ class MatchIndex:
         offset = 0
         for mirrored, descriptors in sides:
             for row in range(offset, offset + len(descriptors)):
-                owners = {int(self.local_owner[label]) for distance, label in zip(distances[row], labels[row])
-                          if label >= 0 and distance <= LOCAL_RADIUS}
-                for owner in owners:  # one vote per query keypoint and work
+                if labels[row][0] < 0 or distances[row][0] > LOCAL_RADIUS:
+                    continue
+                owner = int(self.local_owner[labels[row][0]])
+                # Lowe's ratio test against the nearest descriptor of another work: a corner that looks
+                # like corners everywhere (text, noise) votes for nobody.
+                rival = next((d for d, label in zip(distances[row][1:], labels[row][1:])
+                              if label >= 0 and int(self.local_owner[label]) != owner), None)
+                if rival is None or distances[row][0] < LOCAL_RATIO * rival:
                     votes[(owner, mirrored)] += 1
             offset += len(descriptors)
         return [Proposal(rowid=owner, layer="local", strength=float(count), mirrored=mirrored)
@@ -256,9 +305,13 @@ class MatchIndex:
 
 
 def _rank(proposal: Proposal) -> float:
-    # Put the two layers on one scale: a PDQ distance of 64 (strength 192) ranks like ~12 keypoint votes.
+    # One scale for the layers, roughly "keypoint votes": a PDQ distance of 64 bits (far out in the tail
+    # of unrelated pairs, which sit near 128) ranks like 32 ratio-tested votes; average hashes of smooth
+    # images collide more often, so the same distance ranks lower there.
     if proposal.layer == "global":
-        return (proposal.strength - 160.0) / 3.0
+        return (128.0 - (256.0 - proposal.strength)) / 2.0
+    if proposal.layer == "tone":
+        return (96.0 - (256.0 - proposal.strength)) / 2.0
     return proposal.strength
 
 

@@ -5,6 +5,9 @@ moves every bit.  These layers add:
 
 * **content box**: the image with uniform borders peeled off (padding, letterboxing, screenshot frames),
   as fractions of the frame, and the PDQ hash of that box.  A padded copy's box is the original's frame.
+* **tone map**: a 256-bit average hash (16x16 grey, each cell above or below the mean) of the content
+  box.  PDQ says little about smooth art (gradients, soft shapes) and ORB finds no corners on it; the
+  coarse tone layout survives re-encoding, resizing and colour edits, and proposes candidates there.
 * **keypoints**: ORB corners with their 256-bit descriptors on a working copy whose long side is
   ``WORK_SIDE``.  A crop keeps the keypoints inside it; a similarity fit (RANSAC) recovers scale, shift and
   rotation from as few as three of them.  Coordinates are stored as fractions of the frame.
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from PIL import Image
+
+cv2.setNumThreads(1)  # batches run one process per core; OpenCV's own threads would only contend
 
 LAYERS_VERSION = 1
 WORK_SIDE = 320  # long side of the copy keypoints are found on
@@ -117,6 +122,22 @@ def is_full_frame(box: tuple[float, float, float, float]) -> bool:
     return box == (0.0, 0.0, 1.0, 1.0)
 
 
+AHASH_SIDE = 16
+
+
+def ahash_bits(rgb: np.ndarray) -> np.ndarray:
+    """Average hash (256 bits, packed to 32 bytes) of an RGB array: 16x16 grey cells above their mean."""
+    small = cv2.resize(to_grey(rgb), (AHASH_SIDE, AHASH_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return np.packbits(small > small.mean())
+
+
+def ahash_dihedral_bits(rgb: np.ndarray) -> np.ndarray:
+    """Average hashes of the 8 dihedral variants, (8, 32), in :data:`DIHEDRAL_OPS` order."""
+    small = cv2.resize(to_grey(rgb), (AHASH_SIDE, AHASH_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    bits = small > small.mean()
+    return np.stack([np.packbits(apply_dihedral(bits, op)) for op in DIHEDRAL_OPS])
+
+
 def pdq_bits(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     """PDQ hash (256 packed bits as 32 bytes) and quality of an RGB array (reduced to <= 512 px first)."""
     import pdqhash
@@ -158,6 +179,12 @@ def keypoints(grey: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndarray
     return points, descriptors[order]
 
 
+def is_grey(rgb: np.ndarray) -> bool:
+    """True when an RGB array carries no colour (its channels agree to within a few levels)."""
+    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1)
+    return bool(np.percentile(spread, 99) <= 6)
+
+
 def to_grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
@@ -180,6 +207,7 @@ class MatchLayers:
     box: tuple[float, float, float, float]  # content box, fractions of width and height
     box_pdq: bytes  # 32 bytes; the PDQ of the content box (the frame's PDQ when there is no border)
     box_quality: int
+    box_ahash: bytes  # 32 bytes; the average hash of the content box
     points: np.ndarray  # (n, 2) float32, fractions of width and height, strongest first
     descriptors: np.ndarray  # (n, 32) uint8 ORB descriptors
     thumbnail: bytes  # JPEG, long side THUMB_SIDE
@@ -188,7 +216,7 @@ class MatchLayers:
     def to_row(self) -> dict:
         return {
             "version": self.version, "box": ",".join(f"{v:.5f}" for v in self.box), "box_pdq": self.box_pdq,
-            "box_quality": self.box_quality, "points": self.points.astype(np.float32).tobytes(),
+            "box_quality": self.box_quality, "box_ahash": self.box_ahash, "points": self.points.astype(np.float32).tobytes(),
             "descriptors": self.descriptors.astype(np.uint8).tobytes(), "thumbnail": self.thumbnail,
         }
 
@@ -196,7 +224,7 @@ class MatchLayers:
     def from_row(cls, row: dict) -> "MatchLayers":
         return cls(
             box=tuple(float(v) for v in row["box"].split(",")),  # type: ignore[arg-type]
-            box_pdq=bytes(row["box_pdq"]), box_quality=int(row["box_quality"]),
+            box_pdq=bytes(row["box_pdq"]), box_quality=int(row["box_quality"]), box_ahash=bytes(row["box_ahash"]),
             points=np.frombuffer(row["points"], dtype=np.float32).reshape(-1, 2),
             descriptors=np.frombuffer(row["descriptors"], dtype=np.uint8).reshape(-1, 32),
             thumbnail=bytes(row["thumbnail"]), version=int(row["version"]),
@@ -212,7 +240,8 @@ def compute_layers(rgb: np.ndarray) -> MatchLayers:
     points, descriptors = keypoints(to_grey(work), MAX_KEYPOINTS)
     height, width = work.shape[:2]
     fractions = points / np.array([width, height], dtype=np.float32)
-    return MatchLayers(box=box, box_pdq=box_pdq.tobytes(), box_quality=box_quality, points=fractions,
+    return MatchLayers(box=box, box_pdq=box_pdq.tobytes(), box_quality=box_quality,
+                       box_ahash=ahash_bits(boxed).tobytes(), points=fractions,
                        descriptors=descriptors, thumbnail=encode_thumbnail(resize_long_side(rgb, THUMB_SIDE)))
 
 
@@ -225,6 +254,7 @@ class QueryLayers:
     box: tuple[float, float, float, float]
     dihedral: np.ndarray  # (8, 32) PDQ of the frame's dihedral variants
     box_dihedral: np.ndarray | None  # (8, 32) PDQ of the content box's variants, None without a border
+    ahash_dihedral: np.ndarray  # (8, 32) average hashes of the content box's variants
     quality: int
     points: np.ndarray  # (n, 2) pixels of ``work``
     descriptors: np.ndarray
@@ -234,15 +264,15 @@ class QueryLayers:
 
 def query_layers(rgb: np.ndarray) -> QueryLayers:
     """Prepare a disputed image (an ``(h, w, 3)`` uint8 RGB array) for matching."""
-    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1)
-    grey_source = bool(np.percentile(spread, 99) <= 6)
+    grey_source = is_grey(rgb)
     box = content_box(rgb)
     dihedral, quality = pdq_dihedral_bits(rgb)
-    box_dihedral = None if is_full_frame(box) else pdq_dihedral_bits(crop_box(rgb, box))[0]
+    boxed = rgb if is_full_frame(box) else crop_box(rgb, box)
+    box_dihedral = None if is_full_frame(box) else pdq_dihedral_bits(boxed)[0]
     work = resize_long_side(rgb, WORK_SIDE)
     grey = to_grey(work)
     points, descriptors = keypoints(grey, QUERY_KEYPOINTS)
     mirror_points, mirror_descriptors = keypoints(np.ascontiguousarray(grey[:, ::-1]), QUERY_KEYPOINTS)
     return QueryLayers(work=work, grey_source=grey_source, box=box, dihedral=dihedral, box_dihedral=box_dihedral,
-                       quality=quality, points=points, descriptors=descriptors, mirror_points=mirror_points,
+                       ahash_dihedral=ahash_dihedral_bits(boxed), quality=quality, points=points, descriptors=descriptors, mirror_points=mirror_points,
                        mirror_descriptors=mirror_descriptors)

@@ -49,8 +49,8 @@ class Evidence:
     """Why a candidate is (or is not) the original: the index layer that proposed it and the pixel check."""
 
     work_id: str
-    proposed_by: str  # "global" or "local"
-    hash_distance: int | None  # PDQ bits, when the global layer proposed it
+    proposed_by: str  # "global" (PDQ), "tone" (average hash) or "local" (keypoints)
+    hash_distance: int | None  # PDQ or average-hash bits, when a hash layer proposed it
     keypoint_votes: int | None
     alignment: str  # "global", "content-box" or "keypoints"
     dihedral: str
@@ -58,6 +58,11 @@ class Evidence:
     inliers: int
     correlation: float
     agreement: float
+    textured_agreement: float
+    textured_cells: int
+    detailed_cells: int
+    original_grey: bool
+    occlusion: float
     coverage: float
     query_coverage: float
     colour_residual: float | None
@@ -68,7 +73,8 @@ class Evidence:
 
     def to_dict(self) -> dict:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "matrix"}
-        for name in ("correlation", "agreement", "coverage", "query_coverage", "score"):
+        for name in ("correlation", "agreement", "textured_agreement", "occlusion", "coverage", "query_coverage",
+                     "score"):
             data[name] = round(data[name], 4)
         if self.colour_residual is not None:
             data["colour_residual"] = round(self.colour_residual, 4)
@@ -79,18 +85,27 @@ class Evidence:
 def classify(comparison: Comparison) -> str | None:
     """``modified-copy``, ``derived-work`` or None (not a match), from the calibrated thresholds."""
     if comparison.correlation < cal.MIN_CORRELATION or comparison.agreement < cal.MIN_AGREEMENT \
-            or comparison.score < cal.MIN_SCORE:
+            or comparison.textured_agreement < cal.MIN_TEXTURED_AGREEMENT or comparison.score < cal.MIN_SCORE \
+            or comparison.occlusion > cal.MAX_OCCLUSION:
         return None
-    recoloured = comparison.colour_residual is not None and comparison.colour_residual > cal.COPY_MAX_COLOUR_RESIDUAL
-    if comparison.coverage >= cal.COPY_MIN_COVERAGE and comparison.query_coverage >= cal.COPY_MIN_QUERY_COVERAGE \
-            and comparison.agreement >= cal.COPY_MIN_AGREEMENT and not recoloured:
+    structured = comparison.detailed_cells >= cal.STRUCTURED_CELLS
+    residual = None if comparison.original_grey else comparison.colour_residual
+    if comparison.colour_residual is None and not structured and not comparison.original_grey:
+        return None  # a grey copy of flat colour art: only colour could tell it from a template sibling
+    if residual is not None:
+        limit = cal.SMOOTH_MAX_COLOUR_RESIDUAL if comparison.detailed_cells < cal.SMOOTH_CELLS \
+            else cal.MAX_COLOUR_RESIDUAL
+        if residual > limit:  # recoloured
+            rich = structured and comparison.textured_agreement >= cal.RECOLOURED_MIN_TEXTURED_AGREEMENT
+            return "derived-work" if rich else None
+    if comparison.coverage >= cal.COPY_MIN_COVERAGE and comparison.query_coverage >= cal.COPY_MIN_QUERY_COVERAGE:
         return "modified-copy"
     return "derived-work"
 
 
 def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thumb_shape: tuple[int, int]) -> list[Alignment]:
     found = []
-    if proposal.layer == "global":
+    if proposal.layer in ("global", "tone"):
         image = _oriented_query(query, proposal.dihedral, False)
         found.append(box_alignment(image, thumb_shape, stored.box if proposal.stored_box else None,
                                    proposal.query_box, proposal.dihedral))
@@ -111,22 +126,27 @@ class LayeredMatcher:
     def evidence(self, registry: Registry, query: QueryLayers) -> list[Evidence]:
         """Evidence for each proposed work, matches first, best score first."""
         proposals = self.index.propose(query, self.max_proposals)
-        rows = registry.match_layers([p.rowid for p in proposals])
+        by_work: dict[int, list[Proposal]] = {}
+        for proposal in proposals:  # strongest first; a work may be proposed by several layers
+            by_work.setdefault(proposal.rowid, []).append(proposal)
+        rows = registry.match_layers(list(by_work))
         results = []
-        for proposal in proposals:
-            row = rows.get(proposal.rowid)
+        for rowid, work_proposals in by_work.items():
+            row = rows.get(rowid)
             if row is None or not row.get("version"):
                 continue  # a work without layers (registered before them) cannot be compared
             stored = MatchLayers.from_row(row)
             thumb_shape = decode_thumbnail(stored.thumbnail).shape[:2]
-            best: Comparison | None = None
-            for alignment in _alignments(query, proposal, stored, thumb_shape):
-                comparison = compare(query, stored, alignment)
-                if comparison is not None and (best is None or comparison.score > best.score):
-                    best = comparison
-            if best is None:
-                continue
-            results.append(self._evidence(row["work_id"], proposal, best, len(proposals)))
+            best: tuple[Comparison, Proposal] | None = None
+            for proposal in work_proposals:
+                for alignment in _alignments(query, proposal, stored, thumb_shape):
+                    comparison = compare(query, stored, alignment)
+                    if comparison is not None and (best is None or comparison.score > best[0].score):
+                        best = (comparison, proposal)
+                if best is not None and classify(best[0]) is not None:
+                    break  # a match from the strongest layer; the others can only agree
+            if best is not None:
+                results.append(self._evidence(row["work_id"], best[1], best[0], len(by_work)))
         results.sort(key=lambda e: (e.kind is not None, e.score), reverse=True)
         return results
 
@@ -138,6 +158,9 @@ class LayeredMatcher:
             hash_distance=proposal.distance, keypoint_votes=int(proposal.strength) if proposal.layer == "local" else None,
             alignment=alignment.source, dihedral=alignment.dihedral, mirrored=alignment.mirrored,
             inliers=alignment.inliers, correlation=comparison.correlation, agreement=comparison.agreement,
+            textured_agreement=comparison.textured_agreement, textured_cells=comparison.textured_cells,
+            occlusion=comparison.occlusion, detailed_cells=comparison.detailed_cells,
+            original_grey=comparison.original_grey,
             coverage=comparison.coverage, query_coverage=comparison.query_coverage,
             colour_residual=comparison.colour_residual, score=comparison.score,
             false_match_probability=cal.false_match_probability(comparison.score, compared),
