@@ -121,6 +121,8 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
     fingerprint, query = analysed.fingerprint, analysed.layers
     assert isinstance(query, QueryLayers)
     report = DisputeReport(path=path, verdict="no-match", fingerprint=fingerprint, candidates=[])
+    if analysed.frames > 1:
+        report.notes.append(f"animated or multi-frame file: its first of {analysed.frames} frames was compared")
     candidates = _exact_candidates(registry, fingerprint)
     if not candidates:
         reason = matchable(fingerprint, query)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 # A candidate is a match when all of these hold.
-MIN_CORRELATION = 0.90
+MIN_CORRELATION = 0.92
 MIN_AGREEMENT = 0.75
 MIN_TEXTURED_AGREEMENT = 0.80
 MIN_SCORE = 0.80

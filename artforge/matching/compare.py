@@ -34,7 +34,9 @@ CELL_CORRELATION = 0.6
 CELL_RESIDUAL = 0.6  # a textured cell's residual may be this share of its spread...
 CELL_RESIDUAL_FLOOR = 4.0  # ...plus this many grey levels (noise, JPEG)
 FLAT_TONE_TOLERANCE = 14.0
-DETAIL_STD = 1.0  # std of a cell's high-pass detail above which it holds more than a smooth ramp
+# Median |high-pass| of a cell above which it holds texture, not just a smooth ramp or one sharp edge of
+# flat art (an edge moves few pixels, so the median ignores it).
+DETAIL_LEVEL = 0.6
 OCCLUSION_CONTRAST = 1.6  # a disagreeing cell with this much more contrast in the query is covered up
 SKIP_REFINEMENT_ABOVE = 0.985  # correlation at which ECC refinement cannot help
 RATIO_TEST = 0.85
@@ -196,7 +198,7 @@ def _cell_agreement(reference: np.ndarray, query: np.ndarray, valid: np.ndarray)
             if inside.mean() < 0.6:
                 continue
             considered += 1
-            detailed += float(detail[window][inside].std()) >= DETAIL_STD
+            detailed += float(np.median(np.abs(detail[window][inside]))) >= DETAIL_LEVEL
             ref_cell, fit_cell = reference[window][inside], fitted[window][inside]
             ref_spread, fit_spread = float(ref_cell.std()), float(fit_cell.std())
             if ref_spread >= TEXTURED_STD:  # the original has structure here: the query must show it

@@ -24,6 +24,7 @@ class Analysed:
 
     fingerprint: Fingerprint
     layers: MatchLayers | QueryLayers
+    frames: int = 1  # an animated file is matched by its first frame
 
 
 def _rgb_array(loaded: LoadedImage) -> np.ndarray:
@@ -41,7 +42,7 @@ def analyse_for_registration(loaded: LoadedImage) -> Analysed:
 
 def analyse_query(loaded: LoadedImage) -> Analysed:
     """Fingerprint and query layers of a disputed image."""
-    return Analysed(fingerprint_image(loaded), query_layers(_rgb_array(loaded)))
+    return Analysed(fingerprint_image(loaded), query_layers(_rgb_array(loaded)), frames=loaded.frames)
 
 
 @dataclass(frozen=True)
