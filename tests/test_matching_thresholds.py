@@ -9,14 +9,14 @@ achieves today, so they catch regressions, not noise.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from bench_modules import robust_data
 
 from artforge.home import Home
 from artforge.registration import register_images
@@ -33,20 +33,9 @@ FAMILY_FLOORS = {"jpeg": 0.95, "resize": 0.95, "crop": 0.9, "pad": 0.85, "rotate
 OVERALL_FLOOR = 0.9
 
 
-def _robust_data():
-    if "_robust_data" in sys.modules:
-        return sys.modules["_robust_data"]
-    spec = importlib.util.spec_from_file_location(
-        "_robust_data", Path(__file__).resolve().parents[1] / "benchmarks" / "_robust_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["_robust_data"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_recall_and_zero_false_matches_on_a_fixed_corpus(home: Home, tmp_path: Path) -> None:
-    rd = _robust_data()
+    rd = robust_data()
     corpus = rd.build_corpus(tmp_path / "corpus", 11, 22, seed=3)
     works = register_images(home, corpus.originals, licence_id="CC-BY-4.0")
     work_of = {p: w.work_id for p, w in zip(corpus.originals, works)}

@@ -4,9 +4,7 @@ and edits that do what their names say."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,21 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
+from bench_modules import robust_data
 
-
-def _load_benchmark_module():
-    """benchmarks/ is not a package: load the file under the name the benchmark scripts import it by."""
-    if "_robust_data" in sys.modules:
-        return sys.modules["_robust_data"]
-    spec = importlib.util.spec_from_file_location(
-        "_robust_data", Path(__file__).resolve().parents[1] / "benchmarks" / "_robust_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["_robust_data"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-rd = _load_benchmark_module()
+rd = robust_data()
 
 N = 2 * len(rd.SOURCE_CYCLE)  # two full cycles: every source, and two members per family on each side
 TEMPLATE_KINDS = ("flag", "icon", "gradient", "label")
