@@ -18,11 +18,14 @@ MIN_SCORE = 0.80
 MAX_OCCLUSION = 0.25  # share of the overlap that captions or watermarks may hide
 MAX_COLOUR_RESIDUAL = 0.10  # beyond a global colour edit: a recolouring (see RECOLOURED_* below)
 # How much evidence the pixels hold: the cells (of 64) of the original with fine detail.  Flat graphics
-# (flags, icons) have few, smooth art (gradients) none; template siblings of such images differ mainly in colour,
-# so their colours must be checked (a grey query cannot be decided), and smooth ones more strictly.
-STRUCTURED_CELLS = 24
+# (flags, icons, labels) have few, smooth art (gradients, sky) none.  Their template siblings differ in a
+# glyph, a word or a colour, so weak evidence must be near perfect: higher correlation, a tighter colour
+# check, and a grey query of flat colour art is not decided (only colour could tell it from a sibling).
+STRUCTURED_CELLS = 32
+WEAK_MIN_CORRELATION = 0.98
+WEAK_MAX_COLOUR_RESIDUAL = 0.045
 SMOOTH_CELLS = 8
-SMOOTH_MAX_COLOUR_RESIDUAL = 0.045
+SMOOTH_MIN_CORRELATION = 0.99
 # A recoloured match is kept (as a derived work) only with rich structure, nearly all of it agreeing.
 RECOLOURED_MIN_TEXTURED_AGREEMENT = 0.92
 # A match is a modified copy (rather than a derived work) when it also shows a good part of the original

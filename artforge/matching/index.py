@@ -50,7 +50,8 @@ LOCAL_NEIGHBOURS = 8
 LOCAL_RADIUS = 56  # of 256 bits, for one ORB descriptor to count as seen again
 LOCAL_RATIO = 0.85  # ...and closer than this share of the nearest descriptor of any other work
 LAYER_LEADERS = 2
-LOCAL_QUERY_POINTS = 128  # strongest query keypoints searched (each side of the mirror)
+LOCAL_QUERY_POINTS = 96  # strongest query keypoints searched (each side of the mirror)
+TONE_NEEDED_BELOW = (64, 50)  # keypoints, PDQ quality: a query with fewer/less is smooth, so search the tone layer
 MIN_VOTES = 3
 IVF_PROBES = 16
 PARALLEL_ABOVE = 500_000  # codes; smaller indexes are searched on one thread
@@ -278,6 +279,8 @@ class MatchIndex:
     def _tone_proposals(self, query: QueryLayers) -> list[Proposal]:
         if self._tone is None or not len(self.tone_codes):
             return []
+        if len(query.points) >= TONE_NEEDED_BELOW[0] and query.quality >= TONE_NEEDED_BELOW[1]:
+            return []  # textured: PDQ and keypoints cover it, and the search costs ~5 ms at 1M works
         k = min(TONE_NEIGHBOURS, len(self.tone_codes))
         distances, labels = self._tone.search(np.ascontiguousarray(query.ahash_dihedral), k)
         return [Proposal(rowid=int(self.tone_owner[label]), layer="tone", strength=256.0 - float(distance),
@@ -336,10 +339,11 @@ def _train_ivf(codes: np.ndarray):
     cells = int(min(65_536, max(64, 2 * np.sqrt(len(codes)))))
     quantizer = faiss.IndexBinaryHNSW(256, 16)
     ivf = faiss.IndexBinaryIVF(quantizer, 256, cells)
+    # Binary k-means runs as float k-means in 256 dimensions: minutes at 100k works, an hour at 1M.  Random
+    # codes as centroids keep fewer descriptor neighbours (benchmarks/verify_scale.py: 87% against 91% at
+    # 10k works, 31% at 1M), but a copy has dozens of matching keypoints and its work still comes out on
+    # top in every measured query; the build stays in minutes.
     sample_size = min(len(codes), cells * IVF_SAMPLE_PER_CELL)
-    # Binary k-means runs as float k-means in 256 dimensions: minutes at 100k works, hours at 1M.  Random
-    # codes as centroids keep ~87% of descriptor neighbours at 16 probes (k-means: ~91%), and the votes
-    # still find every original in benchmarks/verify_scale.py.
     ivf.cp.niter = IVF_KMEANS_ITERATIONS if sample_size * cells <= IVF_KMEANS_BUDGET else 0
     sample = codes[np.sort(np.random.default_rng(0).choice(len(codes), sample_size, replace=False))]
     ivf.train(np.ascontiguousarray(sample))

@@ -91,11 +91,14 @@ def classify(comparison: Comparison) -> str | None:
         return None
     structured = comparison.detailed_cells >= cal.STRUCTURED_CELLS
     residual = None if comparison.original_grey else comparison.colour_residual
-    if comparison.colour_residual is None and not structured and not comparison.original_grey:
-        return None  # a grey copy of flat colour art: only colour could tell it from a template sibling
+    if not structured:  # weak evidence: flat or smooth art
+        if comparison.colour_residual is None and not comparison.original_grey:
+            return None  # a grey copy of flat colour art: only colour could tell it from a template sibling
+        smooth = comparison.detailed_cells < cal.SMOOTH_CELLS
+        if comparison.correlation < (cal.SMOOTH_MIN_CORRELATION if smooth else cal.WEAK_MIN_CORRELATION):
+            return None
     if residual is not None:
-        limit = cal.SMOOTH_MAX_COLOUR_RESIDUAL if comparison.detailed_cells < cal.SMOOTH_CELLS \
-            else cal.MAX_COLOUR_RESIDUAL
+        limit = cal.MAX_COLOUR_RESIDUAL if structured else cal.WEAK_MAX_COLOUR_RESIDUAL
         if residual > limit:  # recoloured
             rich = structured and comparison.textured_agreement >= cal.RECOLOURED_MIN_TEXTURED_AGREEMENT
             return "derived-work" if rich else None
