@@ -49,7 +49,7 @@ def test_modified_copies_are_found(home: Home, art, tmp_path: Path) -> None:
         assert report.match.work_id == ids[4]
         evidence = report.match.evidence
         assert report.match.method == "layered" and report.match.score >= calibration.MIN_SCORE
-        assert evidence.correlation >= calibration.MIN_CORRELATION and evidence.false_match_probability < 1e-3
+        assert evidence.correlation >= calibration.MIN_CORRELATION and evidence.false_match_probability < 1e-2
 
 
 def test_unrelated_images_do_not_match(home: Home, art) -> None:

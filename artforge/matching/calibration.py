@@ -35,21 +35,29 @@ COPY_MIN_QUERY_COVERAGE = 0.50
 # Two different works scoring within this margin cannot be told apart.
 AMBIGUITY_MARGIN = 0.03
 
-# Tail of the negatives' score distribution: P(score >= s) ~ TAIL_AT_START * exp(-(s - TAIL_START) / TAIL_SCALE)
-# for s >= TAIL_START, fitted on the top decile of negative scores.
-TAIL_START = 0.45
+# From ``benchmarks/robustness.py --calibrate`` (2026-11-25: 120 originals, 400 distractors, 11,440 queries).
+NEGATIVE_COMPARISONS = 20_863  # unrelated (query, work) pairs the decision step compared
+NEGATIVE_MATCHES = 0  # of them called a match with these thresholds
+# Scores of those unrelated pairs: P(score >= s) ~ TAIL_AT_START * exp(-(s - TAIL_START) / TAIL_SCALE) above
+# TAIL_START, their 90th percentile (an exponential fitted to the top decile).
+TAIL_START = 0.918
 TAIL_AT_START = 0.10
-TAIL_SCALE = 0.05
-MIN_PROBABILITY = 1e-12
+TAIL_SCALE = 0.059
+MIN_PROBABILITY = 1e-9
 
 
-def false_match_probability(score: float, candidates_compared: int = 1) -> float:
-    """Estimated chance that an unrelated image scores at least ``score`` against one of the candidates.
+def false_match_probability(score: float, matched: bool, candidates_compared: int = 1) -> float:
+    """Estimated chance that this evidence would come from an unrelated work.
 
-    An extrapolation of the calibration's negative tail (a union bound over the candidates compared);
-    read it as an order of magnitude, not a measured rate.
+    For a match: the calibration's false-match rate per comparison, with the rule of three when none
+    was seen ((matches + 3) / comparisons, the 95% upper bound), times the candidates compared.  For a
+    candidate that is not a match: how often an unrelated pair scores at least ``score``.  Read it as an
+    order of magnitude, not a measured rate for your collection.
     """
-    if score < TAIL_START:
+    if matched:
+        per_candidate = (NEGATIVE_MATCHES + 3) / NEGATIVE_COMPARISONS
+    elif score < TAIL_START:
         return 1.0
-    per_candidate = TAIL_AT_START * math.exp(-(score - TAIL_START) / TAIL_SCALE)
+    else:
+        per_candidate = TAIL_AT_START * math.exp(-(score - TAIL_START) / TAIL_SCALE)
     return float(min(1.0, max(MIN_PROBABILITY, per_candidate * max(1, candidates_compared))))

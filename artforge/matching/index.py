@@ -9,12 +9,14 @@ that are read from SQLite and added in memory when the index is opened (the *del
 * Global layer: every work's frame PDQ, plus its content-box PDQ when it has a border, in an exact
   ``IndexBinaryFlat``: a query's 8 dihedral hashes (16 with a border) are compared against every stored
   hash with SIMD popcounts, so the index loses nothing against a linear scan.
-* Tone layer: each work's content-box average hash, searched exactly with the query's 8 dihedral variants.
+* Tone layer: each work's content-box average hash, searched exactly with the query's 8 dihedral variants
+  (only for smooth queries: textured ones are covered by PDQ and keypoints).
 * Local layer: the ``INDEXED_KEYPOINTS`` strongest ORB descriptors of each work.  Up to
   ``IVF_ABOVE`` descriptors they are searched exactly too; above it an ``IndexBinaryIVF`` (inverted lists
-  over binary k-means cells, ``IVF_PROBES`` probed) keeps a query's cost nearly flat as the registry
-  grows.  It misses some descriptor neighbours (about 8% at 16 probes); the work-level vote, which needs
-  only a few of a copy's many keypoints, has not lost an original in our measurements.
+  over k-means cells, or random-code cells at large sizes; ``IVF_PROBES`` probed) keeps a query's cost
+  nearly flat as the registry grows.  It misses descriptor neighbours (3% at 100k works, most at 1M);
+  the work-level vote, which needs only a few of a copy's many keypoints, has not lost an original in
+  ``benchmarks/verify_scale.py``.
 
 ``benchmarks/verify_scale.py`` measures build time, memory, latency and recall against exact search.
 """
@@ -53,7 +55,7 @@ LAYER_LEADERS = 2
 LOCAL_QUERY_POINTS = 96  # strongest query keypoints searched (each side of the mirror)
 TONE_NEEDED_BELOW = (64, 50)  # keypoints, PDQ quality: a query with fewer/less is smooth, so search the tone layer
 MIN_VOTES = 3
-IVF_PROBES = 16
+IVF_PROBES = 12  # benchmarks/verify_scale.py at 1M works: p50 14 ms at 8, 18 ms at 12, 20 ms at 16
 PARALLEL_ABOVE = 500_000  # codes; smaller indexes are searched on one thread
 
 

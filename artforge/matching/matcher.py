@@ -157,6 +157,7 @@ class LayeredMatcher:
     @staticmethod
     def _evidence(work_id: str, proposal: Proposal, comparison: Comparison, compared: int) -> Evidence:
         alignment = comparison.alignment
+        kind = classify(comparison)
         return Evidence(
             work_id=work_id, proposed_by=proposal.layer,
             hash_distance=proposal.distance, keypoint_votes=int(proposal.strength) if proposal.layer == "local" else None,
@@ -167,5 +168,5 @@ class LayeredMatcher:
             original_grey=comparison.original_grey,
             coverage=comparison.coverage, query_coverage=comparison.query_coverage,
             colour_residual=comparison.colour_residual, score=comparison.score,
-            false_match_probability=cal.false_match_probability(comparison.score, compared),
-            kind=classify(comparison), matrix=tuple(tuple(float(v) for v in r) for r in comparison.matrix))
+            false_match_probability=cal.false_match_probability(comparison.score, kind is not None, compared),
+            kind=kind, matrix=tuple(tuple(float(v) for v in r) for r in comparison.matrix))
