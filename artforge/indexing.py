@@ -49,9 +49,9 @@ def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | Non
                     for work_id in work_ids:
                         registry.put_match_layers(work_id, bytes.fromhex(item.fingerprint.pdq), item.layers.to_row())
                         added += 1
-        _, seconds = rebuild_index(registry)
+        index, seconds = rebuild_index(registry)
         remaining = len(registry.works_without_layers())
-        return RebuildResult(added, unmatched, remaining, seconds, index_stats(registry))
+        return RebuildResult(added, unmatched, remaining, seconds, index_stats(registry, index))
 
 
 def stats(home: Home) -> IndexStats:

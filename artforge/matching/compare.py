@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .layers import MatchLayers, QueryLayers, apply_dihedral, content_box, decode_thumbnail, is_grey, to_grey
+from .layers import MatchLayers, QueryLayers, apply_dihedral, content_box, is_grey, to_grey
 
 GRID = 8
 MIN_OVERLAP = 0.08  # share of the original below which nothing is compared
@@ -79,7 +79,8 @@ class Comparison:
         return 0.5 * max(self.correlation, 0.0) + 0.5 * self.agreement
 
 
-def _oriented_query(query: QueryLayers, dihedral: str, mirrored: bool) -> np.ndarray:
+def oriented_query(query: QueryLayers, dihedral: str, mirrored: bool) -> np.ndarray:
+    """The query's working image, mirrored and then turned or flipped as a hypothesis says."""
     work = query.work[:, ::-1] if mirrored else query.work
     return apply_dihedral(np.ascontiguousarray(work), dihedral)
 
@@ -239,11 +240,10 @@ def _colour_residual(reference: np.ndarray, query: np.ndarray, valid: np.ndarray
     return float(np.sqrt(np.mean(kept ** 2)) / 255.0)
 
 
-def compare(query: QueryLayers, stored: MatchLayers, alignment: Alignment) -> Comparison | None:
-    """Warp the query onto the stored thumbnail and measure how well they agree; None without overlap."""
-    thumb = decode_thumbnail(stored.thumbnail)
+def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comparison | None:
+    """Warp the query onto a work's decoded thumbnail (RGB) and measure how well they agree; None without overlap."""
     th, tw = thumb.shape[:2]
-    image = _oriented_query(query, alignment.dihedral, alignment.mirrored)
+    image = oriented_query(query, alignment.dihedral, alignment.mirrored)
     warped, mask = _warp(image, alignment.matrix, (tw, th))
     reference_grey = cv2.GaussianBlur(to_grey(thumb).astype(np.float32), (0, 0), 1.0)
     warped_grey = cv2.GaussianBlur(to_grey(warped).astype(np.float32), (0, 0), 1.0)

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..fsutil import atomic_write
-from .compare import _oriented_query
+from .compare import oriented_query
 from .layers import QueryLayers, content_box, decode_thumbnail
 
 PANEL_HEIGHT = 320
@@ -35,7 +35,7 @@ def render_diff(query: QueryLayers, thumbnail: bytes, matrix: np.ndarray | None,
                 mirrored: bool = False, caption: str = "") -> Image.Image:
     """The side-by-side picture; ``matrix`` maps the oriented query's pixels to the thumbnail's (None: identity fit)."""
     original = decode_thumbnail(thumbnail)
-    image = _oriented_query(query, dihedral, mirrored)
+    image = oriented_query(query, dihedral, mirrored)
     oh, ow = original.shape[:2]
     qh, qw = image.shape[:2]
     if matrix is None:  # an exact copy: frame onto frame

@@ -36,7 +36,7 @@ import numpy as np
 from ..fingerprint import default_workers
 from ..fsutil import atomic_write
 from ..registry import Registry
-from .layers import DIHEDRAL_OPS, INDEXED_KEYPOINTS, QueryLayers
+from .layers import DIHEDRAL_OPS, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
 
 INDEX_FORMAT = 2
 SNAPSHOT_EVERY = 2_000  # delta rows that make register rewrite the index file
@@ -134,7 +134,7 @@ class MatchIndex:
             g_codes.append(np.frombuffer(pdq, np.uint8))
             g_owner.append(rowid)
             g_box.append(False)
-            if box_pdq is not None and box and box != "0.00000,0.00000,1.00000,1.00000":
+            if box_pdq is not None and box and not is_full_frame(parse_box(box)):
                 g_codes.append(np.frombuffer(box_pdq, np.uint8))
                 g_owner.append(rowid)
                 g_box.append(True)
@@ -400,15 +400,15 @@ def rebuild_index(registry: Registry) -> tuple[MatchIndex, float]:
     return index, time.perf_counter() - started
 
 
-def index_stats(registry: Registry) -> IndexStats:
-    """Sizes and freshness of a registry's index."""
+def index_stats(registry: Registry, index: MatchIndex | None = None) -> IndexStats:
+    """Sizes and freshness of a registry's index (``index``: one already open, so it is not read again)."""
     path = index_path(registry.path)
     rows, max_rowid, full = registry.match_layer_state()
-    snapshot = MatchIndex.load(path)
-    index = open_index(registry)
+    meta = read_meta(path)  # the snapshot's metadata only; its arrays stay on disk
+    covered = int(meta["covered_rowid"]) if meta else 0
+    index = index if index is not None else open_index(registry)
     return IndexStats(
-        path=str(path), exists=snapshot is not None, works=rows, works_with_layers=full,
+        path=str(path), exists=meta is not None, works=rows, works_with_layers=full,
         global_hashes=len(index.global_codes), descriptors=len(index.local_codes), local_kind=index.local_kind,
-        covered_rowid=snapshot.covered_rowid if snapshot else 0,
-        delta_rows=max_rowid - (snapshot.covered_rowid if snapshot else 0),
-        file_bytes=path.stat().st_size if snapshot is not None else 0, memory_bytes=index.memory_bytes)
+        covered_rowid=covered, delta_rows=max_rowid - covered,
+        file_bytes=path.stat().st_size if meta is not None else 0, memory_bytes=index.memory_bytes)

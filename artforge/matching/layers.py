@@ -118,6 +118,12 @@ def crop_box(array: np.ndarray, box: tuple[float, float, float, float]) -> np.nd
     return array[y0:y1, x0:x1]
 
 
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """A content box as stored in the registry (``MatchLayers.to_row``)."""
+    left, top, right, bottom = (float(v) for v in text.split(","))
+    return (left, top, right, bottom)
+
+
 def is_full_frame(box: tuple[float, float, float, float]) -> bool:
     return box == (0.0, 0.0, 1.0, 1.0)
 
@@ -223,7 +229,7 @@ class MatchLayers:
     @classmethod
     def from_row(cls, row: dict) -> "MatchLayers":
         return cls(
-            box=tuple(float(v) for v in row["box"].split(",")),  # type: ignore[arg-type]
+            box=parse_box(row["box"]),
             box_pdq=bytes(row["box_pdq"]), box_quality=int(row["box_quality"]), box_ahash=bytes(row["box_ahash"]),
             points=np.frombuffer(row["points"], dtype=np.float32).reshape(-1, 2),
             descriptors=np.frombuffer(row["descriptors"], dtype=np.uint8).reshape(-1, 32),

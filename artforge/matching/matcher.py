@@ -10,7 +10,7 @@ from ..fingerprint import Fingerprint, fingerprint_image
 from ..imaging import LoadedImage
 from ..registry import Registry
 from . import calibration as cal
-from .compare import Alignment, Comparison, box_alignment, compare, keypoint_alignment, _oriented_query
+from .compare import Alignment, Comparison, box_alignment, compare, keypoint_alignment, oriented_query
 from .index import MatchIndex, Proposal
 from .layers import MatchLayers, QueryLayers, compute_layers, decode_thumbnail, query_layers
 
@@ -110,7 +110,7 @@ def classify(comparison: Comparison) -> str | None:
 def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thumb_shape: tuple[int, int]) -> list[Alignment]:
     found = []
     if proposal.layer in ("global", "tone"):
-        image = _oriented_query(query, proposal.dihedral, False)
+        image = oriented_query(query, proposal.dihedral, False)
         found.append(box_alignment(image, thumb_shape, stored.box if proposal.stored_box else None,
                                    proposal.query_box, proposal.dihedral))
     for mirrored in (proposal.mirrored, not proposal.mirrored):  # the votes' side first; ties of ORB are common
@@ -140,11 +140,11 @@ class LayeredMatcher:
             if row is None or not row.get("version"):
                 continue  # a work without layers (registered before them) cannot be compared
             stored = MatchLayers.from_row(row)
-            thumb_shape = decode_thumbnail(stored.thumbnail).shape[:2]
+            thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
             best: tuple[Comparison, Proposal] | None = None
             for proposal in work_proposals:
-                for alignment in _alignments(query, proposal, stored, thumb_shape):
-                    comparison = compare(query, stored, alignment)
+                for alignment in _alignments(query, proposal, stored, thumb.shape[:2]):
+                    comparison = compare(query, thumb, alignment)
                     if comparison is not None and (best is None or comparison.score > best[0].score):
                         best = (comparison, proposal)
                 if best is not None and classify(best[0]) is not None:
