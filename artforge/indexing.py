@@ -6,10 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .fingerprint import analyse_all
 from .home import Home
 from .matching.index import IndexStats, index_stats, rebuild_index
+from .matching.layers import decode_thumbnail, needs_tiles, tile_hashes
 from .matching.matcher import analyse_for_registration
+from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,7 @@ class RebuildResult:
     """What ``index rebuild`` did."""
 
     layers_added: int  # works whose layers were computed from the given images
+    tiles_added: int  # works whose tone tiles were computed from their stored thumbnails
     images_unmatched: list[str]  # given images whose pixels match no registered work
     works_without_layers: int  # still lacking layers (matched by their global PDQ only)
     seconds: float
@@ -31,10 +36,12 @@ def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | Non
     """Fill in missing layers from ``images`` (matched to works by pixel hash), then rebuild the index file.
 
     Works registered before layers existed are found by their global PDQ only until their images are given
-    here.  The layers are written in one transaction; the index file is written whole and renamed.
+    here.  Works registered before tone tiles existed get them from their stored thumbnails.  The layers
+    are written in one transaction; the index file is written whole and renamed.
     """
     added, unmatched = 0, []
     with home.registry() as registry:
+        tiles_added = _fill_tiles(registry)
         if images:
             missing: dict[str, list[str]] = {}
             for work_id, pixel_sha256 in registry.works_without_layers():
@@ -51,7 +58,18 @@ def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | Non
                         added += 1
         index, seconds = rebuild_index(registry)
         remaining = len(registry.works_without_layers())
-        return RebuildResult(added, unmatched, remaining, seconds, index_stats(registry, index))
+        return RebuildResult(added, tiles_added, unmatched, remaining, seconds, index_stats(registry, index))
+
+
+def _fill_tiles(registry: Registry) -> int:
+    """Compute the tone tiles of layer rows that predate them (b"" for textured works); returns how many."""
+    rows = registry.rows_without_tiles()
+    with registry.transaction():
+        for work_id, points, box_quality, thumbnail in rows:
+            keypoint_count = len(points) // (2 * np.dtype(np.float32).itemsize)
+            tiles = tile_hashes(decode_thumbnail(thumbnail)) if needs_tiles(keypoint_count, box_quality) else b""
+            registry.put_tile_hashes(work_id, tiles)
+    return len(rows)
 
 
 def stats(home: Home) -> IndexStats:

@@ -110,10 +110,17 @@ def _migration_2_match_layers(db: sqlite_utils.Database) -> None:
         db["match_layers"].insert({"work_id": work_id, "version": 0, "pdq": bytes.fromhex(pdq)})
 
 
+def _migration_3_tone_tiles(db: sqlite_utils.Database) -> None:
+    # Average hashes of windows of smooth works (artforge.matching.layers.tile_hashes).  NULL until computed:
+    # ``artforge index rebuild`` computes them from the stored thumbnails.
+    db["match_layers"].add_column("tile_ahash", bytes)
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _migration_1_initial),
     ("match_layers", _migration_2_match_layers),
+    ("tone_tiles", _migration_3_tone_tiles),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -443,10 +450,20 @@ class Registry:
         return rows, max_rowid, full
 
     def match_index_rows(self, after_rowid: int = 0) -> Iterator[tuple]:
-        """``(rowid, pdq, box, box_pdq, box_ahash, descriptors)`` of every layers row after ``after_rowid``."""
+        """``(rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors)`` of every layers row after
+        ``after_rowid``."""
         yield from self.db.execute(
-            "SELECT rowid, pdq, box, box_pdq, box_ahash, descriptors FROM match_layers WHERE rowid > ? "
-            "ORDER BY rowid", [after_rowid])
+            "SELECT rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors FROM match_layers "
+            "WHERE rowid > ? ORDER BY rowid", [after_rowid])
+
+    def rows_without_tiles(self) -> list[tuple[str, bytes, int, bytes]]:
+        """``(work_id, points, box_quality, thumbnail)`` of layer rows whose tone tiles were never computed."""
+        return self.db.execute(
+            "SELECT work_id, points, box_quality, thumbnail FROM match_layers "
+            "WHERE version > 0 AND tile_ahash IS NULL ORDER BY rowid").fetchall()
+
+    def put_tile_hashes(self, work_id: str, tiles: bytes) -> None:
+        self.db.execute("UPDATE match_layers SET tile_ahash = ? WHERE work_id = ?", [tiles, work_id])
 
     def match_layers(self, rowids: list[int]) -> dict[int, dict]:
         """Full layer rows (with ``work_id``) by rowid."""

@@ -23,7 +23,8 @@ every registered work.  This benchmark checks, for each N in ``--sizes``, that t
   over the first ``--baseline-hashes-max`` hashes / ``--baseline-descriptors-max`` descriptors and
   extrapolated linearly (reported as such); on that subset its answers are checked against FAISS.
 
-Data: N - P synthetic works (random 256-bit PDQ codes and tone hashes, a second "box" PDQ for
+Data: N - P synthetic works (random 256-bit PDQ codes and tone hashes, 18 tone tiles for
+``--smooth-fraction`` of them, a second "box" PDQ for
 ``--border-fraction`` of them, ``--descriptors-per-work`` ORB descriptors each) with P REAL works planted
 at random rowids: procedural art (``--works``) and the bundled scikit-image photos (``--photos``),
 registered exactly as ``artforge register`` does (frame PDQ from :func:`artforge.fingerprint.pdq_hash`;
@@ -90,11 +91,13 @@ import artforge.matching.index as index_module  # noqa: E402
 from artforge.fingerprint import pdq_hash  # noqa: E402
 from artforge.matching.index import (GLOBAL_NEIGHBOURS, GLOBAL_RADIUS, IVF_PROBES, LOCAL_NEIGHBOURS,  # noqa: E402
                                      LOCAL_QUERY_POINTS, LOCAL_RADIUS, TONE_NEIGHBOURS, TONE_RADIUS, MatchIndex)
-from artforge.matching.layers import INDEXED_KEYPOINTS, QueryLayers, compute_layers, query_layers  # noqa: E402
+from artforge.matching.layers import (INDEXED_KEYPOINTS, QueryLayers, compute_layers, query_layers,  # noqa: E402
+                                      tile_boxes)
 from artforge.matching.matcher import MAX_PROPOSALS  # noqa: E402
 from artforge.procedural import draw_art  # noqa: E402
 
 CODE_BYTES = 32
+TILES = len(tile_boxes())
 MODIFICATIONS = ("jpeg70-resize0.75", "crop10", "flip", "rotate4", "pad10")
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "immunohistochemistry", "hubble_deep_field",
           "coins", "moon")
@@ -115,6 +118,7 @@ class RealWork:
     box: str
     box_pdq: bytes
     box_ahash: bytes
+    tile_ahash: bytes | None
     descriptors: bytes
 
 
@@ -184,7 +188,7 @@ def real_works_and_queries(works: int, photos: Sequence[str]) -> tuple[list[Real
     for number, (name, image) in enumerate(images):
         row = compute_layers(np.asarray(image)).to_row()
         planted.append(RealWork(name=name, pdq=bytes.fromhex(pdq_hash(image)[0]), box=row["box"],
-                                box_pdq=row["box_pdq"], box_ahash=row["box_ahash"],
+                                box_pdq=row["box_pdq"], box_ahash=row["box_ahash"], tile_ahash=row["tile_ahash"],
                                 descriptors=row["descriptors"]))
         for modification in MODIFICATIONS:
             layers = query_layers(np.asarray(modify(image, modification)))
@@ -223,6 +227,7 @@ class SyntheticRows:
     seed: int
     pool: np.ndarray | None = None  # orb-pool model: real descriptors to perturb
     pool_flip: float = 0.05
+    smooth_fraction: float = 0.25  # synthetic works that are smooth and so carry tone tiles
     generation_s: float = 0.0  # seconds spent drawing random codes (not part of add_rows' own cost)
     rowid_of: list[int] = field(default_factory=list)  # planted work -> rowid
 
@@ -240,8 +245,11 @@ class SyntheticRows:
         flips = np.packbits(rng.random((len(picked), CODE_BYTES * 8), dtype=np.float32) < self.pool_flip, axis=1)
         return np.bitwise_xor(picked, flips).reshape(shape)
 
-    def __iter__(self) -> Iterator[tuple[int, bytes, str | None, bytes | None, bytes | None, bytes | None]]:
-        """``(rowid, pdq, box, box_pdq, box_ahash, descriptors)``, as ``Registry.match_index_rows``."""
+    def __iter__(self) -> Iterator[tuple[int, bytes, str | None, bytes | None, bytes | None, bytes | None,
+                                         bytes | None]]:
+        """``(rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors)``, as ``Registry.match_index_rows``.
+
+        A ``smooth_fraction`` of the synthetic works are smooth and carry tone tiles."""
         rng = np.random.default_rng(self.seed + 1)
         planted_at = {rowid: work for work, rowid in zip(self.planted, self.rowid_of)}
         for first in range(1, self.n + 1, CHUNK_WORKS):
@@ -251,19 +259,23 @@ class SyntheticRows:
             bordered = rng.random(count) < self.border_fraction
             box_pdq = rng.integers(0, 256, (count, CODE_BYTES), dtype=np.uint8)
             tone = rng.integers(0, 256, (count, CODE_BYTES), dtype=np.uint8)
+            smooth = rng.random(count) < self.smooth_fraction
+            tiles = rng.integers(0, 256, (count, TILES * CODE_BYTES), dtype=np.uint8)
             descriptors = self._descriptors(rng, count)
             self.generation_s += time.perf_counter() - start
             for i in range(count):
                 rowid = first + i
                 real = planted_at.get(rowid)
                 if real is not None:
-                    yield rowid, real.pdq, real.box, real.box_pdq, real.box_ahash, real.descriptors
-                elif bordered[i]:
+                    yield rowid, real.pdq, real.box, real.box_pdq, real.box_ahash, real.tile_ahash, real.descriptors
+                    continue
+                tile_ahash = tiles[i].tobytes() if smooth[i] else b""
+                if bordered[i]:
                     yield rowid, pdq[i].tobytes(), "0.05000,0.05000,0.95000,0.95000", box_pdq[i].tobytes(), \
-                        tone[i].tobytes(), descriptors[i].tobytes()
+                        tone[i].tobytes(), tile_ahash, descriptors[i].tobytes()
                 else:
                     yield rowid, pdq[i].tobytes(), "0.00000,0.00000,1.00000,1.00000", pdq[i].tobytes(), \
-                        tone[i].tobytes(), descriptors[i].tobytes()
+                        tone[i].tobytes(), tile_ahash, descriptors[i].tobytes()
 
 
 # -- process memory ---------------------------------------------------------------------------------------
@@ -603,7 +615,7 @@ def measure_size(n: int, planted: list[RealWork], queries: list[RealQuery], args
     """Everything this benchmark reports for one registry size."""
     print(f"\n== {n:,} works ==", flush=True)
     rows = SyntheticRows(n, planted, args.descriptors_per_work, args.border_fraction, args.seed + n, pool,
-                         args.pool_flip)
+                         args.pool_flip, args.smooth_fraction)
     rowids = [rows.rowid_of[q.work] for q in queries]
     order = stratified(queries, args.seed)
     gc.collect()
@@ -812,6 +824,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="orb-pool: probability of flipping each bit (default 0.05)")
     parser.add_argument("--border-fraction", type=float, default=0.05,
                         help="synthetic works with a border, i.e. a second (box) PDQ (default 0.05)")
+    parser.add_argument("--smooth-fraction", type=float, default=0.25,
+                        help="synthetic works that are smooth, i.e. carry 18 tone tiles (default 0.25)")
     parser.add_argument("--nprobe", type=int, nargs="+", default=[IVF_PROBES],
                         help=f"IVF cells probed; several values are each measured (default {IVF_PROBES})")
     parser.add_argument("--ivf-above", type=int, default=None,
@@ -854,7 +868,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "descriptor_model": args.descriptor_model,
         "pool": None if pool is None else {"images": args.pool_images, "descriptors": len(pool),
                                            "flip": args.pool_flip},
-        "border_fraction": args.border_fraction, "nprobe": args.nprobe,
+        "border_fraction": args.border_fraction, "smooth_fraction": args.smooth_fraction, "nprobe": args.nprobe,
         "ivf_above_overridden": args.ivf_above is not None,
         "max_proposals": MAX_PROPOSALS, "min_timings": args.min_timings, "exact_budget_s": args.exact_budget_s,
         "baseline": {"queries": args.baseline_queries, "hashes_max": args.baseline_hashes_max,

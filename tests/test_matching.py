@@ -15,6 +15,7 @@ from artforge.matching import index as index_module
 from artforge.matching.index import MatchIndex, index_path, open_index, sync_index
 from artforge.matching.layers import DIHEDRAL_OPS, apply_dihedral, content_box, pdq_bits, query_layers
 from artforge.registration import register_images
+from artforge.registry import SCHEMA_VERSION
 from artforge.verify import verify_images
 
 from cli_helpers import run
@@ -57,6 +58,44 @@ def test_each_turn_or_flip_is_found_among_the_query_dihedral_hashes(art) -> None
         assert np.array_equal(apply_dihedral(turned, DIHEDRAL_OPS[best]).shape, original.shape)
 
 
+# --- alignment by search ------------------------------------------------------------------------------
+
+def _smooth_art(width: int = 300, height: int = 200) -> np.ndarray:
+    """A two-colour diagonal ramp with a soft disc: smooth art with (almost) no ORB keypoints."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = (0.7 * x / width + 0.3 * y / height)[..., None]
+    disc = np.exp(-(((x - 0.7 * width) ** 2 + (y - 0.35 * height) ** 2) / (2 * (0.12 * width) ** 2)))[..., None]
+    rgb = (1 - t) * np.float32([30, 60, 160]) + t * np.float32([240, 200, 40]) + 60 * disc
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("keep, anchor", [(0.9, (0.0, 0.0)), (0.8, (1.0, 1.0)), (0.7, (0.3, 0.6))])
+def test_search_alignment_places_a_crop_of_smooth_art_inside_the_original(keep, anchor) -> None:
+    from artforge.matching.compare import search_alignment
+    from artforge.matching.layers import to_grey
+    original = _smooth_art()
+    h, w = original.shape[:2]
+    cw, ch = round(w * keep), round(h * keep)
+    left, top = round((w - cw) * anchor[0]), round((h - ch) * anchor[1])
+    crop = original[top:top + ch, left:left + cw]
+    query = np.asarray(Image.fromarray(crop).resize((round(cw * 1.3), round(ch * 1.3)), Image.Resampling.BILINEAR))
+    thumb = np.asarray(Image.fromarray(original).resize((160, 107), Image.Resampling.LANCZOS))
+    found = search_alignment(query, to_grey(thumb).astype(np.float32), "identity")
+    assert found is not None and found.source == "search"
+    # The query's corners land where the crop's corners sit in the thumbnail (within the 5% scale step).
+    qh, qw = query.shape[:2]
+    corners = np.float64([[0, 0], [qw, qh]]) @ found.matrix[:, :2].T + found.matrix[:, 2]
+    expected = np.float64([[left, top], [left + cw, top + ch]]) * (160 / w, 107 / h)
+    assert np.abs(corners - expected).max() <= 0.05 * 160, (corners, expected)
+
+
+def test_search_alignment_gives_up_on_a_flat_query() -> None:
+    from artforge.matching.compare import search_alignment
+    flat = np.full((120, 90, 3), 77, np.uint8)
+    assert search_alignment(flat, np.random.default_rng(0).uniform(0, 255, (100, 160)).astype(np.float32),
+                            "identity") is None
+
+
 # --- the persistent index ----------------------------------------------------------------------------------
 
 def test_index_file_is_written_once_the_delta_is_large_and_read_back(home: Home, art, monkeypatch) -> None:
@@ -94,12 +133,12 @@ def test_works_registered_before_layers_are_migrated_and_filled_in(home: Home, a
     # Make the registry look like schema v1: no layers table, migration 2 not applied.
     with home.registry() as registry, registry.transaction():
         registry.db.execute("DROP TABLE match_layers")
-        registry.db.execute("DELETE FROM _migrations WHERE id = 2")
+        registry.db.execute("DELETE FROM _migrations WHERE id >= 2")
     image = Image.open(art(2))
     cropped = tmp_path / "crop.jpg"
     image.crop((0, 0, int(image.width * 0.8), int(image.height * 0.8))).save(cropped, quality=85)
-    with home.registry() as registry:  # reopening applies migration 2
-        assert registry.schema_version() == 2
+    with home.registry() as registry:  # reopening applies migrations 2 and 3
+        assert registry.schema_version() == SCHEMA_VERSION
         assert len(registry.works_without_layers()) == 3
     before = verify_images(home, [cropped], workers=1)[0]
     assert before.match is None or before.match.work_id == ids[2]  # never a wrong work
@@ -108,6 +147,27 @@ def test_works_registered_before_layers_are_migrated_and_filled_in(home: Home, a
     assert result.images_unmatched == [str(art(9))]
     [after] = verify_images(home, [cropped], workers=1)
     assert after.verdict == "modified-copy" and after.match.work_id == ids[2]
+
+
+def test_tone_tiles_of_works_registered_before_them_are_computed_by_rebuild(home: Home, tmp_path: Path) -> None:
+    originals = []
+    for seed in range(3):  # smooth art: few keypoints, so the work gets tone tiles
+        path = tmp_path / f"smooth-{seed}.png"
+        Image.fromarray(np.roll(_smooth_art(300 + 40 * seed, 200), 60 * seed, axis=1)).save(path)
+        originals.append(path)
+    ids = [w.work_id for w in register_images(home, originals, licence_id="CC0-1.0", workers=1)]
+    with home.registry() as registry, registry.transaction():
+        tiles = registry.match_layers_of(ids[1])["tile_ahash"]
+        assert len(tiles) == 18 * 32  # registered with its tiles
+        registry.db.execute("UPDATE match_layers SET tile_ahash = NULL")  # as migration 3 leaves older rows
+    with home.registry() as registry:
+        assert len(registry.rows_without_tiles()) == 3
+    result = rebuild(home, workers=1)
+    assert result.tiles_added == 3
+    with home.registry() as registry:
+        assert registry.rows_without_tiles() == []
+        assert registry.match_layers_of(ids[1])["tile_ahash"] == tiles  # the same hashes as at registration
+        assert len(open_index(registry).tone_codes) == 3 * 19
 
 
 # --- the CLI ---------------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ def rebuild_command(
         _stats_lines(result.stats.to_dict())
         if result.layers_added:
             warn(f"layers computed for {result.layers_added} work(s)")
+        if result.tiles_added:
+            warn(f"tone tiles computed for {result.tiles_added} work(s) from their thumbnails")
         for path in result.images_unmatched:
             warn(f"{path}: matches no registered work's pixels")
         if result.works_without_layers:

@@ -24,8 +24,20 @@ MAX_COLOUR_RESIDUAL = 0.10  # beyond a global colour edit: a recolouring (see RE
 STRUCTURED_CELLS = 32
 WEAK_MIN_CORRELATION = 0.98
 WEAK_MAX_COLOUR_RESIDUAL = 0.045
+# Weak evidence where every cell agrees, over enough textured cells, needs less global correlation: text and
+# line art lose correlation to resampling (a crop, a small turn) while each cell still matches.  A sibling
+# with another word or glyph always has a disagreeing cell.
+CONSISTENT_MIN_CORRELATION = 0.95
+CONSISTENT_MIN_TEXTURED_CELLS = 16
 SMOOTH_CELLS = 8
 SMOOTH_MIN_CORRELATION = 0.99
+# ...and must show a good part of the original: a small patch of one gradient looks like a patch of many
+# (a 30% crop still shows ~0.44 of the original; unrelated gradients fitted by search reach ~0.19).
+SMOOTH_MIN_COVERAGE = 0.35
+# A grey copy of colour art is decided only with detail enough that no recoloured sibling shares it: icons of
+# one shape in other colours show up to 18 detailed cells at correlation 0.999.
+GREY_MIN_DETAILED_CELLS = 22
+GREY_MIN_CORRELATION = 0.995
 # A recoloured match is kept (as a derived work) only with rich structure, nearly all of it agreeing.
 RECOLOURED_MIN_TEXTURED_AGREEMENT = 0.92
 # A match is a modified copy (rather than a derived work) when it also shows a good part of the original

@@ -37,6 +37,8 @@ FLAT_TONE_TOLERANCE = 14.0
 # Median |high-pass| of a cell above which it holds texture, not just a smooth ramp or one sharp edge of
 # flat art (an edge moves few pixels, so the median ignores it).
 DETAIL_LEVEL = 0.6
+COLOUR_BLUR = 1.0  # px of the thumbnail, before the colour residual
+CLIP_MARGIN = 2.0  # grey levels from 0 or 255 at which a query value counts as clipped
 OCCLUSION_CONTRAST = 1.6  # a disagreeing cell with this much more contrast in the query is covered up
 SKIP_REFINEMENT_ABOVE = 0.985  # correlation at which ECC refinement cannot help
 RATIO_TEST = 0.85
@@ -86,7 +88,7 @@ def oriented_query(query: QueryLayers, dihedral: str, mirrored: bool) -> np.ndar
 
 
 def box_alignment(query_image: np.ndarray, thumb_shape: tuple[int, int], stored_box: tuple[float, ...] | None,
-                  use_query_box: bool, dihedral: str) -> Alignment:
+                  use_query_box: bool, dihedral: str, source: str | None = None) -> Alignment:
     """Map the (oriented) query's frame or content box onto the stored frame or content box."""
     height, width = query_image.shape[:2]
     qbox = content_box(query_image) if use_query_box else (0.0, 0.0, 1.0, 1.0)
@@ -96,7 +98,49 @@ def box_alignment(query_image: np.ndarray, thumb_shape: tuple[int, int], stored_
     tx0, ty0, tx1, ty1 = sbox[0] * tw, sbox[1] * th, sbox[2] * tw, sbox[3] * th
     sx, sy = (tx1 - tx0) / max(qx1 - qx0, 1e-6), (ty1 - ty0) / max(qy1 - qy0, 1e-6)
     matrix = np.array([[sx, 0, tx0 - qx0 * sx], [0, sy, ty0 - qy0 * sy]], np.float64)
-    return Alignment(matrix, "content-box" if (use_query_box or stored_box) else "global", dihedral=dihedral)
+    return Alignment(matrix, source or ("content-box" if (use_query_box or stored_box) else "global"),
+                     dihedral=dihedral)
+
+
+SEARCH_SCALES = tuple(1.0 - 0.05 * i for i in range(9))  # the query shows 100% down to 60% of a side
+SEARCH_MIN_SIDE = 12  # px of the scaled query below which a scale is not tried
+
+
+def search_alignment(query_image: np.ndarray, thumb_grey: np.ndarray, dihedral: str) -> Alignment | None:
+    """Find where the (oriented) query's content sits inside the thumbnail: a scale and offset search.
+
+    For a crop of flat or smooth art, which has too few keypoints for :func:`keypoint_alignment` and
+    whose content box is not the original's: the query's content box is scaled to show 100% down to
+    60% of the thumbnail's width or height, and each scale is slid over the thumbnail by normalised
+    cross-correlation (``cv2.matchTemplate``); the best peak seeds the ECC refinement in :func:`compare`.
+    """
+    height, width = query_image.shape[:2]
+    qbox = content_box(query_image)
+    qx0, qy0 = qbox[0] * width, qbox[1] * height
+    box_w, box_h = (qbox[2] - qbox[0]) * width, (qbox[3] - qbox[1]) * height
+    content = to_grey(query_image[int(round(qy0)):int(round(qy0 + box_h)), int(round(qx0)):int(round(qx0 + box_w))])
+    if content.size == 0 or float(content.std()) < 1.0:
+        return None
+    th, tw = thumb_grey.shape
+    fit = min(tw / box_w, th / box_h)  # the query box filling the thumbnail in one dimension
+    best: tuple[float, float, int, int] | None = None
+    for share in SEARCH_SCALES:
+        scale = fit * share
+        w, h = min(tw, int(round(box_w * scale))), min(th, int(round(box_h * scale)))
+        if min(w, h) < SEARCH_MIN_SIDE:
+            break
+        template = cv2.resize(content.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+        if float(template.std()) < 1.0:
+            continue
+        scores = cv2.matchTemplate(thumb_grey, template, cv2.TM_CCOEFF_NORMED)
+        _, peak, _, (x, y) = cv2.minMaxLoc(scores)
+        if np.isfinite(peak) and (best is None or peak > best[0]):
+            best = (float(peak), scale, x, y)
+    if best is None:
+        return None
+    _, scale, x, y = best
+    matrix = np.array([[scale, 0, x - qx0 * scale], [0, scale, y - qy0 * scale]], np.float64)
+    return Alignment(matrix, "search", dihedral=dihedral)
 
 
 def keypoint_alignment(query: QueryLayers, stored: MatchLayers, thumb_shape: tuple[int, int],
@@ -227,15 +271,27 @@ def _colour_residual(reference: np.ndarray, query: np.ndarray, valid: np.ndarray
 
     The edit model, per pixel and channel c: ``q_c = a * r_c + b * luma(r) + k`` (three numbers for the
     whole image) covers brightness, contrast, saturation and greyscale, the edits a copy goes through;
-    it cannot turn one flag's colours into another's, as a free RGB-to-RGB affine map could.  The worst
-    10% of pixels are left out (captions, logos, clipped highlights).
+    it cannot turn one flag's colours into another's, as a free RGB-to-RGB affine map could.  Values the
+    edit pushed out of range are clipped, as image editors do.  The worst 10% of pixels are left out
+    (captions, logos).
     """
+    # Slightly blurred, and away from the overlap's edge: a sub-pixel misregistration of fine colour
+    # detail is not a colour edit.
+    reference = cv2.GaussianBlur(reference.astype(np.float32), (0, 0), COLOUR_BLUR)
+    query = cv2.GaussianBlur(query.astype(np.float32), (0, 0), COLOUR_BLUR)
+    inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    valid = inner if inner.sum() >= 0.5 * valid.sum() else valid
     r = reference[valid].astype(np.float64)
     q = query[valid].astype(np.float64)
     luma = r @ np.array([0.299, 0.587, 0.114])
     design = np.column_stack([r.reshape(-1), np.repeat(luma, 3), np.ones(r.size)])
-    solution, *_ = np.linalg.lstsq(design, q.reshape(-1), rcond=None)
-    error = np.abs(design @ solution - q.reshape(-1)).reshape(-1, 3).max(axis=1)
+    target = q.reshape(-1)
+    # A brightened or saturated copy clips at 0 and 255: fit on the values the edit left inside the range,
+    # then compare with the clipped prediction.
+    inside = (target > CLIP_MARGIN) & (target < 255 - CLIP_MARGIN)
+    rows = inside if inside.mean() >= 0.3 else np.ones_like(inside)
+    solution, *_ = np.linalg.lstsq(design[rows], target[rows], rcond=None)
+    error = np.abs(np.clip(design @ solution, 0, 255) - target).reshape(-1, 3).max(axis=1)
     kept = np.sort(error)[: max(1, int(0.9 * len(error)))]
     return float(np.sqrt(np.mean(kept ** 2)) / 255.0)
 

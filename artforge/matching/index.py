@@ -9,7 +9,8 @@ that are read from SQLite and added in memory when the index is opened (the *del
 * Global layer: every work's frame PDQ, plus its content-box PDQ when it has a border, in an exact
   ``IndexBinaryFlat``: a query's 8 dihedral hashes (16 with a border) are compared against every stored
   hash with SIMD popcounts, so the index loses nothing against a linear scan.
-* Tone layer: each work's content-box average hash, searched exactly with the query's 8 dihedral variants
+* Tone layer: each work's content-box average hash, and for smooth works the hashes of its 18 tone tiles
+  (windows of the frame, so a crop lands near one), searched exactly with the query's 8 dihedral variants
   (only for smooth queries: textured ones are covered by PDQ and keypoints).
 * Local layer: the ``INDEXED_KEYPOINTS`` strongest ORB descriptors of each work.  Up to
   ``IVF_ABOVE`` descriptors they are searched exactly too; above it an ``IndexBinaryIVF`` (inverted lists
@@ -38,7 +39,7 @@ from ..fsutil import atomic_write
 from ..registry import Registry
 from .layers import DIHEDRAL_OPS, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 SNAPSHOT_EVERY = 2_000  # delta rows that make register rewrite the index file
 IVF_ABOVE = 100_000  # descriptors (about 1,500 works); below this the local layer is searched exactly
 IVF_SAMPLE_PER_CELL = 32
@@ -46,8 +47,8 @@ IVF_KMEANS_ITERATIONS = 10
 IVF_KMEANS_BUDGET = 2e8  # sample x cells; above it, cells are seeded by random codes and not refined
 GLOBAL_NEIGHBOURS = 8  # nearest stored hashes per query hash
 GLOBAL_RADIUS = 96  # of 256 bits; unrelated PDQs sit near 128 (sd ~8), so this is > 4 sd out
-TONE_NEIGHBOURS = 4
-TONE_RADIUS = 40  # of 256 bits
+TONE_NEIGHBOURS = 16  # one work's tiles may take several of them
+TONE_RADIUS = 56  # of 256 bits (crops of smooth art move the average hash further than other edits)
 LOCAL_NEIGHBOURS = 8
 LOCAL_RADIUS = 56  # of 256 bits, for one ORB descriptor to count as seen again
 LOCAL_RATIO = 0.85  # ...and closer than this share of the nearest descriptor of any other work
@@ -69,6 +70,7 @@ class Proposal:
     dihedral: str = "identity"  # global: the turn/flip of the query that matched
     query_box: bool = False  # global: the query's content box matched (not its frame)
     stored_box: bool = False  # global: the work's content box matched
+    tile: int = -1  # tone: the tone tile that matched (layers.tile_boxes() order); -1 for the whole content box
     mirrored: bool = False  # local: the query's mirror image matched
     distance: int | None = None
 
@@ -114,6 +116,7 @@ class MatchIndex:
     global_is_box: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     tone_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.uint8))
     tone_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    tone_tile: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # -1: the content box
     local_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.uint8))
     local_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     covered_rowid: int = 0
@@ -127,9 +130,9 @@ class MatchIndex:
     # -- building --------------------------------------------------------------------------------------
     def add_rows(self, rows) -> int:
         """Add ``Registry.match_index_rows`` rows; returns how many."""
-        g_codes, g_owner, g_box, l_codes, l_owner, t_codes, t_owner = [], [], [], [], [], [], []
+        g_codes, g_owner, g_box, l_codes, l_owner, t_codes, t_owner, t_tile = [], [], [], [], [], [], [], []
         count = 0
-        for rowid, pdq, box, box_pdq, box_ahash, descriptors in rows:
+        for rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors in rows:
             count += 1
             g_codes.append(np.frombuffer(pdq, np.uint8))
             g_owner.append(rowid)
@@ -141,6 +144,12 @@ class MatchIndex:
             if box_ahash:
                 t_codes.append(np.frombuffer(box_ahash, np.uint8))
                 t_owner.append(rowid)
+                t_tile.append(-1)
+            if tile_ahash:
+                tiles = np.frombuffer(tile_ahash, np.uint8).reshape(-1, 32)
+                t_codes.extend(tiles)
+                t_owner.extend([rowid] * len(tiles))
+                t_tile.extend(range(len(tiles)))
             if descriptors:
                 strongest = np.frombuffer(descriptors, np.uint8).reshape(-1, 32)[:INDEXED_KEYPOINTS]
                 l_codes.append(strongest)
@@ -159,6 +168,7 @@ class MatchIndex:
             new_tone = np.stack(t_codes)
             self.tone_codes = np.concatenate([self.tone_codes, new_tone])
             self.tone_owner = np.concatenate([self.tone_owner, np.array(t_owner, np.int64)])
+            self.tone_tile = np.concatenate([self.tone_tile, np.array(t_tile, np.int8)])
             if self._tone is not None:
                 self._tone.add(new_tone)
         if l_codes:
@@ -203,7 +213,8 @@ class MatchIndex:
     @property
     def memory_bytes(self) -> int:
         return int(2 * (self.global_codes.nbytes + self.local_codes.nbytes + self.tone_codes.nbytes)
-                   + self.global_owner.nbytes + self.local_owner.nbytes + self.tone_owner.nbytes)
+                   + self.global_owner.nbytes + self.local_owner.nbytes + self.tone_owner.nbytes
+                   + self.tone_tile.nbytes)
 
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -213,7 +224,7 @@ class MatchIndex:
                                               "works": self.works}).encode(), np.uint8),
             "global_codes": self.global_codes, "global_owner": self.global_owner,
             "global_is_box": self.global_is_box, "local_codes": self.local_codes, "local_owner": self.local_owner,
-            "tone_codes": self.tone_codes, "tone_owner": self.tone_owner,
+            "tone_codes": self.tone_codes, "tone_owner": self.tone_owner, "tone_tile": self.tone_tile,
         }
         if self.local_kind == "ivf":
             arrays["local_ivf"] = _faiss().serialize_index_binary(self._local)
@@ -234,7 +245,7 @@ class MatchIndex:
                 index = cls(global_codes=data["global_codes"], global_owner=data["global_owner"],
                             global_is_box=data["global_is_box"], local_codes=data["local_codes"],
                             local_owner=data["local_owner"], tone_codes=data["tone_codes"],
-                            tone_owner=data["tone_owner"], covered_rowid=int(meta["covered_rowid"]),
+                            tone_owner=data["tone_owner"], tone_tile=data["tone_tile"], covered_rowid=int(meta["covered_rowid"]),
                             works=int(meta["works"]))
                 if "local_ivf" in data.files:
                     index._local_ivf_blob = data["local_ivf"]
@@ -286,7 +297,8 @@ class MatchIndex:
         k = min(TONE_NEIGHBOURS, len(self.tone_codes))
         distances, labels = self._tone.search(np.ascontiguousarray(query.ahash_dihedral), k)
         return [Proposal(rowid=int(self.tone_owner[label]), layer="tone", strength=256.0 - float(distance),
-                         dihedral=DIHEDRAL_OPS[row], query_box=True, stored_box=True, distance=int(distance))
+                         dihedral=DIHEDRAL_OPS[row], query_box=True, stored_box=True, distance=int(distance),
+                         tile=int(self.tone_tile[label]))
                 for row in range(len(distances)) for distance, label in zip(distances[row], labels[row])
                 if label >= 0 and distance <= TONE_RADIUS]
 

@@ -8,6 +8,9 @@ moves every bit.  These layers add:
 * **tone map**: a 256-bit average hash (16x16 grey, each cell above or below the mean) of the content
   box.  PDQ says little about smooth art (gradients, soft shapes) and ORB finds no corners on it; the
   coarse tone layout survives re-encoding, resizing and colour edits, and proposes candidates there.
+* **tone tiles** (smooth works only): the same average hash of 18 windows of the frame, at 75% and 60% of
+  each side on a 3x3 grid of positions, computed from the thumbnail.  A crop of smooth art keeps no
+  keypoints and moves the whole-image hash far away; it lands near one of these windows instead.
 * **keypoints**: ORB corners with their 256-bit descriptors on a working copy whose long side is
   ``WORK_SIDE``.  A crop keeps the keypoints inside it; a similarity fit (RANSAC) recovers scale, shift and
   rotation from as few as three of them.  Coordinates are stored as fractions of the frame.
@@ -38,6 +41,13 @@ QUERY_KEYPOINTS = 400
 BORDER_TOLERANCE = 14  # grey levels a border line may differ from its colour and still be border
 BORDER_MIN_UNIFORM = 0.985  # share of a line's pixels that must be within the tolerance
 MAX_BORDER_SHARE = 0.45  # never peel more than this much of a side
+# Tone tiles: windows at these shares of each side, anchored on a 3x3 grid (left/centre/right x top/...).
+# Two scales bracket crops from 20% to 40% per side; lighter crops stay near the whole-box hash.
+TILE_SCALES = (0.75, 0.6)
+TILE_ANCHORS = (0.0, 0.5, 1.0)
+# Works with fewer keypoints or a weaker PDQ than this get tiles: crops of them may have too few keypoints
+# for the local layer (looser than the query side's test, so a crop of a middling work is still covered).
+TILE_BELOW = (128, 70)  # stored keypoints, PDQ quality of the content box
 BOX_MIN_CHANGE = 0.02  # a box smaller than the frame by less than this is the frame
 
 # pdqhash.compute_dihedral's order; each entry maps an image to the variant whose hash is at that index.
@@ -137,6 +147,26 @@ def ahash_bits(rgb: np.ndarray) -> np.ndarray:
     return np.packbits(small > small.mean())
 
 
+def tile_boxes() -> list[tuple[float, float, float, float]]:
+    """The tone tiles' windows as fractional boxes, in the order their hashes are stored."""
+    return [(ax * (1 - scale), ay * (1 - scale), ax * (1 - scale) + scale, ay * (1 - scale) + scale)
+            for scale in TILE_SCALES for ay in TILE_ANCHORS for ax in TILE_ANCHORS]
+
+
+def tile_hashes(thumbnail: np.ndarray) -> bytes:
+    """Average hashes of each tile's content box (``len(tile_boxes())`` x 32 bytes), from the thumbnail."""
+    codes = []
+    for box in tile_boxes():
+        window = crop_box(thumbnail, box)
+        inner = content_box(window)
+        codes.append(ahash_bits(window if is_full_frame(inner) else crop_box(window, inner)))
+    return np.concatenate(codes).tobytes()
+
+
+def needs_tiles(keypoint_count: int, box_quality: int) -> bool:
+    return keypoint_count < TILE_BELOW[0] or box_quality < TILE_BELOW[1]
+
+
 def ahash_dihedral_bits(rgb: np.ndarray) -> np.ndarray:
     """Average hashes of the 8 dihedral variants, (8, 32), in :data:`DIHEDRAL_OPS` order."""
     small = cv2.resize(to_grey(rgb), (AHASH_SIDE, AHASH_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -217,6 +247,7 @@ class MatchLayers:
     points: np.ndarray  # (n, 2) float32, fractions of width and height, strongest first
     descriptors: np.ndarray  # (n, 32) uint8 ORB descriptors
     thumbnail: bytes  # JPEG, long side THUMB_SIDE
+    tile_ahash: bytes | None = b""  # tone tiles (see tile_hashes); b"" for a textured work, None: not computed
     version: int = LAYERS_VERSION
 
     def to_row(self) -> dict:
@@ -224,6 +255,7 @@ class MatchLayers:
             "version": self.version, "box": ",".join(f"{v:.5f}" for v in self.box), "box_pdq": self.box_pdq,
             "box_quality": self.box_quality, "box_ahash": self.box_ahash, "points": self.points.astype(np.float32).tobytes(),
             "descriptors": self.descriptors.astype(np.uint8).tobytes(), "thumbnail": self.thumbnail,
+            "tile_ahash": self.tile_ahash,
         }
 
     @classmethod
@@ -234,6 +266,7 @@ class MatchLayers:
             points=np.frombuffer(row["points"], dtype=np.float32).reshape(-1, 2),
             descriptors=np.frombuffer(row["descriptors"], dtype=np.uint8).reshape(-1, 32),
             thumbnail=bytes(row["thumbnail"]), version=int(row["version"]),
+            tile_ahash=None if row.get("tile_ahash") is None else bytes(row["tile_ahash"]),
         )
 
 
@@ -246,9 +279,11 @@ def compute_layers(rgb: np.ndarray) -> MatchLayers:
     points, descriptors = keypoints(to_grey(work), MAX_KEYPOINTS)
     height, width = work.shape[:2]
     fractions = points / np.array([width, height], dtype=np.float32)
+    thumbnail = encode_thumbnail(resize_long_side(rgb, THUMB_SIDE))
+    tiles = tile_hashes(decode_thumbnail(thumbnail)) if needs_tiles(len(points), box_quality) else b""
     return MatchLayers(box=box, box_pdq=box_pdq.tobytes(), box_quality=box_quality,
                        box_ahash=ahash_bits(boxed).tobytes(), points=fractions,
-                       descriptors=descriptors, thumbnail=encode_thumbnail(resize_long_side(rgb, THUMB_SIDE)))
+                       descriptors=descriptors, thumbnail=thumbnail, tile_ahash=tiles)
 
 
 @dataclass

@@ -10,9 +10,11 @@ from ..fingerprint import Fingerprint, fingerprint_image
 from ..imaging import LoadedImage
 from ..registry import Registry
 from . import calibration as cal
-from .compare import Alignment, Comparison, box_alignment, compare, keypoint_alignment, oriented_query
+from .compare import (Alignment, Comparison, box_alignment, compare, keypoint_alignment, oriented_query,
+                      search_alignment)
 from .index import MatchIndex, Proposal
-from .layers import MatchLayers, QueryLayers, compute_layers, decode_thumbnail, query_layers
+from .layers import (MatchLayers, QueryLayers, compute_layers, decode_thumbnail, query_layers, tile_boxes,
+                     to_grey)
 
 ANALYSIS_MAX_SIDE = 1024  # layers never need more; shrinking first keeps huge images cheap
 MAX_PROPOSALS = 6
@@ -53,7 +55,7 @@ class Evidence:
     proposed_by: str  # "global" (PDQ), "tone" (average hash) or "local" (keypoints)
     hash_distance: int | None  # PDQ or average-hash bits, when a hash layer proposed it
     keypoint_votes: int | None
-    alignment: str  # "global", "content-box" or "keypoints"
+    alignment: str  # "global", "content-box", "tile", "keypoints" or "search"
     dihedral: str
     mirrored: bool
     inliers: int
@@ -92,10 +94,18 @@ def classify(comparison: Comparison) -> str | None:
     structured = comparison.detailed_cells >= cal.STRUCTURED_CELLS
     residual = None if comparison.original_grey else comparison.colour_residual
     if not structured:  # weak evidence: flat or smooth art
-        if comparison.colour_residual is None and not comparison.original_grey:
+        if comparison.colour_residual is None and not comparison.original_grey and (
+                comparison.detailed_cells < cal.GREY_MIN_DETAILED_CELLS
+                or comparison.correlation < cal.GREY_MIN_CORRELATION):
             return None  # a grey copy of flat colour art: only colour could tell it from a template sibling
         smooth = comparison.detailed_cells < cal.SMOOTH_CELLS
-        if comparison.correlation < (cal.SMOOTH_MIN_CORRELATION if smooth else cal.WEAK_MIN_CORRELATION):
+        consistent = comparison.agreement == 1.0 and comparison.textured_agreement == 1.0 \
+            and comparison.textured_cells >= cal.CONSISTENT_MIN_TEXTURED_CELLS
+        needed = cal.SMOOTH_MIN_CORRELATION if smooth else \
+            cal.CONSISTENT_MIN_CORRELATION if consistent else cal.WEAK_MIN_CORRELATION
+        if comparison.correlation < needed:
+            return None
+        if smooth and comparison.coverage < cal.SMOOTH_MIN_COVERAGE:
             return None
     if residual is not None:
         limit = cal.MAX_COLOUR_RESIDUAL if structured else cal.WEAK_MAX_COLOUR_RESIDUAL
@@ -111,8 +121,12 @@ def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thu
     found = []
     if proposal.layer in ("global", "tone"):
         image = oriented_query(query, proposal.dihedral, False)
-        found.append(box_alignment(image, thumb_shape, stored.box if proposal.stored_box else None,
-                                   proposal.query_box, proposal.dihedral))
+        if proposal.tile >= 0:  # a tone tile: the query is that window of the work
+            found.append(box_alignment(image, thumb_shape, tile_boxes()[proposal.tile], True, proposal.dihedral,
+                                       "tile"))
+        else:
+            found.append(box_alignment(image, thumb_shape, stored.box if proposal.stored_box else None,
+                                       proposal.query_box, proposal.dihedral))
     for mirrored in (proposal.mirrored, not proposal.mirrored):  # the votes' side first; ties of ORB are common
         fitted = keypoint_alignment(query, stored, thumb_shape, mirrored)
         if fitted is not None:
@@ -142,13 +156,24 @@ class LayeredMatcher:
             stored = MatchLayers.from_row(row)
             thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
             best: tuple[Comparison, Proposal] | None = None
-            for proposal in work_proposals:
-                for alignment in _alignments(query, proposal, stored, thumb.shape[:2]):
+
+            def consider(alignments: list[Alignment], proposal: Proposal) -> bool:
+                nonlocal best
+                for alignment in alignments:
                     comparison = compare(query, thumb, alignment)
                     if comparison is not None and (best is None or comparison.score > best[0].score):
                         best = (comparison, proposal)
-                if best is not None and classify(best[0]) is not None:
-                    break  # a match from the strongest layer; the others can only agree
+                return best is not None and classify(best[0]) is not None
+
+            if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2]), proposal)
+                       for proposal in work_proposals):  # stops at the strongest layer that matches
+                # No frame, content box or keypoint fit holds: perhaps a crop of art with few keypoints.
+                for proposal in work_proposals:
+                    if proposal.layer in ("global", "tone"):
+                        found = search_alignment(oriented_query(query, proposal.dihedral, False),
+                                                 to_grey(thumb).astype(np.float32), proposal.dihedral)
+                        if found is not None and consider([found], proposal):
+                            break
             if best is not None:
                 results.append(self._evidence(row["work_id"], best[1], best[0], len(by_work)))
         results.sort(key=lambda e: (e.kind is not None, e.score), reverse=True)
