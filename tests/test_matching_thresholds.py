@@ -26,12 +26,13 @@ FOUND = ("exact-copy", "modified-copy", "derived-work")
 POSITIVE = ("jpeg50", "resize0.5", "crop10-tl", "crop20-rand", "pad20-white", "pad20-letterbox", "rotate4-black",
             "rotate90", "hflip", "sat-50", "blur2", "noise10", "overlay-text", "screenshot")
 NEGATIVE = ("jpeg70", "crop10-centre", "hflip", "grey")
-# Recall floors per transform family.  11 originals, so one miss costs 9 points.  Measured on 2026-11-25:
-# 100% for jpeg, resize, flip, colour and blur; 95.5% crop; 90.9% rotate; 81.8% pad, noise and combo;
-# 54.5% overlay (flat graphics under a caption are refused: see docs/matching.md).
-FAMILY_FLOORS = {"jpeg": 0.95, "resize": 0.95, "crop": 0.9, "pad": 0.8, "rotate": 0.85, "flip": 0.95,
+# Recall floors per transform family.  11 originals, so one miss costs 9 points (4.5 in families of two
+# transforms).  Measured on 2026-11-26: 100% for jpeg, resize, crop, flip, colour and blur; 95.5% rotate;
+# 86.4% pad; 81.8% noise and combo; 54.5% overlay (flat graphics under a caption are refused: see
+# docs/matching.md); 91.6% overall.
+FAMILY_FLOORS = {"jpeg": 0.95, "resize": 0.95, "crop": 0.95, "pad": 0.8, "rotate": 0.9, "flip": 0.95,
                  "colour": 0.9, "blur": 0.9, "noise": 0.8, "overlay": 0.5, "combo": 0.8}
-OVERALL_FLOOR = 0.88
+OVERALL_FLOOR = 0.9
 
 
 @pytest.mark.slow

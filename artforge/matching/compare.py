@@ -267,7 +267,18 @@ def _cell_agreement(reference: np.ndarray, query: np.ndarray, valid: np.ndarray)
 
 
 def _colour_residual(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> float:
-    """What remains after the best global colour edit, as a share of the 0-255 range.
+    """:func:`colour_edit_residual` over the overlap, slightly blurred and away from the overlap's edge
+    (a sub-pixel misregistration of fine colour detail is not a colour edit)."""
+    reference = cv2.GaussianBlur(reference.astype(np.float32), (0, 0), COLOUR_BLUR)
+    query = cv2.GaussianBlur(query.astype(np.float32), (0, 0), COLOUR_BLUR)
+    inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    valid = inner if inner.sum() >= 0.5 * valid.sum() else valid
+    return colour_edit_residual(reference[valid], query[valid])
+
+
+def colour_edit_residual(reference: np.ndarray, query: np.ndarray) -> float:
+    """What remains of ``query`` pixels ``(n, 3)`` after the best global colour edit of ``reference``
+    pixels, as a share of the 0-255 range.
 
     The edit model, per pixel and channel c: ``q_c = a * r_c + b * luma(r) + k`` (three numbers for the
     whole image) covers brightness, contrast, saturation and greyscale, the edits a copy goes through;
@@ -275,14 +286,8 @@ def _colour_residual(reference: np.ndarray, query: np.ndarray, valid: np.ndarray
     edit pushed out of range are clipped, as image editors do.  The worst 10% of pixels are left out
     (captions, logos).
     """
-    # Slightly blurred, and away from the overlap's edge: a sub-pixel misregistration of fine colour
-    # detail is not a colour edit.
-    reference = cv2.GaussianBlur(reference.astype(np.float32), (0, 0), COLOUR_BLUR)
-    query = cv2.GaussianBlur(query.astype(np.float32), (0, 0), COLOUR_BLUR)
-    inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    valid = inner if inner.sum() >= 0.5 * valid.sum() else valid
-    r = reference[valid].astype(np.float64)
-    q = query[valid].astype(np.float64)
+    r = reference.reshape(-1, 3).astype(np.float64)
+    q = query.reshape(-1, 3).astype(np.float64)
     luma = r @ np.array([0.299, 0.587, 0.114])
     design = np.column_stack([r.reshape(-1), np.repeat(luma, 3), np.ones(r.size)])
     target = q.reshape(-1)

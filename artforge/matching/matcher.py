@@ -167,13 +167,16 @@ class LayeredMatcher:
 
             if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2]), proposal)
                        for proposal in work_proposals):  # stops at the strongest layer that matches
-                # No frame, content box or keypoint fit holds: perhaps a crop of art with few keypoints.
-                for proposal in work_proposals:
-                    if proposal.layer in ("global", "tone"):
-                        found = search_alignment(oriented_query(query, proposal.dihedral, False),
-                                                 to_grey(thumb).astype(np.float32), proposal.dihedral)
-                        if found is not None and consider([found], proposal):
-                            break
+                # No frame, content box or keypoint fit holds: perhaps a crop of art with few keypoints.  Only
+                # as shown or mirrored: on flat art a turned crop fits too many other works' corners.
+                hashed = [p for p in work_proposals if p.layer in ("global", "tone")]
+                for orientation in dict.fromkeys(["identity"] + [p.dihedral for p in hashed if p.dihedral == "fliplr"]):
+                    if not hashed:
+                        break
+                    found = search_alignment(oriented_query(query, orientation, False),
+                                             to_grey(thumb).astype(np.float32), orientation)
+                    if found is not None and consider([found], hashed[0]):
+                        break
             if best is not None:
                 results.append(self._evidence(row["work_id"], best[1], best[0], len(by_work)))
         results.sort(key=lambda e: (e.kind is not None, e.score), reverse=True)
