@@ -48,7 +48,7 @@ COPY_MIN_QUERY_COVERAGE = 0.50
 AMBIGUITY_MARGIN = 0.03
 
 # From ``benchmarks/robustness.py --calibrate`` (2026-11-26: 120 originals, 400 distractors, 11,440 queries).
-NEGATIVE_COMPARISONS = 25_506  # unrelated (query, work) pairs the decision step compared
+NEGATIVE_COMPARISONS = 25_480  # unrelated (query, work) pairs the decision step compared
 NEGATIVE_MATCHES = 0  # of them called a match with these thresholds
 # Scores of those unrelated pairs: P(score >= s) ~ TAIL_AT_START * exp(-(s - TAIL_START) / TAIL_SCALE) above
 # TAIL_START, their 90th percentile (an exponential fitted to the top decile).

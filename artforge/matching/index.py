@@ -292,7 +292,7 @@ class MatchIndex:
     def _tone_proposals(self, query: QueryLayers) -> list[Proposal]:
         if self._tone is None or not len(self.tone_codes):
             return []
-        if len(query.points) >= TONE_NEEDED_BELOW[0] and query.quality >= TONE_NEEDED_BELOW[1]:
+        if not is_smooth(query):
             return []  # textured: PDQ and keypoints cover it, and the search costs ~5 ms at 1M works
         k = min(TONE_NEIGHBOURS, len(self.tone_codes))
         distances, labels = self._tone.search(np.ascontiguousarray(query.ahash_dihedral), k)
@@ -328,6 +328,11 @@ class MatchIndex:
             offset += len(descriptors)
         return [Proposal(rowid=owner, layer="local", strength=float(count), mirrored=mirrored)
                 for (owner, mirrored), count in votes.items() if count >= MIN_VOTES]
+
+
+def is_smooth(query: QueryLayers) -> bool:
+    """Few keypoints or a weak PDQ: flat or smooth art, which the tone layer and search alignment serve."""
+    return len(query.points) < TONE_NEEDED_BELOW[0] or query.quality < TONE_NEEDED_BELOW[1]
 
 
 def _rank(proposal: Proposal) -> float:

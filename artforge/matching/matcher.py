@@ -10,9 +10,9 @@ from ..fingerprint import Fingerprint, fingerprint_image
 from ..imaging import LoadedImage
 from ..registry import Registry
 from . import calibration as cal
-from .compare import (Alignment, Comparison, box_alignment, compare, keypoint_alignment, oriented_query,
-                      search_alignment)
-from .index import MatchIndex, Proposal
+from .compare import (SEARCH_MIN_PEAK_TEXTURED, Alignment, Comparison, box_alignment, compare,
+                      keypoint_alignment, oriented_query, search_alignment)
+from .index import MatchIndex, Proposal, is_smooth
 from .layers import (MatchLayers, QueryLayers, compute_layers, decode_thumbnail, query_layers, tile_boxes,
                      to_grey)
 
@@ -148,6 +148,7 @@ class LayeredMatcher:
         for proposal in proposals:  # strongest first; a work may be proposed by several layers
             by_work.setdefault(proposal.rowid, []).append(proposal)
         rows = registry.match_layers(list(by_work))
+        smooth_query = is_smooth(query)
         results = []
         for rowid, work_proposals in by_work.items():
             row = rows.get(rowid)
@@ -174,7 +175,8 @@ class LayeredMatcher:
                     if not hashed:
                         break
                     found = search_alignment(oriented_query(query, orientation, False),
-                                             to_grey(thumb).astype(np.float32), orientation)
+                                             to_grey(thumb).astype(np.float32), orientation,
+                                             0.0 if smooth_query else SEARCH_MIN_PEAK_TEXTURED)
                     if found is not None and consider([found], hashed[0]):
                         break
             if best is not None:
