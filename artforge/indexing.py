@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .fingerprint import analyse_all
 from .home import Home
 from .matching.index import IndexStats, index_stats, rebuild_index
-from .matching.layers import decode_thumbnail, needs_tiles, tile_hashes
+from .matching.layers import MatchLayers, work_tiles
 from .matching.matcher import analyse_for_registration
 from .registry import Registry
 
@@ -65,10 +63,9 @@ def _fill_tiles(registry: Registry) -> int:
     """Compute the tone tiles of layer rows that predate them (b"" for textured works); returns how many."""
     rows = registry.rows_without_tiles()
     with registry.transaction():
-        for work_id, points, box_quality, thumbnail in rows:
-            keypoint_count = len(points) // (2 * np.dtype(np.float32).itemsize)
-            tiles = tile_hashes(decode_thumbnail(thumbnail)) if needs_tiles(keypoint_count, box_quality) else b""
-            registry.put_tile_hashes(work_id, tiles)
+        for row in rows:
+            layers = MatchLayers.from_row(row)
+            registry.put_tile_hashes(row["work_id"], work_tiles(layers.thumbnail, len(layers.points), layers.box_quality))
     return len(rows)
 
 

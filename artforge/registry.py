@@ -456,11 +456,12 @@ class Registry:
             "SELECT rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors FROM match_layers "
             "WHERE rowid > ? ORDER BY rowid", [after_rowid])
 
-    def rows_without_tiles(self) -> list[tuple[str, bytes, int, bytes]]:
-        """``(work_id, points, box_quality, thumbnail)`` of layer rows whose tone tiles were never computed."""
-        return self.db.execute(
-            "SELECT work_id, points, box_quality, thumbnail FROM match_layers "
-            "WHERE version > 0 AND tile_ahash IS NULL ORDER BY rowid").fetchall()
+    def rows_without_tiles(self) -> list[dict]:
+        """Full layer rows (as :meth:`match_layers`) whose tone tiles were never computed."""
+        cursor = self.db.execute("SELECT rowid AS rowid_, * FROM match_layers "
+                                 "WHERE version > 0 AND tile_ahash IS NULL ORDER BY rowid")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def put_tile_hashes(self, work_id: str, tiles: bytes) -> None:
         self.db.execute("UPDATE match_layers SET tile_ahash = ? WHERE work_id = ?", [tiles, work_id])

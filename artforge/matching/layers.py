@@ -163,8 +163,11 @@ def tile_hashes(thumbnail: np.ndarray) -> bytes:
     return np.concatenate(codes).tobytes()
 
 
-def needs_tiles(keypoint_count: int, box_quality: int) -> bool:
-    return keypoint_count < TILE_BELOW[0] or box_quality < TILE_BELOW[1]
+def work_tiles(thumbnail: bytes, keypoint_count: int, box_quality: int) -> bytes:
+    """The tone tiles a work stores: :func:`tile_hashes` of its thumbnail when it is smooth, else b""."""
+    if keypoint_count < TILE_BELOW[0] or box_quality < TILE_BELOW[1]:
+        return tile_hashes(decode_thumbnail(thumbnail))
+    return b""
 
 
 def ahash_dihedral_bits(rgb: np.ndarray) -> np.ndarray:
@@ -280,7 +283,7 @@ def compute_layers(rgb: np.ndarray) -> MatchLayers:
     height, width = work.shape[:2]
     fractions = points / np.array([width, height], dtype=np.float32)
     thumbnail = encode_thumbnail(resize_long_side(rgb, THUMB_SIDE))
-    tiles = tile_hashes(decode_thumbnail(thumbnail)) if needs_tiles(len(points), box_quality) else b""
+    tiles = work_tiles(thumbnail, len(points), box_quality)
     return MatchLayers(box=box, box_pdq=box_pdq.tobytes(), box_quality=box_quality,
                        box_ahash=ahash_bits(boxed).tobytes(), points=fractions,
                        descriptors=descriptors, thumbnail=thumbnail, tile_ahash=tiles)

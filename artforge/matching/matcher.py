@@ -171,11 +171,10 @@ class LayeredMatcher:
                 # No frame, content box or keypoint fit holds: perhaps a crop of art with few keypoints.  Only
                 # as shown or mirrored: on flat art a turned crop fits too many other works' corners.
                 hashed = [p for p in work_proposals if p.layer in ("global", "tone")]
-                for orientation in dict.fromkeys(["identity"] + [p.dihedral for p in hashed if p.dihedral == "fliplr"]):
-                    if not hashed:
-                        break
-                    found = search_alignment(oriented_query(query, orientation, False),
-                                             to_grey(thumb).astype(np.float32), orientation,
+                orientations = ["identity"] + (["fliplr"] if any(p.dihedral == "fliplr" for p in hashed) else [])
+                thumb_grey = to_grey(thumb).astype(np.float32) if hashed else None
+                for orientation in orientations if hashed else []:
+                    found = search_alignment(oriented_query(query, orientation, False), thumb_grey, orientation,
                                              0.0 if smooth_query else SEARCH_MIN_PEAK_TEXTURED)
                     if found is not None and consider([found], hashed[0]):
                         break
