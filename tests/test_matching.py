@@ -170,6 +170,47 @@ def test_tone_tiles_of_works_registered_before_them_are_computed_by_rebuild(home
         assert len(open_index(registry).tone_codes) == 3 * 19
 
 
+# --- grey copies of flat colour art ------------------------------------------------------------------
+
+def _badge(foreground: tuple[int, int, int], background: tuple[int, int, int]) -> Image.Image:
+    """Flat two-colour art: a ring and a bar on a plain ground, like an icon of a set."""
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (240, 240), background)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((40, 40, 200, 200), outline=foreground, width=22)
+    draw.rectangle((105, 70, 135, 170), fill=foreground)
+    return image
+
+
+def _luma_grey(image: Image.Image, weights: tuple[float, float, float]) -> Image.Image:
+    grey = np.asarray(image, np.float64) @ np.array(weights)
+    return Image.fromarray(np.clip(np.round(grey), 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def test_a_grey_copy_of_flat_colour_art_is_found_but_not_taken_for_a_sibling(home: Home, tmp_path: Path) -> None:
+    original, sibling = tmp_path / "orange.png", tmp_path / "teal.png"
+    _badge((240, 120, 20), (30, 40, 120)).save(original)  # lumas 145 on 46
+    # The same shape in other colours, lumas 217 on 63: a tone fit maps either grey copy onto the other.
+    # (Siblings of equal lumas have equal grey copies; nothing can tell those apart.)
+    _badge((250, 230, 60), (20, 90, 40)).save(sibling)
+    [work] = register_images(home, [original], licence_id="CC-BY-4.0", workers=1)
+    queries = {"pil": tmp_path / "grey-pil.png", "bt709": tmp_path / "grey-709.png",
+               "sibling": tmp_path / "grey-sibling.png"}
+    Image.open(original).convert("L").save(queries["pil"])
+    _luma_grey(Image.open(original), (0.2126, 0.7152, 0.0722)).save(queries["bt709"])
+    Image.open(sibling).convert("L").save(queries["sibling"])
+    reports = dict(zip(queries, verify_images(home, list(queries.values()), workers=1)))
+    for name in ("pil", "bt709"):
+        assert reports[name].verdict == "modified-copy", name
+        assert reports[name].match.work_id == work.work_id
+        assert reports[name].match.evidence.grey_residual <= 0.01
+    # Its grey copy has the original's shape exactly, yet not its grey levels.
+    assert reports["sibling"].verdict == "no-match"
+    [candidate] = [c for c in reports["sibling"].candidates if c.evidence is not None]
+    assert candidate.evidence.correlation > 0.99 and candidate.evidence.grey_residual > 0.05
+
+
 # --- the CLI ---------------------------------------------------------------------------------------------
 
 def _init() -> None:

@@ -18,7 +18,7 @@ from artforge.matching.matcher import classify
 # A clear copy of a richly textured original: every measure well inside the thresholds.
 RICH = Comparison(alignment=Alignment(np.eye(2, 3), "global"), correlation=0.99, agreement=1.0,
                   textured_agreement=1.0, textured_cells=60, detailed_cells=50, original_grey=False, occlusion=0.0,
-                  coverage=1.0, query_coverage=1.0, colour_residual=0.01, refined=False, matrix=np.eye(2, 3))
+                  coverage=1.0, query_coverage=1.0, colour_residual=0.01, grey_residual=None, refined=False, matrix=np.eye(2, 3))
 # Flat art with some structure (a label, an icon): weak evidence.
 FLAT = replace(RICH, detailed_cells=20, textured_cells=24)
 # A gradient: no detail at all.
@@ -45,16 +45,18 @@ def test_weak_evidence_needs_a_tight_colour_fit() -> None:
     assert classify(replace(RICH, colour_residual=cal.MAX_COLOUR_RESIDUAL + 0.05)) == "derived-work"
 
 
-@pytest.mark.parametrize("detailed, correlation, decided", [
-    (cal.GREY_MIN_DETAILED_CELLS, cal.GREY_MIN_CORRELATION, True),
-    (cal.GREY_MIN_DETAILED_CELLS - 1, 0.999, False),  # like an icon that has siblings in other colours
-    (cal.GREY_MIN_DETAILED_CELLS + 5, cal.GREY_MIN_CORRELATION - 0.002, False),
-])
-def test_a_grey_copy_of_colour_art_is_decided_only_with_enough_detail(detailed, correlation, decided) -> None:
-    grey_query = replace(FLAT, detailed_cells=detailed, correlation=correlation, colour_residual=None)
-    assert (classify(grey_query) is not None) == decided
-    # A grey original has no colour to lose: the same evidence is decided.
-    assert classify(replace(grey_query, original_grey=True, correlation=0.99)) == "modified-copy"
+def test_a_grey_copy_of_flat_colour_art_is_decided_only_with_the_originals_own_grey_levels() -> None:
+    own = replace(FLAT, detailed_cells=6, colour_residual=None, grey_residual=cal.GREY_MAX_RESIDUAL - 0.004)
+    assert classify(own) == "modified-copy"
+    # Other grey levels (a sibling's grey copy, or a grey copy toned further): not decided, whatever the detail.
+    assert classify(replace(own, grey_residual=cal.GREY_MAX_RESIDUAL + 0.004)) is None
+    assert classify(replace(own, grey_residual=0.1, detailed_cells=30, correlation=0.9999)) is None
+    # A grey original has no colour to lose, and rich art has structure enough: both decided.
+    assert classify(replace(own, grey_residual=None, original_grey=True)) == "modified-copy"
+    assert classify(replace(RICH, colour_residual=None, grey_residual=0.1)) == "modified-copy"
+    # The weak-evidence rules still apply.
+    assert classify(replace(own, correlation=0.97, agreement=0.98)) is None
+    assert classify(replace(own, detailed_cells=0, textured_cells=0, coverage=cal.SMOOTH_MIN_COVERAGE - 0.05)) is None
 
 
 def test_smooth_art_needs_near_perfect_correlation_and_a_good_part_shown() -> None:

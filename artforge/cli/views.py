@@ -92,6 +92,7 @@ def evidence_line(candidate: Candidate) -> str:
     turned = [] if evidence.dihedral == "identity" else [evidence.dihedral]
     turned += ["mirrored"] if evidence.mirrored else []
     colour = "" if evidence.colour_residual is None else f", colour residual {evidence.colour_residual:.3f}"
+    colour += "" if evidence.grey_residual is None else f", grey residual {evidence.grey_residual:.3f}"
     return (f"{found}; aligned by {evidence.alignment}{' (' + ', '.join(turned) + ')' if turned else ''}; "
             f"correlation {evidence.correlation:.3f}, agreement {evidence.agreement:.2f}, "
             f"shows {evidence.coverage:.0%} of the original{colour}; score {evidence.score:.3f}, "

@@ -34,10 +34,10 @@ SMOOTH_MIN_CORRELATION = 0.99
 # ...and must show a good part of the original: a small patch of one gradient looks like a patch of many
 # (a 30% crop still shows ~0.44 of the original; unrelated gradients fitted by search reach ~0.19).
 SMOOTH_MIN_COVERAGE = 0.35
-# A grey copy of colour art is decided only with detail enough that no recoloured sibling shares it: icons of
-# one shape in other colours show up to 18 detailed cells at correlation 0.999.
-GREY_MIN_DETAILED_CELLS = 22
-GREY_MIN_CORRELATION = 0.995
+# A grey query of flat colour art is decided only when its grey levels are the original's own (one of the
+# common conversions, no tone fit): a tone fit maps any two-colour icon onto any other of its shape, however
+# much detail it has.  Template siblings differ in luma by at least 25 levels somewhere.
+GREY_MAX_RESIDUAL = 0.016  # 4 grey levels; unrelated art came to 0.02 at the nearest
 # A recoloured match is kept (as a derived work) only with rich structure, nearly all of it agreeing.
 RECOLOURED_MIN_TEXTURED_AGREEMENT = 0.92
 # A match is a modified copy (rather than a derived work) when it also shows a good part of the original

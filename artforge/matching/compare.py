@@ -15,7 +15,10 @@ with OpenCV's ECC affine alignment, and then compared over the overlap:
 * ``coverage``: the share of the original the query shows, and ``query_coverage``: the share of the
   query's content that is the original (low for a collage that contains the work);
 * ``colour_residual``: what is left after the best global colour edit (brightness, contrast, saturation,
-  greyscale); large for recoloured derivatives and for template siblings in other colours.
+  greyscale); large for recoloured derivatives and for template siblings in other colours;
+* ``grey_residual``: for a grey query of colour art, what remains after the original's own greyscale,
+  under the common conversions and with no tone fit (a tone fit would map any two-colour icon onto any
+  other of its shape).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Comparison:
     coverage: float
     query_coverage: float
     colour_residual: float | None  # None when the query has no colour
+    grey_residual: float | None  # only for a grey query of colour art
     refined: bool
     matrix: np.ndarray  # the final query -> thumbnail map, after refinement
 
@@ -271,14 +275,52 @@ def _cell_agreement(reference: np.ndarray, query: np.ndarray, valid: np.ndarray)
                          textured, detailed, occluded / considered if considered else 0.0, visible)
 
 
-def _colour_residual(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> float:
-    """:func:`colour_edit_residual` over the overlap, slightly blurred and away from the overlap's edge
-    (a sub-pixel misregistration of fine colour detail is not a colour edit)."""
+def _tone_pixels(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The overlap's pixels of both images for a tone comparison: slightly blurred and away from the
+    overlap's edge (a sub-pixel misregistration of fine colour detail is not a colour edit)."""
     reference = cv2.GaussianBlur(reference.astype(np.float32), (0, 0), COLOUR_BLUR)
     query = cv2.GaussianBlur(query.astype(np.float32), (0, 0), COLOUR_BLUR)
     inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     valid = inner if inner.sum() >= 0.5 * valid.sum() else valid
-    return colour_edit_residual(reference[valid], query[valid])
+    return reference[valid], query[valid]
+
+
+def _colour_residual(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> float:
+    """:func:`colour_edit_residual` over the overlap (see :func:`_tone_pixels`)."""
+    return colour_edit_residual(*_tone_pixels(reference, query, valid))
+
+
+# Greyscale conversions in common use, as RGB weights on sRGB values: BT.601 luma (PIL, OpenCV, most
+# editors), BT.709 luma (scikit-image), the plain average; :func:`grey_conversions` adds BT.709 luminance
+# in linear light (GIMP).  HSL lightness (Photoshop's Desaturate) is left out: with it, the grey copies of
+# unrelated gradients came within reach of each other on the benchmark.
+GREY_WEIGHTS = ((0.299, 0.587, 0.114), (0.2126, 0.7152, 0.0722), (1 / 3, 1 / 3, 1 / 3))
+GREY_KEPT = 0.95  # share of pixels the grey residual keeps (the rest: captions, edges)
+
+
+def grey_conversions(rgb: np.ndarray) -> list[np.ndarray]:
+    """``(n, 3)`` sRGB values -> the grey values each common greyscale conversion gives them."""
+    rgb = rgb.reshape(-1, 3).astype(np.float64)
+    greys = [rgb @ np.array(weights) for weights in GREY_WEIGHTS]
+    unit = rgb / 255.0
+    linear = np.where(unit <= 0.04045, unit / 12.92, ((unit + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ np.array(GREY_WEIGHTS[1])
+    greys.append(255.0 * np.where(luminance <= 0.0031308, 12.92 * luminance,
+                                  1.055 * luminance ** (1 / 2.4) - 0.055))
+    return greys
+
+
+def _grey_residual(reference: np.ndarray, query_grey: np.ndarray, valid: np.ndarray) -> float:
+    """How far a grey query is from the original's own greyscale over the overlap, as a share of the
+    0-255 range (over :func:`_tone_pixels`): the best of :func:`grey_conversions`, the worst 5% of pixels
+    left out."""
+    reference_pixels, query_pixels = _tone_pixels(reference, query_grey, valid)
+    target = query_pixels.astype(np.float64)
+    best = np.inf
+    for grey in grey_conversions(reference_pixels):
+        error = np.sort(np.abs(grey - target))[: max(1, int(GREY_KEPT * target.size))]
+        best = min(best, float(np.sqrt(np.mean(error ** 2))))
+    return best / 255.0
 
 
 def colour_edit_residual(reference: np.ndarray, query: np.ndarray) -> float:
@@ -338,7 +380,10 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
     cells = _cell_agreement(reference_grey, warped_grey, valid)
     shown = cells.visible if cells.visible.mean() >= MIN_OVERLAP else valid
     correlation = _correlation(reference_grey[shown], warped_grey[shown])
+    original_grey = is_grey(thumb)
     colour_residual = None if query.grey_source else _colour_residual(thumb, warped, shown)
+    grey_residual = _grey_residual(thumb, to_grey(warped), shown) if query.grey_source and not original_grey \
+        else None
     # How much of the query's own content lands on the original (a collage shows more than the work).
     qh, qw = image.shape[:2]
     qbox = content_box(image)
@@ -349,7 +394,7 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
     inside = (mapped[:, 0] >= 0) & (mapped[:, 0] < tw) & (mapped[:, 1] >= 0) & (mapped[:, 1] < th)
     return Comparison(alignment=alignment, correlation=correlation, agreement=cells.agreement,
                       textured_agreement=cells.textured_agreement, textured_cells=cells.textured,
-                      occlusion=cells.occlusion, detailed_cells=cells.detailed, original_grey=is_grey(thumb),
+                      occlusion=cells.occlusion, detailed_cells=cells.detailed, original_grey=original_grey,
                       coverage=coverage, query_coverage=float(inside.mean()), colour_residual=colour_residual,
-                      refined=refined,
+                      grey_residual=grey_residual, refined=refined,
                       matrix=matrix)

@@ -69,6 +69,7 @@ class Evidence:
     coverage: float
     query_coverage: float
     colour_residual: float | None
+    grey_residual: float | None  # a grey query of colour art: distance from the original's own greyscale
     score: float
     false_match_probability: float
     kind: str | None  # "modified-copy", "derived-work", or None when it is not a match
@@ -79,8 +80,9 @@ class Evidence:
         for name in ("correlation", "agreement", "textured_agreement", "occlusion", "coverage", "query_coverage",
                      "score"):
             data[name] = round(data[name], 4)
-        if self.colour_residual is not None:
-            data["colour_residual"] = round(self.colour_residual, 4)
+        for name in ("colour_residual", "grey_residual"):
+            if data[name] is not None:
+                data[name] = round(data[name], 4)
         data["false_match_probability"] = float(f"{self.false_match_probability:.3g}")
         return data
 
@@ -94,10 +96,9 @@ def classify(comparison: Comparison) -> str | None:
     structured = comparison.detailed_cells >= cal.STRUCTURED_CELLS
     residual = None if comparison.original_grey else comparison.colour_residual
     if not structured:  # weak evidence: flat or smooth art
-        if comparison.colour_residual is None and not comparison.original_grey and (
-                comparison.detailed_cells < cal.GREY_MIN_DETAILED_CELLS
-                or comparison.correlation < cal.GREY_MIN_CORRELATION):
-            return None  # a grey copy of flat colour art: only colour could tell it from a template sibling
+        grey_query = comparison.colour_residual is None and not comparison.original_grey
+        if grey_query and (comparison.grey_residual is None or comparison.grey_residual > cal.GREY_MAX_RESIDUAL):
+            return None  # grey, yet not the original's own grey levels: a sibling's grey copy would look alike
         smooth = comparison.detailed_cells < cal.SMOOTH_CELLS
         consistent = comparison.agreement == 1.0 and comparison.textured_agreement == 1.0 \
             and comparison.textured_cells >= cal.CONSISTENT_MIN_TEXTURED_CELLS
@@ -196,6 +197,7 @@ class LayeredMatcher:
             occlusion=comparison.occlusion, detailed_cells=comparison.detailed_cells,
             original_grey=comparison.original_grey,
             coverage=comparison.coverage, query_coverage=comparison.query_coverage,
-            colour_residual=comparison.colour_residual, score=comparison.score,
+            colour_residual=comparison.colour_residual, grey_residual=comparison.grey_residual,
+            score=comparison.score,
             false_match_probability=cal.false_match_probability(comparison.score, kind is not None, compared),
             kind=kind, matrix=tuple(tuple(float(v) for v in r) for r in comparison.matrix))
