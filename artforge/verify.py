@@ -67,6 +67,7 @@ class DisputeReport:
     details: WorkDetails | None = None
     notes: list[str] = field(default_factory=list)
     diff_path: str | None = None
+    compared: QueryLayers | None = field(default=None, repr=False, compare=False)  # what the candidates saw
 
     @property
     def signature_valid(self) -> bool | None:
@@ -116,6 +117,11 @@ def matchable(fingerprint: Fingerprint, query: QueryLayers) -> str | None:
     return None
 
 
+def _layered_candidates(registry: Registry, query: QueryLayers, matcher: LayeredMatcher) -> list[Candidate]:
+    return [Candidate(e.work_id, "layered", e.score, e.kind, e) for e in matcher.evidence(registry, query)
+            ][:MAX_CANDIDATES]
+
+
 def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMatcher) -> DisputeReport:
     """Find candidates for one analysed image, turn them into a verdict, attach the matched work's details."""
     fingerprint, query = analysed.fingerprint, analysed.layers
@@ -129,8 +135,15 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
         if reason:
             report.notes.append(reason)
         else:
-            candidates = [Candidate(e.work_id, "layered", e.score, e.kind, e)
-                          for e in matcher.evidence(registry, query)][:MAX_CANDIDATES]
+            candidates, report.compared = _layered_candidates(registry, query, matcher), query
+            if query.as_given is not None:
+                if not any(c.kind for c in candidates):  # straightened wrongly?  Try the image as it came
+                    as_given = _layered_candidates(registry, query.as_given, matcher)
+                    if any(c.kind for c in as_given):
+                        candidates, report.compared = as_given, query.as_given
+                if report.compared is query:
+                    report.notes.append(f"turned by {query.straightened:.1f} degrees with filled corners: "
+                                        "compared upright, without the corners")
     report.candidates = candidates
     matches = [c for c in candidates if c.kind is not None]
     if not matches:
@@ -194,7 +207,8 @@ def iter_verify(home: Home, paths: Sequence[str | Path], *, workers: int | None 
             else:
                 report = decide(registry, str(path), result, matcher)
                 if diff is not None and report.match is not None:
-                    _write_diff(registry, report, result.layers, diff_target(diff, path, len(path_list) > 1))
+                    _write_diff(registry, report, report.compared or result.layers,
+                                diff_target(diff, path, len(path_list) > 1))
                 yield report
 
 

@@ -29,6 +29,9 @@ WEAK_MAX_COLOUR_RESIDUAL = 0.045
 # with another word or glyph always has a disagreeing cell.
 CONSISTENT_MIN_CORRELATION = 0.95
 CONSISTENT_MIN_TEXTURED_CELLS = 16
+# ...and must be seen nearly upright (or a quarter turn from it): flat shapes have turned look-alikes (a
+# square and a diamond, the one turned 45 degrees; a keypoint fit finds that turn).
+WEAK_MAX_TURN = 15.0  # degrees
 SMOOTH_CELLS = 8
 SMOOTH_MIN_CORRELATION = 0.99
 # ...and must show a good part of the original: a small patch of one gradient looks like a patch of many

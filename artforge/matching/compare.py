@@ -91,6 +91,14 @@ def oriented_query(query: QueryLayers, dihedral: str, mirrored: bool) -> np.ndar
     return apply_dihedral(np.ascontiguousarray(work), dihedral)
 
 
+def oriented_mask(query: QueryLayers, dihedral: str, mirrored: bool) -> np.ndarray | None:
+    """Which pixels of :func:`oriented_query` are content (None: all of them)."""
+    if query.mask is None:
+        return None
+    mask = query.mask[:, ::-1] if mirrored else query.mask
+    return apply_dihedral(np.ascontiguousarray(mask), dihedral)
+
+
 def box_alignment(query_image: np.ndarray, thumb_shape: tuple[int, int], stored_box: tuple[float, ...] | None,
                   use_query_box: bool, dihedral: str, source: str | None = None) -> Alignment:
     """Map the (oriented) query's frame or content box onto the stored frame or content box."""
@@ -179,17 +187,21 @@ def keypoint_alignment(query: QueryLayers, stored: MatchLayers, thumb_shape: tup
     return Alignment(matrix.astype(np.float64), "keypoints", mirrored=mirrored, inliers=int(inlier_mask.sum()))
 
 
-def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Warp ``image`` by ``matrix`` into ``size`` (w, h), pre-shrinking to avoid aliasing; and its valid mask."""
+def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int],
+          content: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Warp ``image`` by ``matrix`` into ``size`` (w, h), pre-shrinking to avoid aliasing; and its valid mask
+    (where the image, or its ``content`` mask when given, lands)."""
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if content is None:
+        content = np.full(image.shape[:2], 255, np.uint8)
     if scale < 0.8:
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         factor_x, factor_y = small.shape[1] / image.shape[1], small.shape[0] / image.shape[0]
         matrix = matrix @ np.diag([1 / factor_x, 1 / factor_y, 1.0])
+        content = cv2.resize(content, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
         image = small
     warped = cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    mask = cv2.warpAffine(np.full(image.shape[:2], 255, np.uint8), matrix, size, flags=cv2.INTER_NEAREST,
-                          borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpAffine(content, matrix, size, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
     return warped, mask
 
 
@@ -352,7 +364,8 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
     """Warp the query onto a work's decoded thumbnail (RGB) and measure how well they agree; None without overlap."""
     th, tw = thumb.shape[:2]
     image = oriented_query(query, alignment.dihedral, alignment.mirrored)
-    warped, mask = _warp(image, alignment.matrix, (tw, th))
+    content = oriented_mask(query, alignment.dihedral, alignment.mirrored)
+    warped, mask = _warp(image, alignment.matrix, (tw, th), content)
     reference_grey = cv2.GaussianBlur(to_grey(thumb).astype(np.float32), (0, 0), 1.0)
     warped_grey = cv2.GaussianBlur(to_grey(warped).astype(np.float32), (0, 0), 1.0)
     matrix = alignment.matrix
@@ -364,7 +377,7 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
         if warp is not None:
             full = np.vstack([warp, [0, 0, 1]]).astype(np.float64)
             candidate_matrix = (np.linalg.inv(full) @ np.vstack([alignment.matrix, [0, 0, 1]]))[:2]
-            candidate, candidate_mask = _warp(image, candidate_matrix, (tw, th))
+            candidate, candidate_mask = _warp(image, candidate_matrix, (tw, th), content)
             candidate_grey = cv2.GaussianBlur(to_grey(candidate).astype(np.float32), (0, 0), 1.0)
             candidate_inner = cv2.erode(candidate_mask, np.ones((5, 5), np.uint8)) > 0
             before = _correlation(reference_grey[inner > 0], warped_grey[inner > 0])

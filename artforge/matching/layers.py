@@ -30,6 +30,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .straighten import MASK_MARGIN, straighten
+
 cv2.setNumThreads(1)  # batches run one process per core; OpenCV's own threads would only contend
 
 LAYERS_VERSION = 1
@@ -208,9 +210,10 @@ def _orb(n_features: int) -> cv2.ORB:
     return _ORB_CACHE[n_features]
 
 
-def keypoints(grey: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """ORB keypoints ``(n, 2)`` in pixels of ``grey``, strongest first, and descriptors ``(n, 32)``."""
-    found, descriptors = _orb(n_features).detectAndCompute(grey, None)
+def keypoints(grey: np.ndarray, n_features: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """ORB keypoints ``(n, 2)`` in pixels of ``grey`` (where ``mask`` is non-zero), strongest first, and
+    descriptors ``(n, 32)``."""
+    found, descriptors = _orb(n_features).detectAndCompute(grey, mask)
     if descriptors is None or not found:
         return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
     order = np.argsort([-k.response for k in found], kind="stable")
@@ -304,19 +307,38 @@ class QueryLayers:
     descriptors: np.ndarray
     mirror_points: np.ndarray  # keypoints of the left-right mirror of ``work``, in its own pixels
     mirror_descriptors: np.ndarray
+    # A query that had been turned by a small angle with filled corners is matched upright (see
+    # :mod:`.straighten`): the angle it had been turned by, and which pixels of ``work`` are content...
+    straightened: float = 0.0
+    mask: np.ndarray | None = None
+    # ...and the query as it came, matched when the upright one finds nothing (a texture of tilted bricks
+    # can look like a turned copy).
+    as_given: QueryLayers | None = None
 
 
-def query_layers(rgb: np.ndarray) -> QueryLayers:
-    """Prepare a disputed image (an ``(h, w, 3)`` uint8 RGB array) for matching."""
+def query_layers(rgb: np.ndarray, *, straighten_turned: bool = True) -> QueryLayers:
+    """Prepare a disputed image (an ``(h, w, 3)`` uint8 RGB array) for matching; ``straighten_turned``: match a
+    copy turned by a small angle upright (see :class:`QueryLayers`)."""
+    original = rgb
+    upright = straighten(rgb) if straighten_turned else None
+    if upright is not None:
+        rgb = upright.rgb
     grey_source = is_grey(rgb)
     box = content_box(rgb)
     dihedral, quality = pdq_dihedral_bits(rgb)
     boxed = rgb if is_full_frame(box) else crop_box(rgb, box)
     box_dihedral = None if is_full_frame(box) else pdq_dihedral_bits(boxed)[0]
     work = resize_long_side(rgb, WORK_SIDE)
+    mask = None
+    if upright is not None:
+        mask = cv2.resize(upright.mask, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_NEAREST)
+        mask = cv2.erode(mask, np.ones((2 * MASK_MARGIN + 1,) * 2, np.uint8))
     grey = to_grey(work)
-    points, descriptors = keypoints(grey, QUERY_KEYPOINTS)
-    mirror_points, mirror_descriptors = keypoints(np.ascontiguousarray(grey[:, ::-1]), QUERY_KEYPOINTS)
+    points, descriptors = keypoints(grey, QUERY_KEYPOINTS, mask)
+    mirror_points, mirror_descriptors = keypoints(np.ascontiguousarray(grey[:, ::-1]), QUERY_KEYPOINTS,
+                                                  None if mask is None else np.ascontiguousarray(mask[:, ::-1]))
     return QueryLayers(work=work, grey_source=grey_source, box=box, dihedral=dihedral, box_dihedral=box_dihedral,
-                       ahash_dihedral=ahash_dihedral_bits(boxed), quality=quality, points=points, descriptors=descriptors, mirror_points=mirror_points,
-                       mirror_descriptors=mirror_descriptors)
+                       ahash_dihedral=ahash_dihedral_bits(boxed), quality=quality, points=points,
+                       descriptors=descriptors, mirror_points=mirror_points, mirror_descriptors=mirror_descriptors,
+                       straightened=upright.angle if upright is not None else 0.0, mask=mask,
+                       as_given=query_layers(original, straighten_turned=False) if upright is not None else None)

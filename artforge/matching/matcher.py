@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +101,9 @@ def classify(comparison: Comparison) -> str | None:
         grey_query = comparison.colour_residual is None and not comparison.original_grey
         if grey_query and (comparison.grey_residual is None or comparison.grey_residual > cal.GREY_MAX_RESIDUAL):
             return None  # grey, yet not the original's own grey levels: a sibling's grey copy would look alike
+        turn = abs(math.degrees(math.atan2(comparison.matrix[1][0], comparison.matrix[0][0])))
+        if min(turn % 90.0, 90.0 - turn % 90.0) > cal.WEAK_MAX_TURN:
+            return None  # flat shapes have turned look-alikes: a square is a diamond turned 45 degrees
         smooth = comparison.detailed_cells < cal.SMOOTH_CELLS
         consistent = comparison.agreement == 1.0 and comparison.textured_agreement == 1.0 \
             and comparison.textured_cells >= cal.CONSISTENT_MIN_TEXTURED_CELLS
