@@ -219,7 +219,7 @@ def _refine(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.n
     return warp
 
 
-def _tone_correlation(reference: np.ndarray, query: np.ndarray) -> float:
+def tone_correlation(reference: np.ndarray, query: np.ndarray) -> float:
     """How well ``query`` pixels follow ``reference`` pixels through one global tone curve, clipped at 0 and
     255 as editors do: the correlation of the query with the curve's prediction.
 
@@ -412,7 +412,7 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
         return None
     cells = _cell_agreement(reference_grey, warped_grey, valid)
     shown = cells.visible if cells.visible.mean() >= MIN_OVERLAP else valid
-    correlation = _tone_correlation(reference_grey[shown], warped_grey[shown])
+    correlation = tone_correlation(reference_grey[shown], warped_grey[shown])
     original_grey = is_grey(thumb)
     colour_residual = None if query.grey_source else _colour_residual(thumb, warped, shown)
     grey_residual = _grey_residual(thumb, to_grey(warped), shown) if query.grey_source and not original_grey \
