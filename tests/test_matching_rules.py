@@ -72,3 +72,17 @@ def test_smooth_art_needs_near_perfect_correlation_and_a_good_part_shown() -> No
 def test_a_small_fragment_or_a_collage_is_a_derived_work() -> None:
     assert classify(replace(RICH, coverage=cal.COPY_MIN_COVERAGE - 0.05)) == "derived-work"
     assert classify(replace(RICH, query_coverage=cal.COPY_MIN_QUERY_COVERAGE - 0.1)) == "derived-work"
+
+
+def _turned(comparison: Comparison, degrees: float) -> Comparison:
+    theta = np.radians(degrees)
+    matrix = np.array([[np.cos(theta), -np.sin(theta), 0.0], [np.sin(theta), np.cos(theta), 0.0]])
+    return replace(comparison, matrix=matrix)
+
+
+@pytest.mark.parametrize("degrees, decided", [(0, True), (8, True), (-12, True), (90, True), (45, False),
+                                               (-30, False), (70, False)])
+def test_weak_evidence_must_be_seen_nearly_upright(degrees, decided) -> None:
+    # A square is a diamond turned 45 degrees: flat shapes have turned look-alikes.
+    assert (classify(_turned(FLAT, degrees)) is not None) == decided
+    assert classify(_turned(RICH, degrees)) == "modified-copy"  # rich texture has no turned look-alike
