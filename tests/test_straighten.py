@@ -53,6 +53,17 @@ def test_a_turned_copy_is_turned_back_by_the_angle_it_was_turned(degrees, fill, 
         assert after > 0.95 > before
 
 
+@pytest.mark.parametrize("fill", ["white", "black"])
+def test_a_turned_copy_saved_as_a_rough_jpeg_is_still_straightened(fill) -> None:
+    import io
+
+    turned = draw_art(9, (320, 240)).rotate(5, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+    buffer = io.BytesIO()
+    turned.save(buffer, format="JPEG", quality=40)  # ringing along the fill's edge, blocks in the fill
+    upright = straighten(np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")))
+    assert upright is not None and upright.angle == pytest.approx(5, abs=0.3)
+
+
 def test_art_in_the_fills_colour_keeps_it_outside_the_lost_corners() -> None:
     # The white band merges with the white fill; only the corners the turn cut off are masked.
     turned = _stripes().rotate(4, resample=Image.Resampling.BICUBIC, fillcolor="white")

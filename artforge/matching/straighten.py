@@ -23,7 +23,7 @@ import numpy as np
 DETECT_SIDE = 512  # long side of the copy the fill and its edges are found on
 MIN_SIDE = 32  # px; smaller images are not straightened
 OUTPUT_SIDE = 512  # long side at most of the upright image (the layers work at 320 px and less)
-FILL_TOLERANCE = 14  # grey levels (per channel) a fill pixel may differ from the corner colour
+FILL_TOLERANCE = 20  # grey levels (per channel) a fill pixel may differ from the corner colour (JPEG rings)
 MIN_ANGLE, MAX_ANGLE = 0.5, 20.0  # degrees: below, nothing to undo; above, not a "small rotation"
 MAX_FILL_SHARE = 0.4  # fill covering more of the frame than this is a plain ground, not corners
 # The fill's boundary must be a rectangle's edge: the angle is searched in COARSE_STEP then FINE_STEP
