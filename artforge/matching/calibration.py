@@ -52,7 +52,7 @@ AMBIGUITY_MARGIN = 0.03
 
 # From ``benchmarks/robustness.py --calibrate`` (2026-11-26, second run: 120 originals, 400 distractors,
 # 11,440 queries).
-NEGATIVE_COMPARISONS = 25_699  # unrelated (query, work) pairs the decision step compared
+NEGATIVE_COMPARISONS = 25_682  # unrelated (query, work) pairs the decision step compared
 NEGATIVE_MATCHES = 0  # of them called a match with these thresholds
 # Scores of those unrelated pairs: P(score >= s) ~ TAIL_AT_START * exp(-(s - TAIL_START) / TAIL_SCALE) above
 # TAIL_START, their 90th percentile (an exponential fitted to the top decile).
