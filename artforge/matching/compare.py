@@ -367,7 +367,7 @@ def colour_edit_residual(reference: np.ndarray, query: np.ndarray) -> float:
     """
     r = reference.reshape(-1, 3).astype(np.float64)
     q = query.reshape(-1, 3).astype(np.float64)
-    luma = r @ np.array([0.299, 0.587, 0.114])
+    luma = r @ np.array(GREY_WEIGHTS[0])  # BT.601
     design = np.column_stack([r.reshape(-1), np.repeat(luma, 3), np.ones(r.size)])
     target = q.reshape(-1)
     # A brightened or saturated copy clips at 0 and 255: fit on the values the edit left inside the range,

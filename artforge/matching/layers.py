@@ -30,8 +30,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .straighten import MASK_MARGIN, straighten
-
 cv2.setNumThreads(1)  # batches run one process per core; OpenCV's own threads would only contend
 
 LAYERS_VERSION = 1
@@ -51,6 +49,7 @@ TILE_ANCHORS = (0.0, 0.5, 1.0)
 # for the local layer (looser than the query side's test, so a crop of a middling work is still covered).
 TILE_BELOW = (128, 70)  # stored keypoints, PDQ quality of the content box
 BOX_MIN_CHANGE = 0.02  # a box smaller than the frame by less than this is the frame
+CONTENT_MARGIN = 2  # px of the working image dropped along the edge of a query's content mask
 
 # pdqhash.compute_dihedral's order; each entry maps an image to the variant whose hash is at that index.
 DIHEDRAL_OPS = ("identity", "rot90", "rot180", "rot270", "flipud", "fliplr", "transpose", "antitranspose")
@@ -308,7 +307,8 @@ class QueryLayers:
     mirror_points: np.ndarray  # keypoints of the left-right mirror of ``work``, in its own pixels
     mirror_descriptors: np.ndarray
     # A query that had been turned by a small angle with filled corners is matched upright (see
-    # :mod:`.straighten`): the angle it had been turned by, and which pixels of ``work`` are content...
+    # :func:`.straighten.disputed_layers`): the angle it had been turned by, which pixels of ``work`` are
+    # content...
     straightened: float = 0.0
     mask: np.ndarray | None = None
     # ...and the query as it came, matched when the upright one finds nothing (a texture of tilted bricks
@@ -316,13 +316,10 @@ class QueryLayers:
     as_given: QueryLayers | None = None
 
 
-def query_layers(rgb: np.ndarray, *, straighten_turned: bool = True) -> QueryLayers:
-    """Prepare a disputed image (an ``(h, w, 3)`` uint8 RGB array) for matching; ``straighten_turned``: match a
-    copy turned by a small angle upright (see :class:`QueryLayers`)."""
-    original = rgb
-    upright = straighten(rgb) if straighten_turned else None
-    if upright is not None:
-        rgb = upright.rgb
+def query_layers(rgb: np.ndarray, content: np.ndarray | None = None, straightened: float = 0.0) -> QueryLayers:
+    """Prepare a disputed image (an ``(h, w, 3)`` uint8 RGB array) for matching.  ``content`` (same size,
+    uint8) marks the pixels that are the image's own, for an image already straightened (see
+    :func:`.straighten.disputed_layers`, which also sets ``straightened`` and ``as_given``)."""
     grey_source = is_grey(rgb)
     box = content_box(rgb)
     dihedral, quality = pdq_dihedral_bits(rgb)
@@ -330,9 +327,9 @@ def query_layers(rgb: np.ndarray, *, straighten_turned: bool = True) -> QueryLay
     box_dihedral = None if is_full_frame(box) else pdq_dihedral_bits(boxed)[0]
     work = resize_long_side(rgb, WORK_SIDE)
     mask = None
-    if upright is not None:
-        mask = cv2.resize(upright.mask, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_NEAREST)
-        mask = cv2.erode(mask, np.ones((2 * MASK_MARGIN + 1,) * 2, np.uint8))
+    if content is not None:  # less a margin: the edge pixels were blended with fill when the image was turned
+        mask = cv2.resize(content, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_NEAREST)
+        mask = cv2.erode(mask, np.ones((2 * CONTENT_MARGIN + 1,) * 2, np.uint8))
     grey = to_grey(work)
     points, descriptors = keypoints(grey, QUERY_KEYPOINTS, mask)
     mirror_points, mirror_descriptors = keypoints(np.ascontiguousarray(grey[:, ::-1]), QUERY_KEYPOINTS,
@@ -340,5 +337,4 @@ def query_layers(rgb: np.ndarray, *, straighten_turned: bool = True) -> QueryLay
     return QueryLayers(work=work, grey_source=grey_source, box=box, dihedral=dihedral, box_dihedral=box_dihedral,
                        ahash_dihedral=ahash_dihedral_bits(boxed), quality=quality, points=points,
                        descriptors=descriptors, mirror_points=mirror_points, mirror_descriptors=mirror_descriptors,
-                       straightened=upright.angle if upright is not None else 0.0, mask=mask,
-                       as_given=query_layers(original, straighten_turned=False) if upright is not None else None)
+                       straightened=straightened, mask=mask)

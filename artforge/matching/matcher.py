@@ -15,8 +15,8 @@ from . import calibration as cal
 from .compare import (SEARCH_MIN_PEAK_TEXTURED, Alignment, Comparison, box_alignment, compare,
                       keypoint_alignment, oriented_query, search_alignment)
 from .index import MatchIndex, Proposal, is_smooth
-from .layers import (MatchLayers, QueryLayers, compute_layers, decode_thumbnail, query_layers, tile_boxes,
-                     to_grey)
+from .layers import MatchLayers, QueryLayers, compute_layers, decode_thumbnail, tile_boxes, to_grey
+from .straighten import disputed_layers
 
 ANALYSIS_MAX_SIDE = 1024  # layers never need more; shrinking first keeps huge images cheap
 MAX_PROPOSALS = 6
@@ -46,7 +46,7 @@ def analyse_for_registration(loaded: LoadedImage) -> Analysed:
 
 def analyse_query(loaded: LoadedImage) -> Analysed:
     """Fingerprint and query layers of a disputed image."""
-    return Analysed(fingerprint_image(loaded), query_layers(_rgb_array(loaded)), frames=loaded.frames)
+    return Analysed(fingerprint_image(loaded), disputed_layers(_rgb_array(loaded)), frames=loaded.frames)
 
 
 @dataclass(frozen=True)

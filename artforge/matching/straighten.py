@@ -15,10 +15,12 @@ plain ground, rounded frames, photographs of a tilted print with clutter) is lef
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+
+from .layers import QueryLayers, query_layers, resize_long_side
 
 DETECT_SIDE = 512  # long side of the copy the fill and its edges are found on
 MIN_SIDE = 32  # px; smaller images are not straightened
@@ -32,7 +34,6 @@ COARSE_STEP, FINE_STEP = 0.1, 0.01
 MIN_BOUNDARY_POINTS = 60
 MIN_ON_LINES = 0.6  # share of the boundary on those lines (dark art merges with a black fill in places)
 MIN_LINES, MIN_LINE_SHARE = 2, 0.1  # at least this many lines with this share each (sides of the frame)
-MASK_MARGIN = 2  # px of the working image dropped along the fill (blended by the rotation's resampling)
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,22 @@ def _fill_boundary(fill: np.ndarray) -> np.ndarray:
     return np.column_stack([xs, ys]).astype(np.float64)
 
 
+def _offset_counts(points: np.ndarray, degrees: float) -> list[np.ndarray]:
+    """For lines at ``degrees`` and at ``degrees + 90``: how many of ``points`` lie at each 1-px offset
+    along the lines' normal."""
+    theta = math.radians(degrees)
+    counts = []
+    for normal in ((-math.sin(theta), math.cos(theta)), (math.cos(theta), math.sin(theta))):
+        offsets = np.round(points @ np.array(normal)).astype(np.int64)
+        counts.append(np.bincount(offsets - offsets.min()).astype(np.float64))
+    return counts
+
+
 def _lines_at(points: np.ndarray, degrees: float) -> tuple[float, list[float]]:
     """How well ``points`` lie on a few lines at ``degrees`` and ``degrees + 90``: the share of points on
     each of the two strongest lines per direction (3 px wide), and their total."""
-    theta = math.radians(degrees)
     shares = []
-    for normal in ((-math.sin(theta), math.cos(theta)), (math.cos(theta), math.sin(theta))):
-        offsets = np.round(points @ np.array(normal)).astype(np.int64)
-        counts = np.bincount(offsets - offsets.min())
+    for counts in _offset_counts(points, degrees):
         window = np.convolve(counts, np.ones(3), mode="same")
         for _ in range(2):
             peak = int(np.argmax(window))
@@ -80,14 +89,8 @@ def _lines_at(points: np.ndarray, degrees: float) -> tuple[float, list[float]]:
 
 def _sharpness(points: np.ndarray, degrees: float) -> float:
     """How tightly ``points`` pile up on lines at ``degrees`` and ``degrees + 90``: the sum of squared
-    1-px bin counts of their offsets along both normals (largest when each edge falls in one bin)."""
-    theta = math.radians(degrees)
-    total = 0.0
-    for normal in ((-math.sin(theta), math.cos(theta)), (math.cos(theta), math.sin(theta))):
-        offsets = np.round(points @ np.array(normal)).astype(np.int64)
-        counts = np.bincount(offsets - offsets.min()).astype(np.float64)
-        total += float(counts @ counts)
-    return total
+    1-px bin counts of their offsets (largest when each edge falls in one bin)."""
+    return float(sum(counts @ counts for counts in _offset_counts(points, degrees)))
 
 
 def _rotation_angle(fill: np.ndarray) -> float | None:
@@ -112,10 +115,7 @@ def straighten(rgb: np.ndarray) -> Straightened | None:
     if min(height, width) < MIN_SIDE:
         return None
     # Found at one size: a small image is enlarged, so that its thin corner triangles have edges to measure.
-    scale = DETECT_SIDE / max(height, width)
-    small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
-                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    pixels = small.astype(np.int16)
+    pixels = resize_long_side(rgb, DETECT_SIDE).astype(np.int16)
     colour = _fill_colour(pixels)
     if colour is None:
         return None
@@ -131,9 +131,8 @@ def straighten(rgb: np.ndarray) -> Straightened | None:
         return None
     # The fill's edges run at ``angle`` degrees (image axes, y down); turning by it brings them level.  The
     # result need not be larger than the matcher's layers use.
-    out_scale = min(1.0, OUTPUT_SIDE / max(height, width))
-    size = (max(1, round(width * out_scale)), max(1, round(height * out_scale)))
-    source = rgb if out_scale == 1.0 else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    source = resize_long_side(rgb, OUTPUT_SIDE) if max(height, width) > OUTPUT_SIDE else rgb
+    size = (source.shape[1], source.shape[0])
     matrix = cv2.getRotationMatrix2D(((size[0] - 1) / 2, (size[1] - 1) / 2), angle, 1.0)
     upright = cv2.warpAffine(source, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # What the rotation pushed off the canvas is lost: the corners of the upright frame whose turned position
@@ -146,3 +145,12 @@ def straighten(rgb: np.ndarray) -> Straightened | None:
     holes = cv2.dilate((mask == 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     upright = cv2.inpaint(upright, holes, 3, cv2.INPAINT_TELEA)
     return Straightened(rgb=upright, mask=mask, angle=-angle)
+
+
+def disputed_layers(rgb: np.ndarray) -> QueryLayers:
+    """The query layers of a disputed image: of it turned back upright when it is a turned copy (with the
+    image as given kept in ``as_given``, tried when the upright one matches nothing), else of it as it is."""
+    upright = straighten(rgb)
+    if upright is None:
+        return query_layers(rgb)
+    return replace(query_layers(upright.rgb, upright.mask, upright.angle), as_given=query_layers(rgb))
