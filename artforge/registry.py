@@ -116,11 +116,19 @@ def _migration_3_tone_tiles(db: sqlite_utils.Database) -> None:
     db["match_layers"].add_column("tile_ahash", bytes)
 
 
+def _migration_4_frame_tile(db: sqlite_utils.Database) -> None:
+    # Tone tiles gained a 19th, the frame itself (stripe art peels a stripe as its border).  Rows with the
+    # 18 older tiles are marked to be computed again by ``artforge index rebuild``; until then they keep
+    # their content-box hash.
+    db.execute("UPDATE match_layers SET tile_ahash = NULL WHERE length(tile_ahash) = ?", [18 * 32])
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _migration_1_initial),
     ("match_layers", _migration_2_match_layers),
     ("tone_tiles", _migration_3_tone_tiles),
+    ("frame_tile", _migration_4_frame_tile),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

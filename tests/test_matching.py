@@ -13,7 +13,8 @@ from artforge.home import Home
 from artforge.indexing import rebuild
 from artforge.matching import index as index_module
 from artforge.matching.index import MatchIndex, index_path, open_index, sync_index
-from artforge.matching.layers import DIHEDRAL_OPS, apply_dihedral, content_box, pdq_bits, query_layers
+from artforge.matching.layers import (DIHEDRAL_OPS, FRAME, apply_dihedral, content_box, pdq_bits, query_layers,
+                                      tile_boxes)
 from artforge.registration import register_images
 from artforge.registry import SCHEMA_VERSION
 from artforge.verify import verify_images
@@ -158,7 +159,7 @@ def test_tone_tiles_of_works_registered_before_them_are_computed_by_rebuild(home
     ids = [w.work_id for w in register_images(home, originals, licence_id="CC0-1.0", workers=1)]
     with home.registry() as registry, registry.transaction():
         tiles = registry.match_layers_of(ids[1])["tile_ahash"]
-        assert len(tiles) == 18 * 32  # registered with its tiles
+        assert len(tiles) == len(tile_boxes()) * 32  # registered with its tiles
         registry.db.execute("UPDATE match_layers SET tile_ahash = NULL")  # as migration 3 leaves older rows
     with home.registry() as registry:
         assert len(registry.rows_without_tiles()) == 3
@@ -167,7 +168,75 @@ def test_tone_tiles_of_works_registered_before_them_are_computed_by_rebuild(home
     with home.registry() as registry:
         assert registry.rows_without_tiles() == []
         assert registry.match_layers_of(ids[1])["tile_ahash"] == tiles  # the same hashes as at registration
-        assert len(open_index(registry).tone_codes) == 3 * 19
+        assert len(open_index(registry).tone_codes) == 3 * 19  # the box and 18 windows; the frame is the box
+
+
+def test_tiles_computed_before_the_frame_tile_are_computed_again(home: Home, tmp_path: Path) -> None:
+    path = tmp_path / "flag.png"
+    Image.fromarray(_stripe_flag([(0, 150, 214), (255, 255, 255), (0, 122, 61)])).save(path)
+    [work] = register_images(home, [path], licence_id="CC0-1.0", workers=1)
+    with home.registry() as registry, registry.transaction():
+        tiles = registry.match_layers_of(work.work_id)["tile_ahash"]
+        # As a registry of schema v3 holds it: 18 windows, no frame tile.
+        registry.put_tile_hashes(work.work_id, tiles[:18 * 32])
+        registry.db.execute("DELETE FROM _migrations WHERE id >= 4")
+    with home.registry() as registry:  # reopening applies migration 4
+        assert [row["work_id"] for row in registry.rows_without_tiles()] == [work.work_id]
+    assert rebuild(home, workers=1).tiles_added == 1
+    with home.registry() as registry:
+        assert registry.match_layers_of(work.work_id)["tile_ahash"] == tiles
+
+
+# --- stripe art and captions on smooth art ------------------------------------------------------------
+
+def _stripe_flag(colours: list[tuple[int, int, int]], shares: tuple[float, ...] = (0.25, 0.3, 0.45),
+                 size: tuple[int, int] = (300, 200)) -> np.ndarray:
+    """Horizontal stripes of the given shares of the height, like a flag."""
+    width, height = size
+    edges = np.round(np.cumsum((0.0,) + shares) * height).astype(int)
+    flag = np.zeros((height, width, 3), np.uint8)
+    for colour, top, bottom in zip(colours, edges[:-1], edges[1:]):
+        flag[top:bottom] = colour
+    return flag
+
+
+def test_copies_of_a_stripe_flag_are_found_though_its_border_is_a_stripe(home: Home, tmp_path: Path) -> None:
+    flag = _stripe_flag([(0, 150, 214), (255, 255, 255), (0, 122, 61)])
+    assert content_box(flag) != FRAME  # its top and bottom stripes peel off as if they were a pad
+    paths = {"flag": tmp_path / "flag.png", "sibling": tmp_path / "sibling.png"}
+    Image.fromarray(flag).save(paths["flag"])
+    # The same layout in other colours, registered too.
+    Image.fromarray(_stripe_flag([(117, 170, 219), (206, 17, 38), (0, 122, 61)])).save(paths["sibling"])
+    work, sibling = register_images(home, list(paths.values()), licence_id="CC0-1.0", workers=1)
+    noise = np.random.default_rng(0).normal(0, 7, flag.shape)
+    queries = {"noise": np.clip(flag + noise, 0, 255).astype(np.uint8), "crop": flag[:180, :270],
+               "darker": (flag * 0.8).astype(np.uint8)}
+    # The noise leaves the bottom stripe's lines less uniform, so it no longer peels: only the frames agree.
+    assert content_box(queries["noise"])[3] == 1.0 and content_box(flag)[3] < 0.6
+    for name, pixels in queries.items():
+        Image.fromarray(pixels).save(tmp_path / f"{name}.png")
+    reports = verify_images(home, [tmp_path / f"{name}.png" for name in queries], workers=1)
+    for name, report in zip(queries, reports):
+        assert report.verdict == "modified-copy" and report.match.work_id == work.work_id, (name, report.verdict)
+
+
+def test_a_caption_on_smooth_art_does_not_hide_it_from_the_tone_layer(home: Home, tmp_path: Path) -> None:
+    from PIL import ImageDraw, ImageFont
+
+    from artforge.matching.index import is_smooth, keypoints_concentrated
+
+    original = tmp_path / "smooth.png"
+    Image.fromarray(_smooth_art(360, 240)).save(original)
+    [work] = register_images(home, [original], licence_id="CC0-1.0", workers=1)
+    captioned = Image.open(original)
+    draw = ImageDraw.Draw(captioned)
+    draw.text((70, 185), "(c) someone 2026", font=ImageFont.load_default(size=22), fill=(255, 255, 255),
+              stroke_width=2, stroke_fill=(0, 0, 0))
+    captioned.save(tmp_path / "captioned.png")
+    layers = query_layers(np.asarray(captioned))
+    assert not is_smooth(layers) and keypoints_concentrated(layers)  # the caption's corners, and nothing else
+    [report] = verify_images(home, [tmp_path / "captioned.png"], workers=1)
+    assert report.verdict == "modified-copy" and report.match.work_id == work.work_id
 
 
 # --- grey copies of flat colour art ------------------------------------------------------------------
@@ -274,3 +343,23 @@ def test_correlation_follows_a_brightening_that_saturates_and_a_gamma_curve() ->
     rng = np.random.default_rng(0)
     other = rng.permutation(tones)
     assert tone_correlation(tones, other) < 0.1
+
+
+def test_colour_edits_of_saturated_flat_art_fit_and_inverted_colours_do_not() -> None:
+    from artforge.matching import calibration as cal
+    from artforge.matching.compare import colour_edit_residual
+
+    # Black and yellow halves: every value is 0, 255 or near one of them but yellow's green and blue,
+    # too few to pin an edit down on their own.
+    reference = np.repeat(np.array([[0, 0, 0], [255, 210, 30]], np.float64), 500, axis=0)
+    assert colour_edit_residual(reference, reference) < 0.005
+    darker = np.clip(reference * 0.8, 0, 255)
+    assert colour_edit_residual(reference, darker) < 0.005
+    luma = (reference @ np.array([0.299, 0.587, 0.114]))[:, None]
+    saturated = np.clip(luma + 1.5 * (reference - luma), 0, 255)  # clipped at 255 in red and 0 in blue
+    assert colour_edit_residual(reference, saturated) < 0.02  # the clipped values bend the fit a little
+    # Another flag's colours are no edit of these, even though a negative gain would come close.
+    other = np.repeat(np.array([[0, 0, 0], [97, 150, 199]], np.float64), 500, axis=0)
+    assert colour_edit_residual(reference, other) > cal.MAX_COLOUR_RESIDUAL
+    negative = 255.0 - reference
+    assert colour_edit_residual(reference, negative) > cal.MAX_COLOUR_RESIDUAL

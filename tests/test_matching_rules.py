@@ -46,8 +46,12 @@ def test_weak_evidence_needs_a_tight_colour_fit() -> None:
 
 
 def test_a_grey_copy_of_flat_colour_art_is_decided_only_with_the_originals_own_grey_levels() -> None:
-    own = replace(FLAT, detailed_cells=6, colour_residual=None, grey_residual=cal.GREY_MAX_RESIDUAL - 0.004)
+    own = replace(FLAT, detailed_cells=12, colour_residual=None, grey_residual=cal.GREY_MAX_RESIDUAL - 0.004)
     assert classify(own) == "modified-copy"
+    # A smooth original's grey copy is a grey ramp, like any gradient's running the same way: tighter.
+    smooth = replace(own, detailed_cells=cal.SMOOTH_CELLS - 1, correlation=0.995)
+    assert classify(replace(smooth, grey_residual=cal.GREY_SMOOTH_MAX_RESIDUAL - 0.002)) == "modified-copy"
+    assert classify(replace(smooth, grey_residual=cal.GREY_SMOOTH_MAX_RESIDUAL + 0.002)) is None
     # Other grey levels (a sibling's grey copy, or a grey copy toned further): not decided, whatever the detail.
     assert classify(replace(own, grey_residual=cal.GREY_MAX_RESIDUAL + 0.004)) is None
     assert classify(replace(own, grey_residual=0.1, detailed_cells=30, correlation=0.9999)) is None

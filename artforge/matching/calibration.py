@@ -41,6 +41,9 @@ SMOOTH_MIN_COVERAGE = 0.35
 # common conversions, no tone fit): a tone fit maps any two-colour icon onto any other of its shape, however
 # much detail it has.  Template siblings differ in luma by at least 25 levels somewhere.
 GREY_MAX_RESIDUAL = 0.016  # 4 grey levels; unrelated art came to 0.02 at the nearest
+# A grey copy of a smooth original is a grey ramp, like the grey copy of any gradient running the same
+# way: unrelated gradients came to 0.012, copies of the original to 0.015 at the most (7 of 41 above 0.01).
+GREY_SMOOTH_MAX_RESIDUAL = 0.010
 # A recoloured match is kept (as a derived work) only with rich structure, nearly all of it agreeing.
 RECOLOURED_MIN_TEXTURED_AGREEMENT = 0.92
 # A match is a modified copy (rather than a derived work) when it also shows a good part of the original

@@ -359,25 +359,51 @@ def colour_edit_residual(reference: np.ndarray, query: np.ndarray) -> float:
     """What remains of ``query`` pixels ``(n, 3)`` after the best global colour edit of ``reference``
     pixels, as a share of the 0-255 range.
 
-    The edit model, per pixel and channel c: ``q_c = a * r_c + b * luma(r) + k`` (three numbers for the
-    whole image) covers brightness, contrast, saturation and greyscale, the edits a copy goes through;
-    it cannot turn one flag's colours into another's, as a free RGB-to-RGB affine map could.  Values the
-    edit pushed out of range are clipped, as image editors do.  The worst 10% of pixels are left out
-    (captions, logos).
+    The edit model, per pixel and channel c: ``q_c = s * (r_c - luma(r)) + g * luma(r) + k`` (three
+    numbers for the whole image): saturation ``s`` (0 for greyscale), contrast ``g`` and brightness ``k``,
+    the edits a copy goes through.  Neither gain is negative: no editing of a copy inverts its colours or
+    its tones, and an inverting fit would map some flags' colours onto other flags'; nor can the model turn
+    one flag's colours into another's, as a free RGB-to-RGB affine map could.  Values the edit pushed out
+    of range are clipped, as image editors do.  The worst 10% of pixels are left out (captions, logos).
     """
     r = reference.reshape(-1, 3).astype(np.float64)
-    q = query.reshape(-1, 3).astype(np.float64)
     luma = r @ np.array(GREY_WEIGHTS[0])  # BT.601
-    design = np.column_stack([r.reshape(-1), np.repeat(luma, 3), np.ones(r.size)])
-    target = q.reshape(-1)
+    gains = np.column_stack([(r - luma[:, None]).reshape(-1), np.repeat(luma, 3)])  # saturation, contrast
+    target = query.reshape(-1).astype(np.float64)
     # A brightened or saturated copy clips at 0 and 255: fit on the values the edit left inside the range,
-    # then compare with the clipped prediction.
+    # then compare with the clipped prediction.  On flat art with saturated colours (black and yellow) the
+    # values inside the range can be too few to pin the edit down, so the fit on every value is tried too;
+    # the better edit stands.
     inside = (target > CLIP_MARGIN) & (target < 255 - CLIP_MARGIN)
-    rows = inside if inside.mean() >= 0.3 else np.ones_like(inside)
-    solution, *_ = np.linalg.lstsq(design[rows], target[rows], rcond=None)
-    error = np.abs(np.clip(design @ solution, 0, 255) - target).reshape(-1, 3).max(axis=1)
-    kept = np.sort(error)[: max(1, int(0.9 * len(error)))]
-    return float(np.sqrt(np.mean(kept ** 2)) / 255.0)
+    best = np.inf
+    for rows in [np.ones_like(inside)] + ([inside] if 0.3 <= inside.mean() < 1.0 else []):
+        prediction = _non_negative_fit(gains, target, rows)
+        error = np.abs(np.clip(prediction, 0, 255) - target).reshape(-1, 3).max(axis=1)
+        kept = np.sort(error)[: max(1, int(0.9 * len(error)))]
+        best = min(best, float(np.sqrt(np.mean(kept ** 2))))
+    return best / 255.0
+
+
+def _non_negative_fit(gains: np.ndarray, target: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Least squares ``target ~ gains @ w + k`` over ``rows`` with ``w >= 0``; the prediction for every row.
+
+    With two gains the constrained optimum is the best of the unconstrained fits over the subsets of
+    gains held at zero that come out non-negative (all gains free first: when that fit is feasible it is
+    the optimum)."""
+    best: tuple[float, np.ndarray] | None = None
+    for free in ((0, 1), (0,), (1,), ()):
+        design = np.column_stack([gains[:, list(free)], np.ones(len(gains))])
+        solution, *_ = np.linalg.lstsq(design[rows], target[rows], rcond=None)
+        if (solution[:-1] < 0).any():
+            continue
+        prediction = design @ solution
+        cost = float(np.sum((prediction[rows] - target[rows]) ** 2))
+        if len(free) == 2:
+            return prediction
+        if best is None or cost < best[0]:
+            best = (cost, prediction)
+    assert best is not None  # the constant fit is always feasible
+    return best[1]
 
 
 def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comparison | None:

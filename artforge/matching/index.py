@@ -9,8 +9,9 @@ that are read from SQLite and added in memory when the index is opened (the *del
 * Global layer: every work's frame PDQ, plus its content-box PDQ when it has a border, in an exact
   ``IndexBinaryFlat``: a query's 8 dihedral hashes (16 with a border) are compared against every stored
   hash with SIMD popcounts, so the index loses nothing against a linear scan.
-* Tone layer: each work's content-box average hash, and for smooth works the hashes of its 18 tone tiles
-  (windows of the frame, so a crop lands near one), searched exactly with the query's 8 dihedral variants
+* Tone layer: each work's content-box average hash, and for smooth works the hashes of its tone tiles
+  (windows of the frame, so a crop lands near one; and the frame itself when it has a border), searched
+  exactly with the query's 8 dihedral variants of its content box, and of its frame when it has a border
   (only for smooth queries: textured ones are covered by PDQ and keypoints).
 * Local layer: the ``INDEXED_KEYPOINTS`` strongest ORB descriptors of each work.  Up to
   ``IVF_ABOVE`` descriptors they are searched exactly too; above it an ``IndexBinaryIVF`` (inverted lists
@@ -37,7 +38,7 @@ import numpy as np
 from ..fingerprint import default_workers
 from ..fsutil import atomic_write
 from ..registry import Registry
-from .layers import DIHEDRAL_OPS, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
+from .layers import DIHEDRAL_OPS, FRAME_TILE, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
 
 INDEX_FORMAT = 3
 SNAPSHOT_EVERY = 2_000  # delta rows that make register rewrite the index file
@@ -55,6 +56,11 @@ LOCAL_RATIO = 0.85  # ...and closer than this share of the nearest descriptor of
 LAYER_LEADERS = 2
 LOCAL_QUERY_POINTS = 96  # strongest query keypoints searched (each side of the mirror)
 TONE_NEEDED_BELOW = (64, 50)  # keypoints, PDQ quality: a query with fewer/less is smooth, so search the tone layer
+# ...as is one whose keypoints all lie in at most this many cells of an 8x8 grid: a caption or a badge on
+# smooth art, whose corners are the overlay's own (benchmark: 6-9 cells for a caption across a gradient;
+# 22-50 for photographs and procedural art).
+KEYPOINT_GRID = 8
+CONCENTRATED_CELLS = 12
 MIN_VOTES = 3
 IVF_PROBES = 12  # benchmarks/verify_scale.py at 1M works: p50 14 ms at 8, 18 ms at 12, 20 ms at 16
 PARALLEL_ABOVE = 500_000  # codes; smaller indexes are searched on one thread
@@ -147,9 +153,11 @@ class MatchIndex:
                 t_tile.append(-1)
             if tile_ahash:
                 tiles = np.frombuffer(tile_ahash, np.uint8).reshape(-1, 32)
-                t_codes.extend(tiles)
-                t_owner.extend([rowid] * len(tiles))
-                t_tile.extend(range(len(tiles)))
+                # The frame tile repeats the box's hash when the work has no border.
+                kept = [i for i in range(len(tiles)) if i != FRAME_TILE or not box or not is_full_frame(parse_box(box))]
+                t_codes.extend(tiles[kept])
+                t_owner.extend([rowid] * len(kept))
+                t_tile.extend(kept)
             if descriptors:
                 strongest = np.frombuffer(descriptors, np.uint8).reshape(-1, 32)[:INDEXED_KEYPOINTS]
                 l_codes.append(strongest)
@@ -256,19 +264,41 @@ class MatchIndex:
 
     # -- searching -----------------------------------------------------------------------------------------
     def propose(self, query: QueryLayers, max_candidates: int = 6) -> list[Proposal]:
-        """Proposals for the ``max_candidates`` strongest works, strongest first (one per work and layer)."""
-        best: dict[tuple[int, str], Proposal] = {}
-        for proposal in self._global_proposals(query) + self._tone_proposals(query) + self._local_proposals(query):
-            key = (proposal.rowid, proposal.layer)
+        """Proposals for the ``max_candidates`` strongest works (plus the tone layer's leaders for an overlaid
+        query), strongest first, one per work and layer (two for the tone layer: by the query's content box
+        and by its frame)."""
+        smooth = is_smooth(query)
+        # A caption's or badge's corners make smooth art look textured; then the tone layer is searched
+        # too, but only adds its leaders, on top of the other layers' candidates.
+        overlaid = not smooth and keypoints_concentrated(query)
+        tone = self._tone_proposals(query) if smooth or overlaid else []
+        best: dict[tuple[int, str, bool], Proposal] = {}
+        for proposal in self._global_proposals(query) + tone + self._local_proposals(query):
+            # A work's tone match by the query's content box and by its frame are two hypotheses: keep both.
+            key = (proposal.rowid, proposal.layer, proposal.query_box if proposal.layer == "tone" else False)
             held = best.get(key)
             if held is None or _rank(proposal) > _rank(held):
                 best[key] = proposal
         ranked = sorted(best.values(), key=_rank, reverse=True)
+
+        def strongest(proposals: list[Proposal]) -> list[int]:
+            return list(dict.fromkeys(p.rowid for p in proposals))[:LAYER_LEADERS]
+
+        # The tone layer's matches by the query's frame, and for an overlaid query all its matches, only add
+        # their two strongest works on top of the others: they are a fallback, and must not crowd out the
+        # candidates that the layers found before them.
+        def on_top(p: Proposal) -> bool:
+            return p.layer == "tone" and (overlaid or not p.query_box)
+
+        main = [p for p in ranked if not on_top(p)]
         # Each layer's two strongest works always get through: a caption's corners can flood the keypoint
         # votes of unrelated works while the global hash still knows the original, and the other way round.
-        leaders = [p.rowid for layer in ("global", "tone", "local")
-                   for p in [q for q in ranked if q.layer == layer][:LAYER_LEADERS]]
-        works = list(dict.fromkeys(leaders + [p.rowid for p in ranked]))[:max(max_candidates, len(set(leaders)))]
+        leaders = [rowid for layer in ("global", "tone", "local")
+                   for rowid in strongest([p for p in main if p.layer == layer])]
+        works = list(dict.fromkeys(leaders + [p.rowid for p in main]))[:max(max_candidates, len(set(leaders)))]
+        for query_box in (True, False):
+            works += [rowid for rowid in strongest([p for p in ranked if on_top(p) and p.query_box == query_box])
+                      if rowid not in works]
         return [p for p in ranked if p.rowid in works]
 
     def _global_proposals(self, query: QueryLayers) -> list[Proposal]:
@@ -290,15 +320,19 @@ class MatchIndex:
         return found
 
     def _tone_proposals(self, query: QueryLayers) -> list[Proposal]:
+        # Only for smooth or overlaid queries (see propose): textured ones are covered by PDQ and keypoints,
+        # and the search costs ~25 ms at 1M works.
         if self._tone is None or not len(self.tone_codes):
             return []
-        if not is_smooth(query):
-            return []  # textured: PDQ and keypoints cover it, and the search costs ~5 ms at 1M works
+        # The content box's variants, then (with a border) the frame's: on stripe art the "border" may be
+        # a stripe of the work itself.
+        variants = [query.ahash_dihedral] + ([query.frame_ahash_dihedral]
+                                             if query.frame_ahash_dihedral is not None else [])
         k = min(TONE_NEIGHBOURS, len(self.tone_codes))
-        distances, labels = self._tone.search(np.ascontiguousarray(query.ahash_dihedral), k)
+        distances, labels = self._tone.search(np.ascontiguousarray(np.concatenate(variants)), k)
         return [Proposal(rowid=int(self.tone_owner[label]), layer="tone", strength=256.0 - float(distance),
-                         dihedral=DIHEDRAL_OPS[row], query_box=True, stored_box=True, distance=int(distance),
-                         tile=int(self.tone_tile[label]))
+                         dihedral=DIHEDRAL_OPS[row % 8], query_box=row < 8, stored_box=True,
+                         distance=int(distance), tile=int(self.tone_tile[label]))
                 for row in range(len(distances)) for distance, label in zip(distances[row], labels[row])
                 if label >= 0 and distance <= TONE_RADIUS]
 
@@ -333,6 +367,14 @@ class MatchIndex:
 def is_smooth(query: QueryLayers) -> bool:
     """Few keypoints or a weak PDQ: flat or smooth art, which the tone layer and search alignment serve."""
     return len(query.points) < TONE_NEEDED_BELOW[0] or query.quality < TONE_NEEDED_BELOW[1]
+
+
+def keypoints_concentrated(query: QueryLayers) -> bool:
+    """The query's keypoints all lie in a small part of it: likely an overlay on smooth art."""
+    height, width = query.work.shape[:2]
+    columns = np.minimum((query.points[:, 0] * KEYPOINT_GRID / width).astype(int), KEYPOINT_GRID - 1)
+    rows = np.minimum((query.points[:, 1] * KEYPOINT_GRID / height).astype(int), KEYPOINT_GRID - 1)
+    return len(set(zip(columns.tolist(), rows.tolist()))) <= CONCENTRATED_CELLS
 
 
 def _rank(proposal: Proposal) -> float:

@@ -10,7 +10,9 @@ moves every bit.  These layers add:
   coarse tone layout survives re-encoding, resizing and colour edits, and proposes candidates there.
 * **tone tiles** (smooth works only): the same average hash of 18 windows of the frame, at 75% and 60% of
   each side on a 3x3 grid of positions, computed from the thumbnail.  A crop of smooth art keeps no
-  keypoints and moves the whole-image hash far away; it lands near one of these windows instead.
+  keypoints and moves the whole-image hash far away; it lands near one of these windows instead.  A 19th
+  tile is the whole frame, not peeled: on stripe art (flags) the "border" peeled off is a stripe, and
+  noise, a crop or a pad changes how much of it peels, so the frame is the stable hash there.
 * **keypoints**: ORB corners with their 256-bit descriptors on a working copy whose long side is
   ``WORK_SIDE``.  A crop keeps the keypoints inside it; a similarity fit (RANSAC) recovers scale, shift and
   rotation from as few as three of them.  Coordinates are stored as fractions of the frame.
@@ -49,6 +51,7 @@ TILE_ANCHORS = (0.0, 0.5, 1.0)
 # for the local layer (looser than the query side's test, so a crop of a middling work is still covered).
 TILE_BELOW = (128, 70)  # stored keypoints, PDQ quality of the content box
 BOX_MIN_CHANGE = 0.02  # a box smaller than the frame by less than this is the frame
+FRAME = (0.0, 0.0, 1.0, 1.0)  # a box that is the whole frame
 CONTENT_MARGIN = 2  # px of the working image dropped along the edge of a query's content mask
 
 # pdqhash.compute_dihedral's order; each entry maps an image to the variant whose hash is at that index.
@@ -113,11 +116,11 @@ def content_box(rgb: np.ndarray) -> tuple[float, float, float, float]:
         right -= 1
     inside = pixels[top:bottom, left:right]
     if bottom - top < 4 or right - left < 4 or float(np.ptp(inside, axis=(0, 1)).max()) <= BORDER_TOLERANCE:
-        return (0.0, 0.0, 1.0, 1.0)  # a plain image is all "border": its box is the frame
+        return FRAME  # a plain image is all "border": its box is the frame
     box = (left / width, top / height, right / width, bottom / height)
     if box[0] < BOX_MIN_CHANGE and box[1] < BOX_MIN_CHANGE and box[2] > 1 - BOX_MIN_CHANGE \
             and box[3] > 1 - BOX_MIN_CHANGE:
-        return (0.0, 0.0, 1.0, 1.0)
+        return FRAME
     return box
 
 
@@ -136,7 +139,7 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def is_full_frame(box: tuple[float, float, float, float]) -> bool:
-    return box == (0.0, 0.0, 1.0, 1.0)
+    return box == FRAME
 
 
 AHASH_SIDE = 16
@@ -149,17 +152,21 @@ def ahash_bits(rgb: np.ndarray) -> np.ndarray:
 
 
 def tile_boxes() -> list[tuple[float, float, float, float]]:
-    """The tone tiles' windows as fractional boxes, in the order their hashes are stored."""
+    """The tone tiles' windows as fractional boxes, in the order their hashes are stored; the frame last."""
     return [(ax * (1 - scale), ay * (1 - scale), ax * (1 - scale) + scale, ay * (1 - scale) + scale)
-            for scale in TILE_SCALES for ay in TILE_ANCHORS for ax in TILE_ANCHORS]
+            for scale in TILE_SCALES for ay in TILE_ANCHORS for ax in TILE_ANCHORS] + [FRAME]
+
+
+FRAME_TILE = len(tile_boxes()) - 1
 
 
 def tile_hashes(thumbnail: np.ndarray) -> bytes:
-    """Average hashes of each tile's content box (``len(tile_boxes())`` x 32 bytes), from the thumbnail."""
+    """Average hashes of each window's content box (``len(tile_boxes())`` x 32 bytes), from the thumbnail;
+    the frame's own hash, not its content box's, for the last (its content box is ``box_ahash``)."""
     codes = []
     for box in tile_boxes():
         window = crop_box(thumbnail, box)
-        inner = content_box(window)
+        inner = FRAME if box == FRAME else content_box(window)
         codes.append(ahash_bits(window if is_full_frame(inner) else crop_box(window, inner)))
     return np.concatenate(codes).tobytes()
 
@@ -301,6 +308,7 @@ class QueryLayers:
     dihedral: np.ndarray  # (8, 32) PDQ of the frame's dihedral variants
     box_dihedral: np.ndarray | None  # (8, 32) PDQ of the content box's variants, None without a border
     ahash_dihedral: np.ndarray  # (8, 32) average hashes of the content box's variants
+    frame_ahash_dihedral: np.ndarray | None  # (8, 32) the same of the frame, None without a border
     quality: int
     points: np.ndarray  # (n, 2) pixels of ``work``
     descriptors: np.ndarray
@@ -335,6 +343,8 @@ def query_layers(rgb: np.ndarray, content: np.ndarray | None = None, straightene
     mirror_points, mirror_descriptors = keypoints(np.ascontiguousarray(grey[:, ::-1]), QUERY_KEYPOINTS,
                                                   None if mask is None else np.ascontiguousarray(mask[:, ::-1]))
     return QueryLayers(work=work, grey_source=grey_source, box=box, dihedral=dihedral, box_dihedral=box_dihedral,
-                       ahash_dihedral=ahash_dihedral_bits(boxed), quality=quality, points=points,
+                       ahash_dihedral=ahash_dihedral_bits(boxed),
+                       frame_ahash_dihedral=None if is_full_frame(box) else ahash_dihedral_bits(rgb),
+                       quality=quality, points=points,
                        descriptors=descriptors, mirror_points=mirror_points, mirror_descriptors=mirror_descriptors,
                        straightened=straightened, mask=mask)

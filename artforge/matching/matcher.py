@@ -15,7 +15,7 @@ from . import calibration as cal
 from .compare import (SEARCH_MIN_PEAK_TEXTURED, Alignment, Comparison, box_alignment, compare,
                       keypoint_alignment, oriented_query, search_alignment)
 from .index import MatchIndex, Proposal, is_smooth
-from .layers import MatchLayers, QueryLayers, compute_layers, decode_thumbnail, tile_boxes, to_grey
+from .layers import FRAME, MatchLayers, QueryLayers, compute_layers, decode_thumbnail, tile_boxes, to_grey
 from .straighten import disputed_layers
 
 ANALYSIS_MAX_SIDE = 1024  # layers never need more; shrinking first keeps huge images cheap
@@ -98,13 +98,14 @@ def classify(comparison: Comparison) -> str | None:
     structured = comparison.detailed_cells >= cal.STRUCTURED_CELLS
     residual = None if comparison.original_grey else comparison.colour_residual
     if not structured:  # weak evidence: flat or smooth art
+        smooth = comparison.detailed_cells < cal.SMOOTH_CELLS
         grey_query = comparison.colour_residual is None and not comparison.original_grey
-        if grey_query and (comparison.grey_residual is None or comparison.grey_residual > cal.GREY_MAX_RESIDUAL):
+        grey_limit = cal.GREY_SMOOTH_MAX_RESIDUAL if smooth else cal.GREY_MAX_RESIDUAL
+        if grey_query and (comparison.grey_residual is None or comparison.grey_residual > grey_limit):
             return None  # grey, yet not the original's own grey levels: a sibling's grey copy would look alike
         turn = abs(math.degrees(math.atan2(comparison.matrix[1][0], comparison.matrix[0][0])))
         if min(turn % 90.0, 90.0 - turn % 90.0) > cal.WEAK_MAX_TURN:
             return None  # flat shapes have turned look-alikes: a square is a diamond turned 45 degrees
-        smooth = comparison.detailed_cells < cal.SMOOTH_CELLS
         consistent = comparison.agreement == 1.0 and comparison.textured_agreement == 1.0 \
             and comparison.textured_cells >= cal.CONSISTENT_MIN_TEXTURED_CELLS
         needed = cal.SMOOTH_MIN_CORRELATION if smooth else \
@@ -127,12 +128,12 @@ def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thu
     found = []
     if proposal.layer in ("global", "tone"):
         image = oriented_query(query, proposal.dihedral, False)
-        if proposal.tile >= 0:  # a tone tile: the query is that window of the work
-            found.append(box_alignment(image, thumb_shape, tile_boxes()[proposal.tile], True, proposal.dihedral,
-                                       "tile"))
-        else:
-            found.append(box_alignment(image, thumb_shape, stored.box if proposal.stored_box else None,
-                                       proposal.query_box, proposal.dihedral))
+        boxes = [tile_boxes()[proposal.tile]] if proposal.tile >= 0 else []  # a tone tile: that window...
+        # ...or the whole work: a window of a smooth gradient has the gradient's own average hash
+        boxes.append(stored.box if proposal.stored_box else FRAME)
+        for box in dict.fromkeys(boxes):
+            found.append(box_alignment(image, thumb_shape, None if box == FRAME else box, proposal.query_box,
+                                       proposal.dihedral, "tile" if box == boxes[0] and proposal.tile >= 0 else None))
     for mirrored in (proposal.mirrored, not proposal.mirrored):  # the votes' side first; ties of ORB are common
         fitted = keypoint_alignment(query, stored, thumb_shape, mirrored)
         if fitted is not None:
@@ -163,14 +164,20 @@ class LayeredMatcher:
             stored = MatchLayers.from_row(row)
             thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
             best: tuple[Comparison, Proposal] | None = None
+            best_rank = (False, -math.inf)
 
             def consider(alignments: list[Alignment], proposal: Proposal) -> bool:
-                nonlocal best
+                # A fit that holds beats one that scores higher but does not: a whole-frame guess for a
+                # crop of flat art can outscore the crop's true place and still fail the decision.
+                nonlocal best, best_rank
                 for alignment in alignments:
                     comparison = compare(query, thumb, alignment)
-                    if comparison is not None and (best is None or comparison.score > best[0].score):
-                        best = (comparison, proposal)
-                return best is not None and classify(best[0]) is not None
+                    if comparison is None:
+                        continue
+                    rank = (classify(comparison) is not None, comparison.score)
+                    if rank > best_rank:
+                        best, best_rank = (comparison, proposal), rank
+                return best_rank[0]
 
             if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2]), proposal)
                        for proposal in work_proposals):  # stops at the strongest layer that matches
