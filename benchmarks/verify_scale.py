@@ -90,7 +90,8 @@ from _common import RESULTS_DIR, environment, mean, percentile, print_table, wri
 import artforge.matching.index as index_module  # noqa: E402
 from artforge.fingerprint import pdq_hash  # noqa: E402
 from artforge.matching.index import (GLOBAL_NEIGHBOURS, GLOBAL_RADIUS, IVF_PROBES, LOCAL_NEIGHBOURS,  # noqa: E402
-                                     LOCAL_QUERY_POINTS, LOCAL_RADIUS, TONE_NEIGHBOURS, TONE_RADIUS, MatchIndex)
+                                     LOCAL_QUERY_POINTS, LOCAL_RADIUS, TONE_NEIGHBOURS, TONE_RADIUS, MatchIndex,
+                                     searches_tone)
 from artforge.matching.layers import (INDEXED_KEYPOINTS, QueryLayers, compute_layers, query_layers,  # noqa: E402
                                       tile_boxes)
 from artforge.matching.matcher import MAX_PROPOSALS  # noqa: E402
@@ -320,8 +321,10 @@ def global_query_codes(query: QueryLayers) -> np.ndarray:
 
 
 def tone_query_codes(query: QueryLayers) -> np.ndarray:
-    """The average hashes ``MatchIndex._tone_proposals`` searches for a query."""
-    return np.ascontiguousarray(query.ahash_dihedral)
+    """The average hashes ``MatchIndex._tone_proposals`` searches for a query (its content box's variants,
+    then its frame's when it has a border)."""
+    parts = [query.ahash_dihedral] + ([query.frame_ahash_dihedral] if query.frame_ahash_dihedral is not None else [])
+    return np.ascontiguousarray(np.concatenate(parts))
 
 
 Search = tuple[np.ndarray, np.ndarray]  # (distances, labels) of one query's local search
@@ -365,7 +368,8 @@ def outcome(index: MatchIndex, query: QueryLayers, rowid: int, searched: Search)
     held = index._local
     index._local = Replay(*searched)
     try:
-        layers = {"global": index._global_proposals(query), "tone": index._tone_proposals(query),
+        layers = {"global": index._global_proposals(query),
+                  "tone": index._tone_proposals(query) if searches_tone(query) else [],
                   "local": index._local_proposals(query)}
         everything = index.propose(query, ALL)
         compared = index.propose(query, MAX_PROPOSALS)
@@ -587,6 +591,7 @@ def summarise(setting: Setting, queries: Sequence[RealQuery], rowids: Sequence[i
                        "timings": len(setting.timings_ms),
                        "global_search_p50": round(percentile(setting.global_ms, 50), 3),
                        "tone_search_p50": round(percentile(setting.tone_ms, 50), 3),
+                       "queries_searching_tone": sum(searches_tone(q.layers) for q in queries),
                        "local_search_p50": round(percentile(setting.local_ms, 50), 3)},
         "speedup_vs_python_p50": round(python_p50_ms / p50, 1),
         "recall": {**recall_block(range(len(queries))),
@@ -825,7 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--border-fraction", type=float, default=0.05,
                         help="synthetic works with a border, i.e. a second (box) PDQ (default 0.05)")
     parser.add_argument("--smooth-fraction", type=float, default=0.25,
-                        help="synthetic works that are smooth, i.e. carry 18 tone tiles (default 0.25)")
+                        help="synthetic works that are smooth, i.e. carry tone tiles (default 0.25)")
     parser.add_argument("--nprobe", type=int, nargs="+", default=[IVF_PROBES],
                         help=f"IVF cells probed; several values are each measured (default {IVF_PROBES})")
     parser.add_argument("--ivf-above", type=int, default=None,

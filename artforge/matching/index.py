@@ -271,7 +271,7 @@ class MatchIndex:
         # A caption's or badge's corners make smooth art look textured; then the tone layer is searched
         # too, but only adds its leaders, on top of the other layers' candidates.
         overlaid = not smooth and keypoints_concentrated(query)
-        tone = self._tone_proposals(query) if smooth or overlaid else []
+        tone = self._tone_proposals(query) if searches_tone(query) else []
         best: dict[tuple[int, str, bool], Proposal] = {}
         for proposal in self._global_proposals(query) + tone + self._local_proposals(query):
             # A work's tone match by the query's content box and by its frame are two hypotheses: keep both.
@@ -367,6 +367,11 @@ class MatchIndex:
 def is_smooth(query: QueryLayers) -> bool:
     """Few keypoints or a weak PDQ: flat or smooth art, which the tone layer and search alignment serve."""
     return len(query.points) < TONE_NEEDED_BELOW[0] or query.quality < TONE_NEEDED_BELOW[1]
+
+
+def searches_tone(query: QueryLayers) -> bool:
+    """Whether :meth:`MatchIndex.propose` searches the tone layer for this query."""
+    return is_smooth(query) or keypoints_concentrated(query)
 
 
 def keypoints_concentrated(query: QueryLayers) -> bool:

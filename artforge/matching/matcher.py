@@ -124,18 +124,23 @@ def classify(comparison: Comparison) -> str | None:
     return "derived-work"
 
 
-def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thumb_shape: tuple[int, int]) -> list[Alignment]:
+def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thumb_shape: tuple[int, int],
+                fits: dict[bool, Alignment | None]) -> list[Alignment]:
+    """The alignments a proposal suggests; ``fits`` caches the work's keypoint fits (one per mirror side)."""
     found = []
     if proposal.layer in ("global", "tone"):
         image = oriented_query(query, proposal.dihedral, False)
-        boxes = [tile_boxes()[proposal.tile]] if proposal.tile >= 0 else []  # a tone tile: that window...
-        # ...or the whole work: a window of a smooth gradient has the gradient's own average hash
-        boxes.append(stored.box if proposal.stored_box else FRAME)
-        for box in dict.fromkeys(boxes):
-            found.append(box_alignment(image, thumb_shape, None if box == FRAME else box, proposal.query_box,
-                                       proposal.dihedral, "tile" if box == boxes[0] and proposal.tile >= 0 else None))
+        tile = tile_boxes()[proposal.tile] if proposal.tile >= 0 else None
+        if tile is not None:  # a tone tile: the query is that window of the work...
+            found.append(box_alignment(image, thumb_shape, tile, proposal.query_box, proposal.dihedral, "tile"))
+        # ...or the whole work (a window of a smooth gradient has the gradient's own average hash)
+        whole = stored.box if proposal.stored_box else None
+        if tile != (whole or FRAME):
+            found.append(box_alignment(image, thumb_shape, whole, proposal.query_box, proposal.dihedral))
     for mirrored in (proposal.mirrored, not proposal.mirrored):  # the votes' side first; ties of ORB are common
-        fitted = keypoint_alignment(query, stored, thumb_shape, mirrored)
+        if mirrored not in fits:
+            fits[mirrored] = keypoint_alignment(query, stored, thumb_shape, mirrored)
+        fitted = fits[mirrored]
         if fitted is not None:
             found.append(fitted)
     return found
@@ -165,12 +170,18 @@ class LayeredMatcher:
             thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
             best: tuple[Comparison, Proposal] | None = None
             best_rank = (False, -math.inf)
+            fits: dict[bool, Alignment | None] = {}
+            tried: set[tuple] = set()  # the layers of one work often suggest the same alignment
 
             def consider(alignments: list[Alignment], proposal: Proposal) -> bool:
                 # A fit that holds beats one that scores higher but does not: a whole-frame guess for a
                 # crop of flat art can outscore the crop's true place and still fail the decision.
                 nonlocal best, best_rank
                 for alignment in alignments:
+                    key = (alignment.dihedral, alignment.mirrored, tuple(np.round(alignment.matrix, 2).ravel()))
+                    if key in tried:
+                        continue
+                    tried.add(key)
                     comparison = compare(query, thumb, alignment)
                     if comparison is None:
                         continue
@@ -179,7 +190,7 @@ class LayeredMatcher:
                         best, best_rank = (comparison, proposal), rank
                 return best_rank[0]
 
-            if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2]), proposal)
+            if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2], fits), proposal)
                        for proposal in work_proposals):  # stops at the strongest layer that matches
                 # No frame, content box or keypoint fit holds: perhaps a crop of art with few keypoints.  Only
                 # as shown or mirrored: on flat art a turned crop fits too many other works' corners.
