@@ -53,15 +53,15 @@ COPY_MIN_QUERY_COVERAGE = 0.50
 # Two different works scoring within this margin cannot be told apart.
 AMBIGUITY_MARGIN = 0.03
 
-# From ``benchmarks/robustness.py --calibrate`` (2026-11-26, second run: 120 originals, 400 distractors,
+# From ``benchmarks/robustness.py --calibrate`` (2026-11-26, third run: 120 originals, 400 distractors,
 # 11,440 queries).
-NEGATIVE_COMPARISONS = 25_682  # unrelated (query, work) pairs the decision step compared
+NEGATIVE_COMPARISONS = 26_330  # unrelated (query, work) pairs the decision step compared
 NEGATIVE_MATCHES = 0  # of them called a match with these thresholds
 # Scores of those unrelated pairs: P(score >= s) ~ TAIL_AT_START * exp(-(s - TAIL_START) / TAIL_SCALE) above
 # TAIL_START, their 90th percentile (an exponential fitted to the top decile).
-TAIL_START = 0.980
+TAIL_START = 0.987
 TAIL_AT_START = 0.10
-TAIL_SCALE = 0.016
+TAIL_SCALE = 0.011
 MIN_PROBABILITY = 1e-9
 
 
