@@ -98,3 +98,7 @@ class Interrupted(ArtforgeError):
     """Stopped by Ctrl-C (after saving what could be saved)."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class StaleArtifact(ArtforgeError):
+    """A committed contract artifact was not built from the contract source beside it."""
