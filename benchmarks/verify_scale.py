@@ -91,7 +91,7 @@ import artforge.matching.index as index_module  # noqa: E402
 from artforge.fingerprint import pdq_hash  # noqa: E402
 from artforge.matching.index import (GLOBAL_NEIGHBOURS, GLOBAL_RADIUS, IVF_PROBES, LOCAL_NEIGHBOURS,  # noqa: E402
                                      LOCAL_QUERY_POINTS, LOCAL_RADIUS, TONE_NEIGHBOURS, TONE_RADIUS, MatchIndex,
-                                     searches_tone)
+                                     global_query_codes, searches_tone, tone_query_codes)
 from artforge.matching.layers import (INDEXED_KEYPOINTS, QueryLayers, compute_layers, query_layers,  # noqa: E402
                                       tile_boxes)
 from artforge.matching.matcher import MAX_PROPOSALS  # noqa: E402
@@ -312,19 +312,6 @@ def local_query_codes(query: QueryLayers) -> np.ndarray:
     sides = [query.descriptors[:LOCAL_QUERY_POINTS], query.mirror_descriptors[:LOCAL_QUERY_POINTS]]
     sides = [d for d in sides if len(d)]
     return np.ascontiguousarray(np.concatenate(sides)) if sides else np.zeros((0, CODE_BYTES), np.uint8)
-
-
-def global_query_codes(query: QueryLayers) -> np.ndarray:
-    """The PDQ hashes ``MatchIndex._global_proposals`` searches for a query."""
-    parts = [query.dihedral] + ([query.box_dihedral] if query.box_dihedral is not None else [])
-    return np.ascontiguousarray(np.concatenate(parts))
-
-
-def tone_query_codes(query: QueryLayers) -> np.ndarray:
-    """The average hashes ``MatchIndex._tone_proposals`` searches for a query (its content box's variants,
-    then its frame's when it has a border)."""
-    parts = [query.ahash_dihedral] + ([query.frame_ahash_dihedral] if query.frame_ahash_dihedral is not None else [])
-    return np.ascontiguousarray(np.concatenate(parts))
 
 
 Search = tuple[np.ndarray, np.ndarray]  # (distances, labels) of one query's local search

@@ -347,7 +347,7 @@ def test_correlation_follows_a_brightening_that_saturates_and_a_gamma_curve() ->
 
 def test_colour_edits_of_saturated_flat_art_fit_and_inverted_colours_do_not() -> None:
     from artforge.matching import calibration as cal
-    from artforge.matching.compare import colour_edit_residual
+    from artforge.matching.colour import colour_edit_residual
 
     # Black and yellow halves: every value is 0, 255 or near one of them but yellow's green and blue,
     # too few to pin an edit down on their own.

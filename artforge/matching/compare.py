@@ -14,11 +14,7 @@ with OpenCV's ECC affine alignment, and then compared over the overlap:
   from the other measures;
 * ``coverage``: the share of the original the query shows, and ``query_coverage``: the share of the
   query's content that is the original (low for a collage that contains the work);
-* ``colour_residual``: what is left after the best global colour edit (brightness, contrast, saturation,
-  greyscale); large for recoloured derivatives and for template siblings in other colours;
-* ``grey_residual``: for a grey query of colour art, what remains after the original's own greyscale,
-  under the common conversions and with no tone fit (a tone fit would map any two-colour icon onto any
-  other of its shape).
+* ``colour_residual`` and ``grey_residual``: the colour evidence, measured by :mod:`.colour`.
 """
 
 from __future__ import annotations
@@ -28,6 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .colour import CLIP_MARGIN, colour_residual, grey_residual
 from .layers import MatchLayers, QueryLayers, apply_dihedral, content_box, is_grey, to_grey
 
 GRID = 8
@@ -40,8 +37,6 @@ FLAT_TONE_TOLERANCE = 14.0
 # Median |high-pass| of a cell above which it holds texture, not just a smooth ramp or one sharp edge of
 # flat art (an edge moves few pixels, so the median ignores it).
 DETAIL_LEVEL = 0.6
-COLOUR_BLUR = 1.0  # px of the thumbnail, before the colour residual
-CLIP_MARGIN = 2.0  # grey levels from 0 or 255 at which a query value counts as clipped
 OCCLUSION_CONTRAST = 1.6  # a disagreeing cell with this much more contrast in the query is covered up
 SKIP_REFINEMENT_ABOVE = 0.997  # correlation at which ECC refinement cannot help (flat art at 0.985-0.99 is a px off)
 RATIO_TEST = 0.85
@@ -307,105 +302,6 @@ def _cell_agreement(reference: np.ndarray, query: np.ndarray, valid: np.ndarray)
                          textured, detailed, occluded / considered if considered else 0.0, visible)
 
 
-def _tone_pixels(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The overlap's pixels of both images for a tone comparison: slightly blurred and away from the
-    overlap's edge (a sub-pixel misregistration of fine colour detail is not a colour edit)."""
-    reference = cv2.GaussianBlur(reference.astype(np.float32), (0, 0), COLOUR_BLUR)
-    query = cv2.GaussianBlur(query.astype(np.float32), (0, 0), COLOUR_BLUR)
-    inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    valid = inner if inner.sum() >= 0.5 * valid.sum() else valid
-    return reference[valid], query[valid]
-
-
-def _colour_residual(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> float:
-    """:func:`colour_edit_residual` over the overlap (see :func:`_tone_pixels`)."""
-    return colour_edit_residual(*_tone_pixels(reference, query, valid))
-
-
-# Greyscale conversions in common use, as RGB weights on sRGB values: BT.601 luma (PIL, OpenCV, most
-# editors), BT.709 luma (scikit-image), the plain average; :func:`grey_conversions` adds BT.709 luminance
-# in linear light (GIMP).  HSL lightness (Photoshop's Desaturate) is left out: with it, the grey copies of
-# unrelated gradients came within reach of each other on the benchmark.
-GREY_WEIGHTS = ((0.299, 0.587, 0.114), (0.2126, 0.7152, 0.0722), (1 / 3, 1 / 3, 1 / 3))
-GREY_KEPT = 0.95  # share of pixels the grey residual keeps (the rest: captions, edges)
-
-
-def grey_conversions(rgb: np.ndarray) -> list[np.ndarray]:
-    """``(n, 3)`` sRGB values -> the grey values each common greyscale conversion gives them."""
-    rgb = rgb.reshape(-1, 3).astype(np.float64)
-    greys = [rgb @ np.array(weights) for weights in GREY_WEIGHTS]
-    unit = rgb / 255.0
-    linear = np.where(unit <= 0.04045, unit / 12.92, ((unit + 0.055) / 1.055) ** 2.4)
-    luminance = linear @ np.array(GREY_WEIGHTS[1])
-    greys.append(255.0 * np.where(luminance <= 0.0031308, 12.92 * luminance,
-                                  1.055 * luminance ** (1 / 2.4) - 0.055))
-    return greys
-
-
-def _grey_residual(reference: np.ndarray, query_grey: np.ndarray, valid: np.ndarray) -> float:
-    """How far a grey query is from the original's own greyscale over the overlap, as a share of the
-    0-255 range (over :func:`_tone_pixels`): the best of :func:`grey_conversions`, the worst 5% of pixels
-    left out."""
-    reference_pixels, query_pixels = _tone_pixels(reference, query_grey, valid)
-    target = query_pixels.astype(np.float64)
-    best = np.inf
-    for grey in grey_conversions(reference_pixels):
-        error = np.sort(np.abs(grey - target))[: max(1, int(GREY_KEPT * target.size))]
-        best = min(best, float(np.sqrt(np.mean(error ** 2))))
-    return best / 255.0
-
-
-def colour_edit_residual(reference: np.ndarray, query: np.ndarray) -> float:
-    """What remains of ``query`` pixels ``(n, 3)`` after the best global colour edit of ``reference``
-    pixels, as a share of the 0-255 range.
-
-    The edit model, per pixel and channel c: ``q_c = s * (r_c - luma(r)) + g * luma(r) + k`` (three
-    numbers for the whole image): saturation ``s`` (0 for greyscale), contrast ``g`` and brightness ``k``,
-    the edits a copy goes through.  Neither gain is negative: no editing of a copy inverts its colours or
-    its tones, and an inverting fit would map some flags' colours onto other flags'; nor can the model turn
-    one flag's colours into another's, as a free RGB-to-RGB affine map could.  Values the edit pushed out
-    of range are clipped, as image editors do.  The worst 10% of pixels are left out (captions, logos).
-    """
-    r = reference.reshape(-1, 3).astype(np.float64)
-    luma = r @ np.array(GREY_WEIGHTS[0])  # BT.601
-    gains = np.column_stack([(r - luma[:, None]).reshape(-1), np.repeat(luma, 3)])  # saturation, contrast
-    target = query.reshape(-1).astype(np.float64)
-    # A brightened or saturated copy clips at 0 and 255: fit on the values the edit left inside the range,
-    # then compare with the clipped prediction.  On flat art with saturated colours (black and yellow) the
-    # values inside the range can be too few to pin the edit down, so the fit on every value is tried too;
-    # the better edit stands.
-    inside = (target > CLIP_MARGIN) & (target < 255 - CLIP_MARGIN)
-    best = np.inf
-    for rows in [np.ones_like(inside)] + ([inside] if 0.3 <= inside.mean() < 1.0 else []):
-        prediction = _non_negative_fit(gains, target, rows)
-        error = np.abs(np.clip(prediction, 0, 255) - target).reshape(-1, 3).max(axis=1)
-        kept = np.sort(error)[: max(1, int(0.9 * len(error)))]
-        best = min(best, float(np.sqrt(np.mean(kept ** 2))))
-    return best / 255.0
-
-
-def _non_negative_fit(gains: np.ndarray, target: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Least squares ``target ~ gains @ w + k`` over ``rows`` with ``w >= 0``; the prediction for every row.
-
-    With two gains the constrained optimum is the best of the unconstrained fits over the subsets of
-    gains held at zero that come out non-negative (all gains free first: when that fit is feasible it is
-    the optimum)."""
-    best: tuple[float, np.ndarray] | None = None
-    for free in ((0, 1), (0,), (1,), ()):
-        design = np.column_stack([gains[:, list(free)], np.ones(len(gains))])
-        solution, *_ = np.linalg.lstsq(design[rows], target[rows], rcond=None)
-        if (solution[:-1] < 0).any():
-            continue
-        prediction = design @ solution
-        cost = float(np.sum((prediction[rows] - target[rows]) ** 2))
-        if len(free) == 2:
-            return prediction
-        if best is None or cost < best[0]:
-            best = (cost, prediction)
-    assert best is not None  # the constant fit is always feasible
-    return best[1]
-
-
 def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comparison | None:
     """Warp the query onto a work's decoded thumbnail (RGB) and measure how well they agree; None without overlap."""
     th, tw = thumb.shape[:2]
@@ -426,9 +322,8 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
             candidate, candidate_mask = _warp(image, candidate_matrix, (tw, th), content)
             candidate_grey = cv2.GaussianBlur(to_grey(candidate).astype(np.float32), (0, 0), 1.0)
             candidate_inner = cv2.erode(candidate_mask, np.ones((5, 5), np.uint8)) > 0
-            before = _correlation(reference_grey[inner > 0], warped_grey[inner > 0])
             if candidate_inner.mean() >= MIN_OVERLAP and \
-                    _correlation(reference_grey[candidate_inner], candidate_grey[candidate_inner]) >= before:
+                    _correlation(reference_grey[candidate_inner], candidate_grey[candidate_inner]) >= initial:
                 warped, mask, warped_grey, matrix, refined = candidate, candidate_mask, candidate_grey, \
                     candidate_matrix, True
                 inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
@@ -440,9 +335,8 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
     shown = cells.visible if cells.visible.mean() >= MIN_OVERLAP else valid
     correlation = tone_correlation(reference_grey[shown], warped_grey[shown])
     original_grey = is_grey(thumb)
-    colour_residual = None if query.grey_source else _colour_residual(thumb, warped, shown)
-    grey_residual = _grey_residual(thumb, to_grey(warped), shown) if query.grey_source and not original_grey \
-        else None
+    colour = None if query.grey_source else colour_residual(thumb, warped, shown)
+    grey = grey_residual(thumb, to_grey(warped), shown) if query.grey_source and not original_grey else None
     # How much of the query's own content lands on the original (a collage shows more than the work).
     qh, qw = image.shape[:2]
     qbox = content_box(image)
@@ -454,6 +348,6 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
     return Comparison(alignment=alignment, correlation=correlation, agreement=cells.agreement,
                       textured_agreement=cells.textured_agreement, textured_cells=cells.textured,
                       occlusion=cells.occlusion, detailed_cells=cells.detailed, original_grey=original_grey,
-                      coverage=coverage, query_coverage=float(inside.mean()), colour_residual=colour_residual,
-                      grey_residual=grey_residual, refined=refined,
+                      coverage=coverage, query_coverage=float(inside.mean()), colour_residual=colour,
+                      grey_residual=grey, refined=refined,
                       matrix=matrix)

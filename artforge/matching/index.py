@@ -267,11 +267,11 @@ class MatchIndex:
         """Proposals for the ``max_candidates`` strongest works (plus the tone layer's leaders for an overlaid
         query), strongest first, one per work and layer (two for the tone layer: by the query's content box
         and by its frame)."""
-        smooth = is_smooth(query)
+        searched = searches_tone(query)
         # A caption's or badge's corners make smooth art look textured; then the tone layer is searched
         # too, but only adds its leaders, on top of the other layers' candidates.
-        overlaid = not smooth and keypoints_concentrated(query)
-        tone = self._tone_proposals(query) if searches_tone(query) else []
+        overlaid = searched and not is_smooth(query)
+        tone = self._tone_proposals(query) if searched else []
         best: dict[tuple[int, str, bool], Proposal] = {}
         for proposal in self._global_proposals(query) + tone + self._local_proposals(query):
             # A work's tone match by the query's content box and by its frame are two hypotheses: keep both.
@@ -304,8 +304,7 @@ class MatchIndex:
     def _global_proposals(self, query: QueryLayers) -> list[Proposal]:
         if self._global is None or not len(self.global_codes):
             return []
-        queries = [query.dihedral] + ([query.box_dihedral] if query.box_dihedral is not None else [])
-        codes = np.ascontiguousarray(np.concatenate(queries))
+        codes = global_query_codes(query)
         k = min(GLOBAL_NEIGHBOURS, len(self.global_codes))
         distances, labels = self._global.search(codes, k)
         found = []
@@ -324,12 +323,8 @@ class MatchIndex:
         # and the search costs ~25 ms at 1M works.
         if self._tone is None or not len(self.tone_codes):
             return []
-        # The content box's variants, then (with a border) the frame's: on stripe art the "border" may be
-        # a stripe of the work itself.
-        variants = [query.ahash_dihedral] + ([query.frame_ahash_dihedral]
-                                             if query.frame_ahash_dihedral is not None else [])
         k = min(TONE_NEIGHBOURS, len(self.tone_codes))
-        distances, labels = self._tone.search(np.ascontiguousarray(np.concatenate(variants)), k)
+        distances, labels = self._tone.search(tone_query_codes(query), k)
         return [Proposal(rowid=int(self.tone_owner[label]), layer="tone", strength=256.0 - float(distance),
                          dihedral=DIHEDRAL_OPS[row % 8], query_box=row < 8, stored_box=True,
                          distance=int(distance), tile=int(self.tone_tile[label]))
@@ -362,6 +357,21 @@ class MatchIndex:
             offset += len(descriptors)
         return [Proposal(rowid=owner, layer="local", strength=float(count), mirrored=mirrored)
                 for (owner, mirrored), count in votes.items() if count >= MIN_VOTES]
+
+
+def global_query_codes(query: QueryLayers) -> np.ndarray:
+    """The PDQ hashes the global layer searches: the frame's 8 turns and flips, then (with a border) the
+    content box's; row ``r`` is ``DIHEDRAL_OPS[r % 8]``, of the content box from row 8 on."""
+    parts = [query.dihedral] + ([query.box_dihedral] if query.box_dihedral is not None else [])
+    return np.ascontiguousarray(np.concatenate(parts))
+
+
+def tone_query_codes(query: QueryLayers) -> np.ndarray:
+    """The average hashes the tone layer searches: the content box's 8 turns and flips, then (with a
+    border) the frame's, since on stripe art the "border" may be a stripe of the work itself; row ``r`` is
+    ``DIHEDRAL_OPS[r % 8]``, of the frame from row 8 on."""
+    parts = [query.ahash_dihedral] + ([query.frame_ahash_dihedral] if query.frame_ahash_dihedral is not None else [])
+    return np.ascontiguousarray(np.concatenate(parts))
 
 
 def is_smooth(query: QueryLayers) -> bool:

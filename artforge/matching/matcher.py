@@ -168,15 +168,15 @@ class LayeredMatcher:
                 continue  # a work without layers (registered before them) cannot be compared
             stored = MatchLayers.from_row(row)
             thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
-            best: tuple[Comparison, Proposal] | None = None
-            best_rank = (False, -math.inf)
+            # The best comparison so far, ranked by (a match, score): a fit that holds beats one that scores
+            # higher but does not (a whole-frame guess for a crop of flat art can outscore the crop's true
+            # place and still fail the decision).
+            best: tuple[tuple[bool, float], Comparison, Proposal] | None = None
             fits: dict[bool, Alignment | None] = {}
             tried: set[tuple] = set()  # the layers of one work often suggest the same alignment
 
             def consider(alignments: list[Alignment], proposal: Proposal) -> bool:
-                # A fit that holds beats one that scores higher but does not: a whole-frame guess for a
-                # crop of flat art can outscore the crop's true place and still fail the decision.
-                nonlocal best, best_rank
+                nonlocal best
                 for alignment in alignments:
                     key = (alignment.dihedral, alignment.mirrored, tuple(np.round(alignment.matrix, 2).ravel()))
                     if key in tried:
@@ -186,9 +186,9 @@ class LayeredMatcher:
                     if comparison is None:
                         continue
                     rank = (classify(comparison) is not None, comparison.score)
-                    if rank > best_rank:
-                        best, best_rank = (comparison, proposal), rank
-                return best_rank[0]
+                    if best is None or rank > best[0]:
+                        best = (rank, comparison, proposal)
+                return best is not None and best[0][0]
 
             if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2], fits), proposal)
                        for proposal in work_proposals):  # stops at the strongest layer that matches
@@ -203,7 +203,7 @@ class LayeredMatcher:
                     if found is not None and consider([found], hashed[0]):
                         break
             if best is not None:
-                results.append(self._evidence(row["work_id"], best[1], best[0], len(by_work)))
+                results.append(self._evidence(row["work_id"], best[2], best[1], len(by_work)))
         results.sort(key=lambda e: (e.kind is not None, e.score), reverse=True)
         return results
 
