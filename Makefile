@@ -4,7 +4,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+# anvil (the local dev chain) from npm, for `artforge chain up` and the chain tests.  Without npm the
+# tests that need anvil are skipped with a reason; everything else runs.
+ANVIL_DIR := tools/anvil
+ANVIL     := $(ANVIL_DIR)/node_modules/.bin/anvil
+
+.PHONY: demo test bench clean anvil
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +20,14 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/demo.sh
 
-test: $(VENV)/.installed
+anvil: $(ANVIL_DIR)/node_modules/.installed
+
+$(ANVIL_DIR)/node_modules/.installed: $(ANVIL_DIR)/package.json $(ANVIL_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(ANVIL_DIR) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the tests that need anvil will be skipped" >&2; fi
+
+test: $(VENV)/.installed anvil
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed
@@ -23,4 +35,4 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/register_speed.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache $(ANVIL_DIR)/node_modules

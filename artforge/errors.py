@@ -25,6 +25,8 @@ class ExitCode(IntEnum):
     PERMISSION_DENIED = 9  # the signer is not allowed to do this (e.g. not the current owner)
     CONFLICT = 10  # the operation clashes with existing state
     AMBIGUOUS = 11  # verify: several registered works match equally well
+    LICENCE_FORBIDS = 12  # the work's licence forbids what was asked (e.g. a token of non-commercial art)
+    CHAIN_ERROR = 13  # the chain is unreachable, not the one recorded, or refused the transaction
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -102,3 +104,31 @@ class Interrupted(ArtforgeError):
 
 class StaleArtifact(ArtforgeError):
     """A committed contract artifact was not built from the contract source beside it."""
+
+
+class LicenceForbids(ArtforgeError):
+    """The work's licence forbids what was asked."""
+
+    exit_code = ExitCode.LICENCE_FORBIDS
+
+
+class ChainError(ArtforgeError):
+    """The chain cannot be reached, is not the chain the registry recorded, or refused a transaction."""
+
+    exit_code = ExitCode.CHAIN_ERROR
+
+
+class ChainUnreachable(ChainError):
+    """No node answers at the chain's address."""
+
+
+class WrongChain(ChainError):
+    """The node serves another chain than the one the registry recorded for this contract."""
+
+
+class NotArtforgeContract(ChainError):
+    """The address holds no contract, or one whose code is not artforge's."""
+
+
+class TransactionRejected(ChainError):
+    """The node refused the transaction (insufficient funds, bad nonce) or it reverted."""

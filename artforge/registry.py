@@ -123,12 +123,40 @@ def _migration_4_frame_tile(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE match_layers SET tile_ahash = NULL WHERE length(tile_ahash) = ?", [18 * 32])
 
 
+def _migration_5_chain(db: sqlite_utils.Database) -> None:
+    # Tokens on EVM chains (artforge.chain).  A chain is known by its id; a deployment is checked by the
+    # code at its address each time it is used.  RPC URLs are not stored: they often carry an API key.
+    db["chain_deployments"].create(
+        {
+            "chain_id": int, "address": str, "network": str, "deployer": str, "tx_hash": str, "block": int,
+            "code_sha256": str, "created_at": str,
+        },
+        pk=("chain_id", "address"),
+        not_null={"network", "code_sha256", "created_at"},
+    )
+    # One row per (contract, provenance record): 'pending' from just before the transaction is sent until
+    # its receipt says 'minted' or 'failed'; never 'minted' without a receipt.
+    db["tokens"].create(
+        {
+            "chain_id": int, "contract": str, "record_id": str, "work_id": str, "token_id": int,
+            "recipient": str, "royalty_receiver": str, "royalty_bps": int, "token_uri": str,
+            "metadata_cid": str, "image_cid": str, "tx_hash": str, "block": int, "status": str,
+            "error": str, "created_at": str, "updated_at": str,
+        },
+        pk=("chain_id", "contract", "record_id"),
+        not_null={"work_id", "status", "token_uri", "created_at", "updated_at"},
+        foreign_keys=[("work_id", "works", "id")],
+    )
+    db["tokens"].create_index(["work_id"])
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _migration_1_initial),
     ("match_layers", _migration_2_match_layers),
     ("tone_tiles", _migration_3_tone_tiles),
     ("frame_tile", _migration_4_frame_tile),
+    ("chain", _migration_5_chain),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

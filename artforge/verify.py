@@ -31,7 +31,8 @@ from .matching.index import MatchIndex, open_index
 from .matching.layers import QueryLayers
 from .matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
 from .registry import Registry
-from .works import WorkDetails, work_details
+from .chain.tokens import LiveReader
+from .works import WorkDetails, with_token_owners, work_details
 
 MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
 MIN_MATCH_SIDE = 24
@@ -190,13 +191,16 @@ def _write_diff(registry: Registry, report: DisputeReport, query: QueryLayers, o
 
 
 def iter_verify(home: Home, paths: Sequence[str | Path], *, workers: int | None = None,
-                index: MatchIndex | None = None, diff: Path | None = None) -> Iterator[DisputeReport | VerifyFailure]:
+                index: MatchIndex | None = None, diff: Path | None = None,
+                rpc_url: str | None = None) -> Iterator[DisputeReport | VerifyFailure]:
     """A dispute report per image, in input order, as each is ready (analysis runs on all cores).
 
     A bad file yields a :class:`VerifyFailure` and the batch goes on.  Nothing is written to the registry;
     with ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).
+    A matched work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).
     """
     path_list = [Path(p) for p in paths]
+    tokens = LiveReader(home.settings.home, rpc_url)
     with home.registry() as registry:
         matcher = LayeredMatcher(index if index is not None else open_index(registry))
         for path, result in analyse_files(path_list, analyse_query, workers=workers, **home.settings.image_limits):
@@ -206,6 +210,8 @@ def iter_verify(home: Home, paths: Sequence[str | Path], *, workers: int | None 
                 yield VerifyFailure(str(path), BadInput(f"{path}: cannot analyse ({type(result).__name__}: {result})"))
             else:
                 report = decide(registry, str(path), result, matcher)
+                if report.details is not None:
+                    report.details = with_token_owners(report.details, tokens)
                 if diff is not None and report.match is not None:
                     _write_diff(registry, report, report.compared or result.layers,
                                 diff_target(diff, path, len(path_list) > 1))

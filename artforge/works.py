@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from .home import Home
+from .chain.tokens import LiveReader, TokenState, recorded_tokens, with_live_state
 from .licences import Licence
 from .provenance import SignedRecord, check_chain
 from .registry import GrantRow, Registry, WorkRow
@@ -49,6 +50,7 @@ class WorkDetails:
     history: list[HistoryEntry]
     records: list[SignedRecord]
     chain_problems: list[str]
+    tokens: list[TokenState] = field(default_factory=list)  # on-chain tokens of the work (artforge mint)
 
     @property
     def chain_valid(self) -> bool:
@@ -64,6 +66,7 @@ class WorkDetails:
             "history": [h.to_dict() for h in self.history],
             "signature_valid": self.chain_valid,
             "chain_problems": self.chain_problems,
+            "tokens": [t.to_dict() for t in self.tokens],
         }
 
 
@@ -108,13 +111,22 @@ def work_details(registry: Registry, work: WorkRow) -> WorkDetails:
         history=history,
         records=records,
         chain_problems=check_chain(records),
+        tokens=recorded_tokens(registry, work.id),
     )
 
 
-def show_work(home: Home, reference: str) -> WorkDetails:
-    """Details of the work named by an id or id prefix."""
+def with_token_owners(details: WorkDetails, reader: LiveReader) -> WorkDetails:
+    """``details`` with each token's current owner and royalty, where its chain answers."""
+    if not details.tokens:
+        return details
+    return replace(details, tokens=with_live_state(details.tokens, reader))
+
+
+def show_work(home: Home, reference: str, rpc_url: str | None = None) -> WorkDetails:
+    """Details of the work named by an id or id prefix; tokens are read from their chains when reachable."""
     with home.registry() as registry:
-        return work_details(registry, registry.resolve_work(reference))
+        details = work_details(registry, registry.resolve_work(reference))
+    return with_token_owners(details, LiveReader(home.settings.home, rpc_url))
 
 
 def list_works(home: Home, limit: int | None = None, offset: int = 0) -> list[WorkRow]:

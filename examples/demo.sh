@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end demo on the embedded defaults: a fresh home with a local SQLite registry, procedural
 # art drawn on the spot, registration under licences, a disputed copy, verification, a small generator
-# trained on built-in data whose images are born registered, audit.
+# trained on built-in data whose images are born registered, audit, and a token minted on the in-process chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,3 +45,8 @@ artforge verify "$(head -1 "$work/generated.txt")" --json \
 
 step "Audit every signature and chain in the registry"
 artforge audit
+
+step "Mint a token for a generated image (CC-BY-4.0) on the in-process chain: ERC-721 with a 7.5% ERC-2981 royalty"
+artforge mint "$(head -1 "$work/generated.txt")" --royalty-bps 750 --json \
+  | python -c 'import json,sys; t=json.load(sys.stdin)["data"]; print("token", t["token_id"], "on chain", t["chain_id"], "contract", t["contract"]); print("uri", t["token_uri"]); print("image", "ipfs://" + t["image_cid"]); print("kept in the registry:", t["recorded"], "(the in-process chain ends with the command; see artforge chain up)")'
+

@@ -13,22 +13,8 @@ from web3.logs import DISCARD
 from artforge.chain.artifact import CONTRACT_NAME, CONTRACTS_DIR, load_artifact, source_sha256
 from artforge.errors import StaleArtifact
 
-# The standard interfaces, written out here rather than taken from artforge's ABI: any wallet or
-# marketplace reads the token through these.
-GENERIC_ABI = [
-    {"type": "function", "name": "ownerOf", "stateMutability": "view",
-     "inputs": [{"name": "tokenId", "type": "uint256"}], "outputs": [{"name": "", "type": "address"}]},
-    {"type": "function", "name": "tokenURI", "stateMutability": "view",
-     "inputs": [{"name": "tokenId", "type": "uint256"}], "outputs": [{"name": "", "type": "string"}]},
-    {"type": "function", "name": "balanceOf", "stateMutability": "view",
-     "inputs": [{"name": "owner", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-    {"type": "function", "name": "royaltyInfo", "stateMutability": "view",
-     "inputs": [{"name": "tokenId", "type": "uint256"}, {"name": "salePrice", "type": "uint256"}],
-     "outputs": [{"name": "receiver", "type": "address"}, {"name": "royaltyAmount", "type": "uint256"}]},
-    {"type": "function", "name": "supportsInterface", "stateMutability": "view",
-     "inputs": [{"name": "interfaceId", "type": "bytes4"}], "outputs": [{"name": "", "type": "bool"}]},
-]
-ERC721, ERC721_METADATA, ERC2981, ERC4906 = "0x80ac58cd", "0x5b5e139f", "0x2a55205a", "0x49064906"
+from chain_helpers import ERC721, ERC721_METADATA, ERC2981, ERC4906, GENERIC_ABI
+
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,10 @@ PassphraseEnvOpt = Annotated[
         help="Read the key passphrase from this environment variable (else prompt on a terminal).",
     ),
 ]
+RpcReadOpt = Annotated[
+    Optional[str],
+    typer.Option("--rpc", metavar="URL", help="Read tokens minted on an RPC chain from this JSON-RPC URL."),
+]
 ImagesArg = Annotated[
     list[str], typer.Argument(help="Image files; '-' reads paths from stdin, one per line.", show_default=False)
 ]

@@ -12,7 +12,7 @@ from rich.console import Console
 from ..audit import audit_registry
 from ..errors import ExitCode
 from ..verify import DisputeReport, VerifyFailure, iter_verify
-from .options import ImagesArg, JsonOpt, make_home, read_paths
+from .options import ImagesArg, JsonOpt, RpcReadOpt, make_home, read_paths
 from .output import Outcome, StreamItem, command, echo, warn
 from .views import render_report
 
@@ -40,6 +40,7 @@ def verify(
     diff: Annotated[Path | None, typer.Option(
         "--diff", help="Write a side-by-side picture of original and disputed image: a .png file for one image, "
                        "else a directory of <name>.diff.png.")] = None,
+    rpc: RpcReadOpt = None,
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Find the registered original of disputed images; report owner, licence, terms and signatures.
@@ -49,7 +50,7 @@ def verify(
     Exit codes: 0 verified match, 3 no match, 4 match whose signature or chain is broken,
     5 an unreadable image, 11 ambiguous (several works match equally well).
     """
-    items = iter_verify(make_home(), read_paths(images), diff=diff)
+    items = iter_verify(make_home(), read_paths(images), diff=diff, rpc_url=rpc)
     return Outcome(stream=_stream(items), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from ..chain.tokens import TokenState
 from ..verify import Candidate, DisputeReport
 from ..works import Identity, WorkDetails
 
@@ -51,7 +52,23 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
     lines.append(("records", str(len(details.history))))
     status = "valid" if details.chain_valid else "BROKEN: " + "; ".join(details.chain_problems)
     lines.append(("signatures", status))
+    lines += [("token", token_line(t)) for t in details.tokens]
     return lines
+
+
+def token_line(state: TokenState) -> str:
+    """A token as recorded, and its owner and royalty as the chain says now (when it was asked)."""
+    row = state.row
+    where = f"chain {row.chain_id} ({state.network}) contract {row.contract}"
+    if row.status != "minted":
+        return f"{row.status} on {where}, transaction {row.tx_hash}"
+    text = f"#{row.token_id} on {where}, {row.token_uri}"
+    if state.live:
+        text += (f"; owner now {state.live.owner}, royalty {state.live.royalty_bps / 100:g}% "
+                 f"to {state.live.royalty_receiver}")
+    elif state.note:
+        text += f"; live state unknown: {state.note}"
+    return text
 
 
 def _table(lines: list[tuple[str, str]]) -> Table:

@@ -12,7 +12,7 @@ from ..errors import ExitCode
 from ..licensing import transfer_work
 from ..registration import register_images
 from ..works import list_works, show_work
-from .options import ImagesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, make_home, read_paths
+from .options import ImagesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, RpcReadOpt, make_home, read_paths
 from .output import Outcome, command, echo, warn
 from .views import render_work
 
@@ -79,9 +79,13 @@ def list_command(
 
 
 @command(app)
-def show(work: WorkArg, json_output: JsonOpt = False) -> Outcome:
-    """Show a work: owner, licence and its terms, active grants, signature status."""
-    details = show_work(make_home(), work)
+def show(work: WorkArg, rpc: RpcReadOpt = None, json_output: JsonOpt = False) -> Outcome:
+    """Show a work: owner, licence and its terms, active grants, signature status, tokens.
+
+    A token's current owner and royalty are read from its chain when it answers (the local node if it
+    runs; an RPC chain with --rpc).
+    """
+    details = show_work(make_home(), work, rpc_url=rpc)
     return Outcome(details.to_dict(), lambda out: render_work(out, details),
                    exit_code=_chain_exit(details.chain_valid))
 

@@ -1,0 +1,299 @@
+"""``artforge mint``: a registered work becomes an ERC-721 token with ERC-2981 royalties.
+
+Idempotent and crash-safe.  The contract refuses a second token for the same provenance record, and
+before sending anything we ask it (``tokenOfRecord``) whether the record already has one: a run that died
+after sending is reconciled from the chain, not minted twice.  In the registry a token row is ``pending``
+(with its transaction hash, known before sending) until the receipt makes it ``minted`` or ``failed``.
+
+On the in-process chain nothing is recorded: that chain ends with the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import (BadInput, ChainError, InvalidRecord, LicenceForbids, NotFound, NotOwner, TransactionRejected,
+                      UsageError)
+from ..home import Home
+from ..imaging import load_image, pixel_sha256
+from ..provenance import utc_now
+from ..registry import Registry, WorkRow
+from ..works import work_details
+from . import store
+from .contract import contract_for
+from .metadata import TokenMetadata, build_metadata, write_metadata
+from .network import (ChainSession, ChainTarget, PreparedTransaction, broadcast, check_address, prepare, receipt_of,
+                      wait_for_receipt)
+from .sessions import open_session
+
+DEFAULT_ROYALTY_BPS = 500  # 5%, a common marketplace default
+MAX_ROYALTY_BPS = 10_000  # ERC-2981's denominator: 100%
+
+
+@dataclass(frozen=True)
+class MintRequest:
+    """What to mint and how."""
+
+    reference: str  # a work id or prefix, or the path of the registered image
+    image: Path | None = None  # the registered image's file, when ``reference`` is a work id
+    to: str | None = None  # token owner (default: the minting account)
+    royalty_bps: int = DEFAULT_ROYALTY_BPS
+    royalty_to: str | None = None  # royalty receiver (default: the token owner)
+    contract: str | None = None  # a recorded deployment other than the newest
+    allow_noncommercial: bool = False
+
+
+@dataclass(frozen=True)
+class MintResult:
+    """The token of a work on one chain."""
+
+    work_id: str
+    record_id: str
+    chain: str  # where, safe to print
+    network: str  # memory, local or rpc
+    chain_id: int
+    contract: str
+    token_id: int
+    recipient: str
+    royalty_receiver: str
+    royalty_bps: int
+    token_uri: str
+    metadata_cid: str
+    image_cid: str
+    metadata_path: str
+    tx_hash: str | None
+    block: int | None
+    created: bool  # False: the token existed already (found in the registry or on the chain)
+    recorded: bool  # False on the in-process chain
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _image_bytes(path: Path, home: Home) -> tuple[bytes, str, str]:
+    """The file's bytes, file SHA-256 and pixel SHA-256 (loaded safely, like every image)."""
+    loaded = load_image(path, **home.settings.image_limits)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    return data, loaded.file_sha256, pixel_sha256(loaded.image)
+
+
+def resolve_work_and_image(registry: Registry, home: Home, reference: str, image: Path | None) -> tuple[WorkRow, bytes]:
+    """The work to mint and its image bytes.
+
+    ``reference`` is either the registered image's path or a work id; with a work id, ``image`` must be a
+    file with the work's pixels (the registry keeps fingerprints, not images).
+    """
+    as_path = Path(reference)
+    if image is None and as_path.is_file():
+        data, file_sha, pixels = _image_bytes(as_path, home)
+        works = registry.works_with_file(file_sha) or registry.works_with_pixels(pixels)
+        owned = [w for w in works if home.keystore.find_by_key_id(w.owner_key_id)] or works
+        if not owned:
+            raise NotFound(f"{reference}: not a registered image; register it first (artforge register)")
+        if len({w.id for w in owned}) > 1:
+            raise UsageError(f"{reference}: several works have these pixels; name one by id and give --image")
+        return owned[0], data
+    work = registry.resolve_work(reference)
+    if image is None:
+        raise UsageError(f"give the registered image with --image (the token names the image by its IPFS CID, "
+                         f"and the registry keeps fingerprints, not pixels)")
+    data, file_sha, pixels = _image_bytes(image, home)
+    if pixels != work.pixel_sha256:
+        raise UsageError(f"{image}: not the image of work {work.id[:12]} (its pixels differ)")
+    return work, data
+
+
+def _check_request(request: MintRequest) -> None:
+    if not 0 <= request.royalty_bps <= MAX_ROYALTY_BPS:
+        raise UsageError(f"--royalty-bps must be 0-{MAX_ROYALTY_BPS} (basis points: 500 = 5%)")
+    if request.to is not None:
+        check_address(request.to, "--to")
+    if request.royalty_to is not None:
+        check_address(request.royalty_to, "--royalty-to")
+
+
+def prepare_mint(registry: Registry, home: Home, request: MintRequest,
+                 open_chain: Callable[[], ChainSession]) -> "Minter":
+    """Every check that needs no transaction, the metadata written, the contract found: ready to mint.
+
+    ``open_chain`` is called only once the registry side is known to be fine (bad input fails first).
+    """
+    _check_request(request)
+    work, image = resolve_work_and_image(registry, home, request.reference, request.image)
+    details = work_details(registry, work)
+    if not details.chain_valid:
+        raise InvalidRecord(f"work {work.id[:12]}: its record chain does not verify "
+                            f"({'; '.join(details.chain_problems)}); not minting")
+    if home.keystore.find_by_key_id(work.owner_key_id) is None:
+        raise NotOwner(f"work {work.id[:12]} is owned by key {work.owner_key_id[:12]}, which is not in this "
+                       f"home; only the owner mints its token")
+    if not details.licence.terms.commercial and not request.allow_noncommercial:
+        raise LicenceForbids(
+            f"work {work.id[:12]} is licensed {details.licence.id}, which forbids commercial use; a token "
+            f"can be sold, so pass --allow-noncommercial-token to mint it anyway (the licence stays in "
+            f"its metadata)")
+    creator = registry.identity(work.creator_key_id) or {}
+    metadata = build_metadata(details, creator.get("public_key", ""), image)
+    metadata_path = write_metadata(home.settings.home / "tokens", metadata)
+    session = open_chain()
+    contract, _ = contract_for(registry, session, request.contract)
+    recipient = check_address(request.to, "--to") if request.to else session.address
+    royalty_to = check_address(request.royalty_to, "--royalty-to") if request.royalty_to else recipient
+    return Minter(registry, session, contract, work, metadata, str(metadata_path), recipient, royalty_to,
+                  request.royalty_bps)
+
+
+def mint_work(home: Home, request: MintRequest, target: ChainTarget,
+              session: ChainSession | None = None) -> MintResult:
+    """Mint a token for a registered work, or return the one it already has on this contract.
+
+    ``session`` reuses an open chain (several mints on one in-process chain); else ``target`` is opened.
+    """
+    with home.registry() as registry:
+        return prepare_mint(registry, home, request, lambda: session or open_session(home, target)).run()
+
+
+@dataclass
+class Minter:
+    """One mint on one contract: reconcile with the chain first, then send at most one transaction.
+
+    :meth:`begin` records the pending row and sends; :meth:`finish` waits for the receipt and records the
+    outcome.  A process that dies between the two is what :meth:`run`'s reconciliation is for.
+    """
+
+    registry: Registry
+    session: ChainSession
+    contract: Any
+    work: WorkRow
+    metadata: TokenMetadata
+    metadata_path: str
+    recipient: str
+    royalty_to: str
+    royalty_bps: int
+
+    @property
+    def record_hash(self) -> bytes:
+        return bytes.fromhex(self.work.id)  # the registration record's id: SHA-256 of its canonical bytes
+
+    def run(self) -> MintResult:
+        row = self._row()
+        on_chain = self._token_on_chain()
+        if on_chain:
+            return self._existing(on_chain, row)
+        if row is not None and row.status == store.PENDING and row.tx_hash:
+            self._settle_pending(row)
+            on_chain = self._token_on_chain()
+            if on_chain:
+                return self._existing(on_chain, self._row())
+        return self.finish(*self.begin())
+
+    def _token_on_chain(self) -> int:
+        return int(self.contract.functions.tokenOfRecord(self.record_hash).call())
+
+    def _row(self) -> store.TokenRow | None:
+        if not self.session.persistent:
+            return None
+        return store.token(self.registry, self.session.chain_id, self.contract.address, self.work.id)
+
+    def _settle_pending(self, row: store.TokenRow) -> None:
+        """A run died after sending: wait for that transaction if the node still has it, else forget it."""
+        receipt = receipt_of(self.session, row.tx_hash)
+        if receipt is None:
+            try:
+                self.session.w3.eth.get_transaction(row.tx_hash)
+            except Exception:  # noqa: BLE001 - unknown to the node: dropped, never mined
+                return
+            receipt = wait_for_receipt(self.session, row.tx_hash, "mint")
+        if receipt["status"] != 1:
+            self._store(replace(row, status=store.FAILED, block=int(receipt["blockNumber"]), error="reverted",
+                                updated_at=utc_now()))
+
+    def _existing(self, token_id: int, row: store.TokenRow | None) -> MintResult:
+        """The record already has a token: report it, recording (or completing) its row from the chain."""
+        if row is not None and row.status == store.MINTED and row.token_id == token_id:
+            return self._result(row, created=False)
+        tx_hash, block = self._minted_event(token_id)
+        functions = self.contract.functions
+        receiver, amount = functions.royaltyInfo(token_id, 10_000).call()
+        uri = functions.tokenURI(token_id).call()
+        now = utc_now()
+        found = store.TokenRow(
+            chain_id=self.session.chain_id, contract=self.contract.address, record_id=self.work.id,
+            work_id=self.work.id, token_id=token_id, recipient=functions.ownerOf(token_id).call(),
+            royalty_receiver=receiver, royalty_bps=int(amount), token_uri=uri,
+            metadata_cid=uri.removeprefix("ipfs://"), image_cid=row.image_cid if row else self.metadata.image_cid,
+            tx_hash=tx_hash, block=block, status=store.MINTED, error=None,
+            created_at=row.created_at if row else now, updated_at=now)
+        if self.session.persistent:
+            with self.registry.transaction():
+                store.put_token(self.registry, found)
+        return self._result(found, created=False)
+
+    def _minted_event(self, token_id: int) -> tuple[str | None, int | None]:
+        logs = self.contract.events.Minted().get_logs(from_block=0, argument_filters={"tokenId": token_id})
+        for log in logs:
+            return "0x" + log["transactionHash"].hex().removeprefix("0x"), int(log["blockNumber"])
+        return None, None
+
+    def begin(self) -> tuple[PreparedTransaction, store.TokenRow]:
+        """Sign the mint, record it as pending (with its hash), and send it.  A revert found while
+        estimating stops here with nothing sent and nothing recorded."""
+        call = self.contract.functions.mint(self.recipient, self.metadata.token_uri, self.royalty_to,
+                                            self.royalty_bps, self.record_hash)
+        prepared = prepare(self.session, call, self.contract.abi, "mint")
+        now = utc_now()
+        row = store.TokenRow(
+            chain_id=self.session.chain_id, contract=self.contract.address, record_id=self.work.id,
+            work_id=self.work.id, token_id=None, recipient=self.recipient, royalty_receiver=self.royalty_to,
+            royalty_bps=self.royalty_bps, token_uri=self.metadata.token_uri, metadata_cid=self.metadata.cid,
+            image_cid=self.metadata.image_cid, tx_hash=prepared.tx_hash, block=None, status=store.PENDING,
+            error=None, created_at=now, updated_at=now)
+        self._store(row)
+        try:
+            broadcast(self.session, prepared, "mint")
+        except TransactionRejected:
+            if self.session.persistent:  # refused by the node: nothing went out, so nothing to remember
+                with self.registry.transaction():
+                    store.delete_token(self.registry, row)
+            raise
+        return prepared, row
+
+    def finish(self, prepared: PreparedTransaction, row: store.TokenRow) -> MintResult:
+        """Wait for the receipt; the row becomes ``minted`` (with token id and block) or ``failed``."""
+        receipt = wait_for_receipt(self.session, prepared.tx_hash, "mint")
+        if receipt["status"] != 1:
+            self._store(replace(row, status=store.FAILED, block=int(receipt["blockNumber"]), error="reverted",
+                                updated_at=utc_now()))
+            raise TransactionRejected(f"mint: transaction {prepared.tx_hash} reverted")
+        minted = replace(row, token_id=self._token_from_receipt(receipt), block=int(receipt["blockNumber"]),
+                         status=store.MINTED, updated_at=utc_now())
+        self._store(minted)
+        return self._result(minted, created=True)
+
+    def _store(self, row: store.TokenRow) -> None:
+        if self.session.persistent:
+            with self.registry.transaction():
+                store.put_token(self.registry, row)
+
+    def _token_from_receipt(self, receipt: Any) -> int:
+        from web3.logs import DISCARD  # the receipt also holds Transfer and MetadataUpdate logs
+
+        events = self.contract.events.Minted().process_receipt(receipt, errors=DISCARD)
+        if not events:
+            raise ChainError("mint: the receipt has no Minted event")
+        return int(events[0]["args"]["tokenId"])
+
+    def _result(self, row: store.TokenRow, created: bool) -> MintResult:
+        return MintResult(
+            work_id=row.work_id, record_id=row.record_id, chain=self.session.target.label,
+            network=self.session.target.kind, chain_id=row.chain_id, contract=row.contract,
+            token_id=int(row.token_id or 0), recipient=row.recipient, royalty_receiver=row.royalty_receiver,
+            royalty_bps=row.royalty_bps, token_uri=row.token_uri, metadata_cid=row.metadata_cid,
+            image_cid=row.image_cid, metadata_path=self.metadata_path, tx_hash=row.tx_hash, block=row.block,
+            created=created, recorded=self.session.persistent)

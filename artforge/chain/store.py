@@ -1,0 +1,91 @@
+"""The registry's chain tables: where the contract is deployed, and which works have tokens.
+
+Rows are written inside the caller's :meth:`~artforge.registry.Registry.transaction`.  A token row is
+``pending`` from just before its transaction is sent until the receipt makes it ``minted`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..registry import Registry
+
+PENDING, MINTED, FAILED = "pending", "minted", "failed"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The artforge contract on one chain, as recorded by ``artforge chain deploy``."""
+
+    chain_id: int
+    address: str
+    network: str  # "local" or "rpc"
+    deployer: str
+    tx_hash: str
+    block: int
+    code_sha256: str
+    created_at: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """A work's token on one contract (or the attempt to mint it)."""
+
+    chain_id: int
+    contract: str
+    record_id: str
+    work_id: str
+    token_id: int | None
+    recipient: str
+    royalty_receiver: str
+    royalty_bps: int
+    token_uri: str
+    metadata_cid: str
+    image_cid: str
+    tx_hash: str | None
+    block: int | None
+    status: str
+    error: str | None
+    created_at: str
+    updated_at: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def record_deployment(registry: Registry, deployment: Deployment) -> None:
+    registry.db["chain_deployments"].insert(deployment.to_dict(), replace=True)
+
+
+def deployments(registry: Registry, chain_id: int | None = None) -> list[Deployment]:
+    """Recorded deployments, newest first (of one chain id when given)."""
+    where, args = ("chain_id = ?", [chain_id]) if chain_id is not None else (None, None)
+    rows = registry.db["chain_deployments"].rows_where(where, args, order_by="created_at DESC, rowid DESC")
+    return [Deployment(**row) for row in rows]
+
+
+def token(registry: Registry, chain_id: int, contract: str, record_id: str) -> TokenRow | None:
+    rows = list(registry.db["tokens"].rows_where("chain_id = ? AND contract = ? AND record_id = ?",
+                                                 [chain_id, contract, record_id]))
+    return TokenRow(**rows[0]) if rows else None
+
+
+def tokens_of_work(registry: Registry, work_id: str) -> list[TokenRow]:
+    """A work's token rows, oldest first."""
+    rows = registry.db["tokens"].rows_where("work_id = ?", [work_id], order_by="created_at, rowid")
+    return [TokenRow(**row) for row in rows]
+
+
+def all_tokens(registry: Registry) -> list[TokenRow]:
+    return [TokenRow(**row) for row in registry.db["tokens"].rows_where(order_by="created_at, rowid")]
+
+
+def put_token(registry: Registry, row: TokenRow) -> None:
+    registry.db["tokens"].insert(row.to_dict(), replace=True)
+
+
+def delete_token(registry: Registry, row: TokenRow) -> None:
+    registry.db["tokens"].delete((row.chain_id, row.contract, row.record_id))

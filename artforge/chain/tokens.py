@@ -1,0 +1,115 @@
+"""A work's tokens as ``show`` and ``verify`` report them: what the registry recorded and, when the chain
+answers, who owns the token now and what royalty it pays (read through the standard ERC-721/ERC-2981 calls).
+
+web3 is imported only when a token's chain can actually be asked: the local node is running, or an
+``--rpc`` URL was given.  Nothing here sends a transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from ..errors import ArtforgeError
+from ..registry import Registry
+from . import store
+from .store import TokenRow
+
+ROYALTY_PROBE_PRICE = 10_000  # royaltyInfo(token, 10000) returns the royalty in basis points
+
+
+@dataclass(frozen=True)
+class LiveToken:
+    """A token as the chain says it is now."""
+
+    owner: str
+    royalty_receiver: str
+    royalty_bps: int
+    token_uri: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TokenState:
+    """A recorded token (or mint attempt), with its live state when the chain was asked."""
+
+    row: TokenRow
+    network: str  # "local", "rpc", or "unknown" when the deployment is not recorded
+    live: LiveToken | None = None
+    note: str | None = None  # why there is no live state
+
+    def to_dict(self) -> dict:
+        return {**self.row.to_dict(), "network": self.network,
+                "on_chain": self.live.to_dict() if self.live else None, "on_chain_note": self.note}
+
+
+def recorded_tokens(registry: Registry, work_id: str) -> list[TokenState]:
+    """The work's token rows with the network each contract was deployed on (registry only; no chain)."""
+    known = {(d.chain_id, d.address): d for d in store.deployments(registry)}
+    states = []
+    for row in store.tokens_of_work(registry, work_id):
+        deployment = known.get((row.chain_id, row.contract))
+        states.append(TokenState(row, deployment.network if deployment else "unknown"))
+    return states
+
+
+class LiveReader:
+    """Reads tokens from their chains, opening each chain at most once (``verify`` checks many images)."""
+
+    def __init__(self, home_dir, rpc_url: str | None = None):
+        self.home_dir = home_dir
+        self.rpc_url = rpc_url
+        self._sessions: dict[str, object] = {}
+
+    def _session(self, network: str):
+        from .localnode import ANVIL_DEV_KEY, running_node
+        from .network import ChainTarget, connect
+
+        if network not in self._sessions:
+            if network == "local":
+                node = running_node(self.home_dir)
+                if node is None:
+                    self._sessions[network] = "the local chain is not running (artforge chain up)"
+                else:
+                    self._sessions[network] = connect(ChainTarget("local"), node.url, ANVIL_DEV_KEY)
+            elif network == "rpc" and self.rpc_url:
+                # Reads need no key; the session's account is a throwaway that never signs.
+                self._sessions[network] = connect(ChainTarget("rpc", self.rpc_url), default_key=b"\x01" * 32)
+            else:
+                self._sessions[network] = "give --rpc URL to read it from its chain"
+        return self._sessions[network]
+
+    def read(self, state: TokenState) -> TokenState:
+        if state.row.status != store.MINTED or state.row.token_id is None:
+            return state
+        try:
+            session = self._session(state.network)
+        except ArtforgeError as exc:
+            self._sessions[state.network] = str(exc)
+            session = str(exc)
+        if isinstance(session, str):
+            return replace(state, note=session)
+        if session.chain_id != state.row.chain_id:
+            return replace(state, note=f"the node at {session.target.label} serves chain {session.chain_id}")
+        return replace(state, **_read_token(session, state.row))
+
+
+def _read_token(session, row: TokenRow) -> dict:
+    from .artifact import load_artifact
+
+    contract = session.w3.eth.contract(address=row.contract, abi=load_artifact().abi)
+    try:
+        owner = contract.functions.ownerOf(row.token_id).call()
+        receiver, amount = contract.functions.royaltyInfo(row.token_id, ROYALTY_PROBE_PRICE).call()
+        uri = contract.functions.tokenURI(row.token_id).call()
+    except Exception as exc:  # noqa: BLE001 - a reset chain or a burnt token: say so, don't fail the report
+        return {"note": f"the chain does not have this token now ({type(exc).__name__})"}
+    if not owner:
+        return {"note": "the chain does not have this token now"}
+    return {"live": LiveToken(owner, receiver, int(amount), uri)}
+
+
+def with_live_state(states: list[TokenState], reader: LiveReader) -> list[TokenState]:
+    """``states`` with live owner and royalty filled in where the chain answers."""
+    return [reader.read(state) for state in states]

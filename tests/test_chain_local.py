@@ -1,0 +1,214 @@
+"""The local dev chain (anvil on 127.0.0.1) and RPC chains: persistence, reconciliation, wrong chains."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from chain_helpers import GENERIC_ABI, anvil_or_skip, free_port
+from cli_helpers import run, run_json
+
+from artforge.chain import localnode
+from artforge.chain.localnode import ANVIL_DEV_KEY
+from artforge.chain.minting import MintRequest, prepare_mint
+from artforge.chain.network import ChainTarget, connect
+from artforge.chain.sessions import open_session
+
+pytestmark = pytest.mark.slow
+DEV_KEY_HEX = "0x" + ANVIL_DEV_KEY.hex()
+UNFUNDED_KEY_HEX = "0x" + "42" * 32
+
+
+@pytest.fixture
+def local_chain(home, monkeypatch):
+    """`artforge chain up` on a free port; always brought down again by its PID."""
+    anvil_or_skip(monkeypatch)
+    port = free_port()
+    result = run("chain", "up", "--port", port)
+    assert result.exit_code == 0, result.stderr
+    yield port
+    run("chain", "down")
+    localnode.stop(home.settings.home)
+
+
+def _register(art, seed: int = 1, licence: str = "CC-BY-4.0") -> tuple[Path, str]:
+    path = art(seed)
+    result = run("register", path, "--license", licence, "-q")
+    assert result.exit_code == 0, result.stderr
+    return path, result.stdout.strip()
+
+
+def _rows(home_dir: Path, table: str) -> list[tuple]:
+    with sqlite3.connect(home_dir / "registry.db") as db:
+        return db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def test_tokens_survive_a_restart_of_the_local_chain(home, art, local_chain, isolated_home) -> None:
+    path, work_id = _register(art)
+    code, deployed = run_json("chain", "deploy")
+    assert code == 0 and deployed["data"]["created"] and deployed["data"]["chain_id"] == 31337
+    code, again = run_json("chain", "deploy")
+    assert code == 0 and not again["data"]["created"] and again["data"]["address"] == deployed["data"]["address"]
+    code, minted = run_json("mint", path, "--chain", "local", "--royalty-bps", "750")
+    token = minted["data"]
+    assert code == 0 and token["created"] and token["recorded"] and token["token_id"] == 1
+    [row] = _rows(isolated_home, "tokens")
+    assert "minted" in row and token["tx_hash"] in row and token["block"] in row
+
+    status = run_json("chain", "status")[1]["data"]
+    pid = status["node"]["pid"]
+    assert status["running"] and status["tokens"] == 1
+    assert run("chain", "down").exit_code == 0
+    assert not _alive(pid), "chain down must stop the process it started"
+    assert run_json("chain", "status")[1]["data"]["running"] is False
+    result = run("show", work_id)
+    assert "live state unknown: the local chain is not running" in result.stdout
+
+    assert run("chain", "up", "--port", local_chain).exit_code == 0
+    code, shown = run_json("show", work_id)
+    [state] = shown["data"]["tokens"]
+    assert state["on_chain"]["owner"] == token["recipient"] and state["on_chain"]["royalty_bps"] == 750
+    code, again = run_json("mint", path, "--chain", "local")
+    assert code == 0 and not again["data"]["created"] and again["data"]["token_id"] == 1
+    assert again["data"]["tx_hash"] == token["tx_hash"]
+    # Any wallet reads it through the standard interfaces.
+    session = open_session(home, ChainTarget("local"))
+    generic = session.w3.eth.contract(address=token["contract"], abi=GENERIC_ABI)
+    assert generic.functions.tokenURI(1).call() == token["token_uri"]
+    assert generic.functions.royaltyInfo(1, 10_000).call() == [token["royalty_receiver"], 750]
+    # verify reports the token with its owner now.
+    code, report = run_json("verify", path)
+    assert report["data"]["work"]["tokens"][0]["on_chain"]["owner"] == token["recipient"]
+
+
+def test_a_run_killed_after_sending_is_reconciled_not_minted_twice(home, art, local_chain, isolated_home) -> None:
+    path, work_id = _register(art)
+    assert run("chain", "deploy").exit_code == 0
+    session = open_session(home, ChainTarget("local"))
+    with home.registry() as registry:
+        minter = prepare_mint(registry, home, MintRequest(str(path)), lambda: session)
+        prepared, _ = minter.begin()  # recorded as pending and sent; the process "dies" before the receipt
+    [row] = _rows(isolated_home, "tokens")
+    assert "pending" in row and prepared.tx_hash in row
+    code, envelope = run_json("mint", path, "--chain", "local")
+    token = envelope["data"]
+    assert code == 0 and not token["created"] and token["token_id"] == 1 and token["tx_hash"] == prepared.tx_hash
+    [row] = _rows(isolated_home, "tokens")
+    assert "minted" in row and "pending" not in row
+    contract = session.w3.eth.contract(address=token["contract"], abi=GENERIC_ABI)
+    assert contract.functions.balanceOf(token["recipient"]).call() == 1  # one token, not two
+
+
+def test_a_token_the_registry_never_heard_of_is_recorded_from_the_chain(home, art, local_chain, isolated_home) -> None:
+    path, _ = _register(art)
+    assert run("chain", "deploy").exit_code == 0
+    session = open_session(home, ChainTarget("local"))
+    with home.registry() as registry:
+        minter = prepare_mint(registry, home, MintRequest(str(path)), lambda: session)
+        prepared, row = minter.begin()
+        with registry.transaction():
+            registry.db["tokens"].delete_where()  # as if the pending row had never been committed
+    code, envelope = run_json("mint", path, "--chain", "local")
+    assert code == 0 and envelope["data"]["token_id"] == 1 and envelope["data"]["tx_hash"] == prepared.tx_hash
+    [row] = _rows(isolated_home, "tokens")
+    assert "minted" in row
+
+
+def test_rpc_with_a_key_from_the_environment(home, art, local_chain, monkeypatch, isolated_home) -> None:
+    path, _ = _register(art)
+    url = f"http://127.0.0.1:{local_chain}"
+    monkeypatch.setenv("ARTFORGE_TEST_MINTER", DEV_KEY_HEX)
+    code, deployed = run_json("chain", "deploy", "--rpc", url, "--key-env", "ARTFORGE_TEST_MINTER")
+    assert code == 0 and deployed["data"]["network"] == "rpc"
+    code, minted = run_json("mint", path, "--rpc", url, "--key-env", "ARTFORGE_TEST_MINTER", "--to",
+                            "0x70997970C51812Dc3a010c7D01B91b73Aa4d79C8")
+    assert code == 0 and minted["data"]["recipient"] == "0x70997970C51812Dc3a010c7D01B91b73Aa4d79C8"
+    code, shown = run_json("show", minted["data"]["work_id"], "--rpc", url)
+    assert shown["data"]["tokens"][0]["on_chain"]["owner"] == "0x70997970C51812Dc3a010c7D01B91b73Aa4d79C8"
+    assert DEV_KEY_HEX[2:] not in (isolated_home / "registry.db").read_bytes().hex()
+
+
+def test_an_unfunded_key_and_a_foreign_contract_leave_the_registry_unchanged(home, art, local_chain, monkeypatch,
+                                                                             isolated_home) -> None:
+    path, _ = _register(art)
+    url = f"http://127.0.0.1:{local_chain}"
+    monkeypatch.setenv("ARTFORGE_TEST_EMPTY", UNFUNDED_KEY_HEX)
+    result = run("chain", "deploy", "--rpc", url, "--key-env", "ARTFORGE_TEST_EMPTY")
+    assert result.exit_code == 13 and "insufficient funds" in result.stderr
+    assert _rows(isolated_home, "chain_deployments") == []
+    assert run("chain", "deploy").exit_code == 0
+    before = _rows(isolated_home, "tokens")
+    # The contract's owner is the dev account: another (funded by nobody) key cannot mint on it.
+    result = run("mint", path, "--rpc", url, "--key-env", "ARTFORGE_TEST_EMPTY")
+    assert result.exit_code == 13 and "would revert: OwnableUnauthorizedAccount" in result.stderr
+    assert _rows(isolated_home, "tokens") == before == []
+
+
+def test_a_node_serving_another_chain_is_refused(home, art, local_chain, monkeypatch, isolated_home) -> None:
+    path, _ = _register(art)
+    assert run("chain", "deploy").exit_code == 0
+    [deployment] = _rows(isolated_home, "chain_deployments")
+    address = deployment[1]
+    port = free_port()
+    other = subprocess.Popen([os.environ["ARTFORGE_ANVIL"], "--host", "127.0.0.1", "--port", str(port),
+                              "--chain-id", "4242", "--silent"], stdout=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                connect(ChainTarget("rpc", url), default_key=ANVIL_DEV_KEY)
+                break
+            except Exception:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        monkeypatch.setenv("ARTFORGE_TEST_MINTER", DEV_KEY_HEX)
+        result = run("mint", path, "--rpc", url, "--key-env", "ARTFORGE_TEST_MINTER", "--contract", address)
+        assert result.exit_code == 13 and "recorded on chain 31337" in result.stderr and "serves chain 4242" in result.stderr
+        result = run("mint", path, "--rpc", url, "--key-env", "ARTFORGE_TEST_MINTER")
+        assert result.exit_code == 13 and "no artforge contract recorded for chain 4242" in result.stderr
+    finally:
+        other.terminate()
+        other.wait(10)
+    assert _rows(isolated_home, "tokens") == []
+
+
+def test_a_reset_local_chain_is_noticed(home, art, local_chain, isolated_home) -> None:
+    path, _ = _register(art)
+    assert run("chain", "deploy").exit_code == 0
+    assert run("mint", path, "--chain", "local").exit_code == 0
+    assert run("chain", "down").exit_code == 0
+    (isolated_home / "chain" / "local" / "state.json").unlink()  # the saved state is lost
+    assert run("chain", "up", "--port", local_chain).exit_code == 0
+    result = run("mint", path, "--chain", "local")
+    assert result.exit_code == 13 and "no contract at" in result.stderr
+    code, deployed = run_json("chain", "deploy")
+    assert code == 0 and deployed["data"]["created"]
+    code, minted = run_json("mint", path, "--chain", "local")
+    assert code == 0 and minted["data"]["created"] and minted["data"]["token_id"] == 1
+
+
+def test_chain_up_refuses_a_busy_port_and_down_is_idempotent(home, monkeypatch) -> None:
+    anvil_or_skip(monkeypatch)
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = run("chain", "up", "--port", busy.getsockname()[1])
+    assert result.exit_code == 13 and "in use" in result.stderr
+    result = run("chain", "down")
+    assert result.exit_code == 0 and "was not running" in result.stderr
