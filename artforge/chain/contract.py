@@ -44,9 +44,15 @@ def deploy_and_record(registry: Registry, session: ChainSession) -> Deployment:
 
 
 def bind(session: ChainSession, address: str, artifact: ContractArtifact | None = None) -> Any:
-    """The contract at ``address``, after checking that its code is artforge's."""
-    artifact = artifact or load_artifact()
+    """The contract at ``address``, after checking that its code is artforge's (once per session)."""
     address = check_address(address, "contract")
+    bound = session._cache.setdefault("bound", {})
+    if address not in bound:
+        bound[address] = _checked_contract(session, address, artifact or load_artifact())
+    return bound[address]
+
+
+def _checked_contract(session: ChainSession, address: str, artifact: ContractArtifact) -> Any:
     code = bytes(session.w3.eth.get_code(address))
     if not code:
         raise NotArtforgeContract(f"no contract at {address} on chain {session.chain_id} (a dev chain reset "

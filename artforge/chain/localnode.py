@@ -35,6 +35,9 @@ STOP_TIMEOUT_S = 10
 # anvil's first dev account (from its public "test test ... junk" mnemonic, funded at genesis).  Public
 # knowledge, for the local dev chain only: --key-env overrides it.
 ANVIL_DEV_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+# Nodes this process started, by PID: kept so that stopping one reaps it (no zombie) and so that Python
+# does not warn about a child still running when the Popen object would otherwise be collected.
+_STARTED: dict[int, subprocess.Popen] = {}
 
 
 @dataclass(frozen=True)
@@ -142,12 +145,15 @@ def start(home: Path, port: int = DEFAULT_PORT) -> tuple[LocalNode, bool]:
         # A session of its own: the node outlives this command and ignores its Ctrl-C.
         process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_handle, stderr=subprocess.STDOUT,
                                    start_new_session=True)
+    _STARTED[process.pid] = process
     node = LocalNode(pid=process.pid, port=port, url=f"http://127.0.0.1:{port}", chain_id=LOCAL_CHAIN_ID,
                      state_file=str(state), log_file=str(log), binary=binary, started_at=utc_now())
     deadline = time.monotonic() + START_TIMEOUT_S
     while not _answers(port):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            process.wait(STOP_TIMEOUT_S)
+            _STARTED.pop(process.pid, None)
             tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
             raise ChainError(f"anvil did not start on port {port}" + (f": {tail[0]}" if tail else ""))
         time.sleep(0.05)
@@ -163,20 +169,15 @@ def stop(home: Path) -> LocalNode | None:
         path.unlink(missing_ok=True)
         return None
     os.kill(node.pid, signal.SIGTERM)
+    child = _STARTED.pop(node.pid, None)
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while _alive(node) and time.monotonic() < deadline:
-        _reap(node.pid)
+        if child is not None:
+            child.poll()  # reaps it once it has exited
         time.sleep(0.05)
     if _alive(node):
         os.kill(node.pid, signal.SIGKILL)
-        _reap(node.pid)
+    if child is not None:
+        child.wait(STOP_TIMEOUT_S)
     path.unlink(missing_ok=True)
     return node
-
-
-def _reap(pid: int) -> None:
-    # When this process started the node (tests do), it must collect the exit status or the PID lingers.
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

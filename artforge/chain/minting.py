@@ -198,7 +198,8 @@ class Minter:
 
     def _row(self) -> store.TokenRow | None:
         if not self.session.persistent:
-            return None
+            # The in-process chain's rows live in the session only (searching its logs costs ~10 ms a block).
+            return self.session._cache.get("tokens", {}).get((self.contract.address, self.work.id))
         return store.token(self.registry, self.session.chain_id, self.contract.address, self.work.id)
 
     def _settle_pending(self, row: store.TokenRow) -> None:
@@ -230,9 +231,7 @@ class Minter:
             metadata_cid=uri.removeprefix("ipfs://"), image_cid=row.image_cid if row else self.metadata.image_cid,
             tx_hash=tx_hash, block=block, status=store.MINTED, error=None,
             created_at=row.created_at if row else now, updated_at=now)
-        if self.session.persistent:
-            with self.registry.transaction():
-                store.put_token(self.registry, found)
+        self._store(found)
         return self._result(found, created=False)
 
     def _minted_event(self, token_id: int) -> tuple[str | None, int | None]:
@@ -258,9 +257,7 @@ class Minter:
         try:
             broadcast(self.session, prepared, "mint")
         except TransactionRejected:
-            if self.session.persistent:  # refused by the node: nothing went out, so nothing to remember
-                with self.registry.transaction():
-                    store.delete_token(self.registry, row)
+            self._forget(row)  # refused by the node: nothing went out, so nothing to remember
             raise
         return prepared, row
 
@@ -277,9 +274,18 @@ class Minter:
         return self._result(minted, created=True)
 
     def _store(self, row: store.TokenRow) -> None:
-        if self.session.persistent:
-            with self.registry.transaction():
-                store.put_token(self.registry, row)
+        if not self.session.persistent:
+            self.session._cache.setdefault("tokens", {})[(row.contract, row.record_id)] = row
+            return
+        with self.registry.transaction():
+            store.put_token(self.registry, row)
+
+    def _forget(self, row: store.TokenRow) -> None:
+        if not self.session.persistent:
+            self.session._cache.get("tokens", {}).pop((row.contract, row.record_id), None)
+            return
+        with self.registry.transaction():
+            store.delete_token(self.registry, row)
 
     def _token_from_receipt(self, receipt: Any) -> int:
         from web3.logs import DISCARD  # the receipt also holds Transfer and MetadataUpdate logs
