@@ -89,7 +89,7 @@ def run_chain(name: str, home: Home, images: list[Path], target: ChainTarget, se
     n = len(images)
     base = baseline(session, n)
     first, results = artforge_mints(home, images, target, session)
-    assert all(r.created for r in results) and len({r.token_id for r in results}) == n
+    assert all(r.created for r in results) and len({r.token.token_id for r in results}) == n
     again, repeated = artforge_mints(home, images, target, session)
     assert not any(r.created for r in repeated)
     rows = [

@@ -94,13 +94,18 @@ def test_tokens_survive_a_restart_of_the_local_chain(home, art, local_chain, iso
     assert report["data"]["work"]["tokens"][0]["on_chain"]["owner"] == token["recipient"]
 
 
+def _begin_mint(home, path: Path):
+    """Sign, record as pending and send a mint, then stop: what a process killed before the receipt leaves."""
+    session = open_session(home, ChainTarget("local"))
+    with home.registry() as registry:
+        prepared, _ = prepare_mint(registry, home, MintRequest(str(path)), lambda: session).begin()
+    return session, prepared
+
+
 def test_a_run_killed_after_sending_is_reconciled_not_minted_twice(home, art, local_chain, isolated_home) -> None:
     path, work_id = _register(art)
     assert run("chain", "deploy").exit_code == 0
-    session = open_session(home, ChainTarget("local"))
-    with home.registry() as registry:
-        minter = prepare_mint(registry, home, MintRequest(str(path)), lambda: session)
-        prepared, _ = minter.begin()  # recorded as pending and sent; the process "dies" before the receipt
+    session, prepared = _begin_mint(home, path)
     [row] = _rows(isolated_home, "tokens")
     assert "pending" in row and prepared.tx_hash in row
     code, envelope = run_json("mint", path, "--chain", "local")
@@ -115,12 +120,9 @@ def test_a_run_killed_after_sending_is_reconciled_not_minted_twice(home, art, lo
 def test_a_token_the_registry_never_heard_of_is_recorded_from_the_chain(home, art, local_chain, isolated_home) -> None:
     path, _ = _register(art)
     assert run("chain", "deploy").exit_code == 0
-    session = open_session(home, ChainTarget("local"))
-    with home.registry() as registry:
-        minter = prepare_mint(registry, home, MintRequest(str(path)), lambda: session)
-        prepared, row = minter.begin()
-        with registry.transaction():
-            registry.db["tokens"].delete_where()  # as if the pending row had never been committed
+    _, prepared = _begin_mint(home, path)
+    with home.registry() as registry, registry.transaction():
+        registry.db["tokens"].delete_where()  # as if the pending row had never been committed
     code, envelope = run_json("mint", path, "--chain", "local")
     assert code == 0 and envelope["data"]["token_id"] == 1 and envelope["data"]["tx_hash"] == prepared.tx_hash
     [row] = _rows(isolated_home, "tokens")

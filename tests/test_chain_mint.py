@@ -144,9 +144,9 @@ def test_one_in_process_chain_mints_each_work_once(home, art) -> None:
     a = mint_work(home, MintRequest(str(first)), ChainTarget(), session=session)
     b = mint_work(home, MintRequest(str(second), royalty_bps=250), ChainTarget(), session=session)
     again = mint_work(home, MintRequest(str(first)), ChainTarget(), session=session)
-    assert (a.token_id, b.token_id) == (1, 2) and a.contract == b.contract
-    assert again.token_id == 1 and not again.created and again.tx_hash == a.tx_hash
-    assert again.royalty_bps == 500 and b.royalty_bps == 250
+    assert (a.token.token_id, b.token.token_id) == (1, 2) and a.token.contract == b.token.contract
+    assert again.token.token_id == 1 and not again.created and again.token.tx_hash == a.token.tx_hash
+    assert again.token.royalty_bps == 500 and b.token.royalty_bps == 250 and again.token.status == "minted"
 
 
 def test_a_contract_with_other_code_is_not_taken_for_artforges() -> None:
@@ -163,3 +163,11 @@ def test_a_contract_with_other_code_is_not_taken_for_artforges() -> None:
         bind(session, receipt.contractAddress)
     with pytest.raises(UsageError):
         bind(session, "0xnot-an-address")
+
+
+def test_chain_up_without_anvil_says_how_to_install_it(home, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("ARTFORGE_ANVIL", str(tmp_path / "no-such-anvil"))
+    result = run("chain", "up", "--port", "1")
+    assert result.exit_code == 13 and "npm install -g @foundry-rs/anvil" in result.stderr
+    status = run_json("chain", "status")[1]["data"]
+    assert status["running"] is False and status["deployments"] == []

@@ -46,10 +46,9 @@ def deploy_and_record(registry: Registry, session: ChainSession) -> Deployment:
 def bind(session: ChainSession, address: str, artifact: ContractArtifact | None = None) -> Any:
     """The contract at ``address``, after checking that its code is artforge's (once per session)."""
     address = check_address(address, "contract")
-    bound = session._cache.setdefault("bound", {})
-    if address not in bound:
-        bound[address] = _checked_contract(session, address, artifact or load_artifact())
-    return bound[address]
+    if address not in session.contracts:
+        session.contracts[address] = _checked_contract(session, address, artifact or load_artifact())
+    return session.contracts[address]
 
 
 def _checked_contract(session: ChainSession, address: str, artifact: ContractArtifact) -> Any:
@@ -91,9 +90,9 @@ def contract_for(registry: Registry, session: ChainSession, address: str | None 
     empty each process) and nothing is recorded.
     """
     if not session.persistent:
-        if "memory_deployment" not in session._cache:
-            session._cache["memory_deployment"] = deploy(session)
-        deployment = session._cache["memory_deployment"]
+        if session.memory_deployment is None:
+            session.memory_deployment = deploy(session)
+        deployment = session.memory_deployment
         return bind(session, deployment.address), deployment
     deployment = current_deployment(registry, session, address)
     return bind(session, deployment.address), deployment

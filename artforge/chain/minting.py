@@ -11,7 +11,7 @@ On the in-process chain nothing is recorded: that chain ends with the process.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,29 +48,18 @@ class MintRequest:
 
 @dataclass(frozen=True)
 class MintResult:
-    """The token of a work on one chain."""
+    """The token of a work on one chain, and how this run came by it."""
 
-    work_id: str
-    record_id: str
+    token: store.TokenRow
     chain: str  # where, safe to print
     network: str  # memory, local or rpc
-    chain_id: int
-    contract: str
-    token_id: int
-    recipient: str
-    royalty_receiver: str
-    royalty_bps: int
-    token_uri: str
-    metadata_cid: str
-    image_cid: str
     metadata_path: str
-    tx_hash: str | None
-    block: int | None
     created: bool  # False: the token existed already (found in the registry or on the chain)
     recorded: bool  # False on the in-process chain
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**self.token.to_dict(), "chain": self.chain, "network": self.network,
+                "metadata_path": self.metadata_path, "created": self.created, "recorded": self.recorded}
 
 
 def _image_bytes(path: Path, home: Home) -> tuple[bytes, str, str]:
@@ -199,7 +188,7 @@ class Minter:
     def _row(self) -> store.TokenRow | None:
         if not self.session.persistent:
             # The in-process chain's rows live in the session only (searching its logs costs ~10 ms a block).
-            return self.session._cache.get("tokens", {}).get((self.contract.address, self.work.id))
+            return self.session.memory_tokens.get((self.contract.address, self.work.id))
         return store.token(self.registry, self.session.chain_id, self.contract.address, self.work.id)
 
     def _settle_pending(self, row: store.TokenRow) -> None:
@@ -275,14 +264,14 @@ class Minter:
 
     def _store(self, row: store.TokenRow) -> None:
         if not self.session.persistent:
-            self.session._cache.setdefault("tokens", {})[(row.contract, row.record_id)] = row
+            self.session.memory_tokens[(row.contract, row.record_id)] = row
             return
         with self.registry.transaction():
             store.put_token(self.registry, row)
 
     def _forget(self, row: store.TokenRow) -> None:
         if not self.session.persistent:
-            self.session._cache.get("tokens", {}).pop((row.contract, row.record_id), None)
+            self.session.memory_tokens.pop((row.contract, row.record_id), None)
             return
         with self.registry.transaction():
             store.delete_token(self.registry, row)
@@ -296,10 +285,5 @@ class Minter:
         return int(events[0]["args"]["tokenId"])
 
     def _result(self, row: store.TokenRow, created: bool) -> MintResult:
-        return MintResult(
-            work_id=row.work_id, record_id=row.record_id, chain=self.session.target.label,
-            network=self.session.target.kind, chain_id=row.chain_id, contract=row.contract,
-            token_id=int(row.token_id or 0), recipient=row.recipient, royalty_receiver=row.royalty_receiver,
-            royalty_bps=row.royalty_bps, token_uri=row.token_uri, metadata_cid=row.metadata_cid,
-            image_cid=row.image_cid, metadata_path=self.metadata_path, tx_hash=row.tx_hash, block=row.block,
-            created=created, recorded=self.session.persistent)
+        return MintResult(row, self.session.target.label, self.session.target.kind, self.metadata_path, created,
+                          self.session.persistent)

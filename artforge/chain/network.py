@@ -67,7 +67,11 @@ class ChainSession:
     w3: Any
     account: Any  # eth_account LocalAccount; its key never leaves this object
     chain_id: int
-    _cache: dict = field(default_factory=dict, repr=False)
+    # What this session has learnt: contracts whose code it checked (by address) and, for the in-process
+    # chain, which the registry does not record, its deployment and token rows.
+    contracts: dict[str, Any] = field(default_factory=dict, repr=False)
+    memory_deployment: Any = field(default=None, repr=False)
+    memory_tokens: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     @property
     def persistent(self) -> bool:

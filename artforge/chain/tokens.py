@@ -8,6 +8,8 @@ web3 is imported only when a token's chain can actually be asked: the local node
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
 
 from ..errors import ArtforgeError
 from ..registry import Registry
@@ -57,12 +59,12 @@ def recorded_tokens(registry: Registry, work_id: str) -> list[TokenState]:
 class LiveReader:
     """Reads tokens from their chains, opening each chain at most once (``verify`` checks many images)."""
 
-    def __init__(self, home_dir, rpc_url: str | None = None):
+    def __init__(self, home_dir: Path, rpc_url: str | None = None):
         self.home_dir = home_dir
         self.rpc_url = rpc_url
-        self._sessions: dict[str, object] = {}
+        self._sessions: dict[str, Any] = {}  # network -> ChainSession, or why that chain cannot be read
 
-    def _session(self, network: str):
+    def _session(self, network: str) -> Any:
         from .localnode import ANVIL_DEV_KEY, running_node
         from .network import ChainTarget, connect
 
@@ -95,7 +97,7 @@ class LiveReader:
         return replace(state, **_read_token(session, state.row))
 
 
-def _read_token(session, row: TokenRow) -> dict:
+def _read_token(session: Any, row: TokenRow) -> dict:
     from .artifact import load_artifact
 
     contract = session.w3.eth.contract(address=row.contract, abi=load_artifact().abi)

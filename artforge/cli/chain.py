@@ -62,14 +62,14 @@ def mint(
     result = mint_work(make_home(), request, _target(chain, rpc, key_env))
     if not quiet and not json_output:
         verb = "minted" if result.created else "already minted:"
-        warn(f"{verb} token #{result.token_id} on {result.chain} (chain {result.chain_id}), "
-             f"contract {result.contract}; metadata {result.metadata_path}")
+        warn(f"{verb} token #{result.token.token_id} on {result.chain} (chain {result.token.chain_id}), "
+             f"contract {result.token.contract}; metadata {result.metadata_path}")
         if not result.recorded:
             warn("in-process chain: this token is gone when the command ends, and the registry does not record "
                  "it; use --chain local or --rpc URL to keep one")
 
     def render(out: Console) -> None:
-        echo(str(result.token_id))
+        echo(str(result.token.token_id))
 
     return Outcome(result.to_dict(), render)
 
