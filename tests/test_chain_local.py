@@ -214,3 +214,38 @@ def test_chain_up_refuses_a_busy_port_and_down_is_idempotent(home, monkeypatch) 
     assert result.exit_code == 13 and "in use" in result.stderr
     result = run("chain", "down")
     assert result.exit_code == 0 and "was not running" in result.stderr
+
+
+def test_a_pending_transaction_that_reverted_does_not_stop_a_new_mint(home, art, local_chain, isolated_home) -> None:
+    from artforge.chain import store
+
+    path, work_id = _register(art)
+    code, deployed = run_json("chain", "deploy")
+    session = open_session(home, ChainTarget("local"))
+    # What a crashed run may leave: a pending row whose transaction was mined and reverted.  Here the
+    # transaction is a mint by anvil's second account, which does not own the contract; its gas is given,
+    # so nothing estimates (and refuses) it before it is mined.
+    stranger = session.w3.eth.account.from_key("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
+    contract = session.w3.eth.contract(address=deployed["data"]["address"], abi=_artifact_abi())
+    call = contract.functions.mint(stranger.address, "ipfs://x", stranger.address, 0, bytes.fromhex(work_id))
+    tx = call.build_transaction(
+        {"from": stranger.address, "gas": 300_000, "chainId": 31337,
+         "nonce": session.w3.eth.get_transaction_count(stranger.address)})
+    tx_hash = session.w3.eth.send_raw_transaction(stranger.sign_transaction(tx).raw_transaction)
+    assert session.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 0
+    with home.registry() as registry, registry.transaction():
+        store.put_token(registry, store.TokenRow(
+            chain_id=31337, contract=contract.address, record_id=work_id, work_id=work_id, token_id=None,
+            recipient=stranger.address, royalty_receiver=stranger.address, royalty_bps=0, token_uri="ipfs://x",
+            metadata_cid="x", image_cid="x", tx_hash="0x" + tx_hash.hex().removeprefix("0x"), block=None,
+            status="pending", error=None, created_at="2026-11-26T00:00:00Z", updated_at="2026-11-26T00:00:00Z"))
+    code, minted = run_json("mint", path, "--chain", "local")
+    assert code == 0 and minted["data"]["created"] and minted["data"]["token_id"] == 1
+    [row] = _rows(isolated_home, "tokens")
+    assert "minted" in row and minted["data"]["tx_hash"] in row
+
+
+def _artifact_abi() -> list[dict]:
+    from artforge.chain.artifact import load_artifact
+
+    return load_artifact().abi
