@@ -2,7 +2,9 @@
 
 The signed records are the truth.  Audit recomputes each record's id from its stored bytes, checks each
 chain (signatures, ``prev`` links, that only the owner of the day signed), and checks that the ``works``,
-``fingerprints``, ``grants`` and ``transfers`` tables say what the records say.
+``fingerprints``, ``grants`` and ``transfers`` tables say what the records say, and checks the
+transparency log (:func:`artforge.translog.audit`): every record logged, in order, byte for byte, and
+every checkpoint signed over the root the leaves give.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from . import translog
+from .config import LOG_KEY_NAME
 from .home import Home
 from .provenance import SignedRecord, canonical_bytes, check_chain
 from .errors import InvalidRecord
@@ -34,7 +38,9 @@ class AuditReport:
 
     works_checked: int = 0
     records_checked: int = 0
+    log_size: int = 0
     problems: list[AuditProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -45,7 +51,9 @@ class AuditReport:
             "ok": self.ok,
             "works_checked": self.works_checked,
             "records_checked": self.records_checked,
+            "log_size": self.log_size,
             "problems": [p.to_dict() for p in self.problems],
+            "notes": self.notes,
         }
 
 
@@ -123,4 +131,12 @@ def audit_registry(home: Home) -> AuditReport:
             elif records:
                 problems += check_chain(records)
             report.problems.extend(AuditProblem(work_id, message) for message in problems)
+        log_problems, report.notes = translog.audit(registry.db, _home_log_key(home))
+        report.log_size = translog.size(registry.db)
+        report.problems.extend(AuditProblem("log", message) for message in log_problems)
     return report
+
+
+def _home_log_key(home: Home) -> bytes | None:
+    store = home.log_keystore
+    return bytes.fromhex(store.info(LOG_KEY_NAME).public_key) if store.exists(LOG_KEY_NAME) else None

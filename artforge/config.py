@@ -11,6 +11,7 @@ from pathlib import Path
 
 HOME_ENV = "ARTFORGE_HOME"
 DEFAULT_KEY_NAME = "default"
+LOG_KEY_NAME = "log"  # signs the transparency log's checkpoints (artforge.translog); kept apart from identities
 # 64 megapixels: far above any generator output or camera photo we expect, far below what exhausts a
 # laptop's memory when a decompression bomb (a tiny file claiming a gigapixel canvas) is opened.
 DEFAULT_MAX_IMAGE_PIXELS = 64_000_000
@@ -50,6 +51,11 @@ class Settings:
     def registry_path(self) -> Path:
         """The SQLite registry file."""
         return self.home / "registry.db"
+
+    @property
+    def log_key_dir(self) -> Path:
+        """Folder of the key that signs the log's checkpoints (not an identity: ``keys list`` omits it)."""
+        return self.home / "log"
 
     @property
     def keys_dir(self) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .config import DEFAULT_KEY_NAME, Settings
-from .errors import RegistryError
+from .config import DEFAULT_KEY_NAME, LOG_KEY_NAME, Settings
+from .errors import Conflict, RegistryError, SigningKeyError
 from .fsutil import ensure_private_dir
 from .keys import KeyInfo, KeyStore, PassphraseProvider, Signer
 from .registry import Registry
@@ -19,14 +19,47 @@ class Home:
     settings: Settings = field(default_factory=Settings.from_env)
     passphrase: PassphraseProvider | None = None  # asked only when an encrypted key is used
     _signers: dict[str, Signer] = field(default_factory=dict, repr=False)
+    _log_signer: Signer | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # One command asks for the passphrase once, though it may unlock two keys (identity and log key).
+        if self.passphrase is not None:
+            self.passphrase = _asked_once(self.passphrase)
 
     @property
     def keystore(self) -> KeyStore:
         return KeyStore(self.settings.keys_dir)
 
+    @property
+    def log_keystore(self) -> KeyStore:
+        return KeyStore(self.settings.log_key_dir)
+
     def registry(self) -> Registry:
-        """Open the registry (``with home.registry() as registry:``)."""
-        return Registry.open(self.settings.registry_path)
+        """Open the registry (``with home.registry() as registry:``); its writes are checkpointed with the
+        home's log key."""
+        registry = Registry.open(self.settings.registry_path)
+        registry.log_signer = self.log_signer
+        return registry
+
+    def log_signer(self) -> Signer:
+        """The key that signs the transparency log's checkpoints, created on first use.
+
+        It is encrypted when the default identity is (with the same passphrase), so a home that chose
+        encryption never holds a plain private key.
+        """
+        if self._log_signer is None:
+            store, identities = self.log_keystore, self.keystore
+            if not store.exists(LOG_KEY_NAME):
+                encrypted = identities.exists(DEFAULT_KEY_NAME) and identities.info(DEFAULT_KEY_NAME).encrypted
+                secret = self.passphrase() if encrypted and self.passphrase else None
+                if encrypted and not secret:
+                    raise SigningKeyError("the log key must be created encrypted: give the passphrase")
+                try:
+                    store.create(LOG_KEY_NAME, secret)
+                except Conflict:  # another process created it first
+                    pass
+            self._log_signer = store.signer(LOG_KEY_NAME, self.passphrase)
+        return self._log_signer
 
     def signer(self, key_name: str | None = None) -> Signer:
         """The signer for a stored key (default: the home's default identity); loaded once per Home."""
@@ -34,6 +67,17 @@ class Home:
         if name not in self._signers:
             self._signers[name] = self.keystore.signer(name, self.passphrase)
         return self._signers[name]
+
+
+def _asked_once(provider: PassphraseProvider) -> PassphraseProvider:
+    answer: list[bytes | None] = []
+
+    def provide() -> bytes | None:
+        if not answer:
+            answer.append(provider())
+        return answer[0]
+
+    return provide
 
 
 @dataclass(frozen=True)
@@ -75,7 +119,10 @@ def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable
         version = registry.schema_version()
     store = home.keystore
     created = not store.exists(key_name)
-    info = store.create(key_name, passphrase() if passphrase else None) if created else store.info(key_name)
+    secret = passphrase() if passphrase and created else None
+    info = store.create(key_name, secret) if created else store.info(key_name)
+    if created and not home.log_keystore.exists(LOG_KEY_NAME):
+        home.log_keystore.create(LOG_KEY_NAME, secret)  # the log key is protected as the identity is
     return InitResult(
         home=str(settings.home),
         registry=str(settings.registry_path),

@@ -22,6 +22,8 @@ import sqlite_utils
 from .errors import Conflict, NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
 from .fingerprint import Fingerprint
 from .licences import BUILTIN_LICENCES, Licence, LicenceTerms
+from . import translog
+from .keys import Signer
 from .provenance import SignedRecord, utc_now
 
 BUSY_TIMEOUT_MS = 30_000
@@ -150,6 +152,28 @@ def _migration_5_chain(db: sqlite_utils.Database) -> None:
     db["tokens"].create_index(["work_id"])
 
 
+def _migration_6_transparency_log(db: sqlite_utils.Database) -> None:
+    # The transparency log (artforge.translog).  Records stored before it are appended in the order they
+    # were stored; the first checkpoint is signed by the next command that writes (or 'artforge log
+    # checkpoint'), since a migration holds no key.
+    db["log_leaves"].create(
+        {"idx": int, "kind": str, "record_id": str, "work_id": str, "leaf": bytes, "leaf_hash": bytes,
+         "created_at": str},
+        pk="idx",
+        not_null={"kind", "record_id", "leaf", "leaf_hash"},
+    )
+    db["log_leaves"].create_index(["record_id"], unique=True)
+    db["log_nodes"].create({"level": int, "idx": int, "hash": bytes}, pk=("level", "idx"), not_null={"hash"})
+    db["log_keys"].create({"key_id": str, "origin": str, "public_key": str, "created_at": str}, pk="key_id")
+    db["log_checkpoints"].create(
+        {"size": int, "root": bytes, "note": str, "key_id": str, "created_at": str},
+        pk="size",
+        not_null={"root", "note", "key_id"},
+    )
+    for work_id, payload, signature in db.execute("SELECT work_id, payload, signature FROM records ORDER BY rowid"):
+        translog.append(db, "record", SignedRecord(json.loads(payload), signature), work_id)
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _migration_1_initial),
@@ -157,6 +181,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("tone_tiles", _migration_3_tone_tiles),
     ("frame_tile", _migration_4_frame_tile),
     ("chain", _migration_5_chain),
+    ("transparency_log", _migration_6_transparency_log),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -241,6 +266,10 @@ class Registry:
     def __init__(self, db: sqlite_utils.Database, path: Path):
         self.db = db
         self.path = path
+        # Signs a log checkpoint when a transaction that appended records commits (set by Home.registry;
+        # without it the records are still logged, and the next checkpoint covers them).
+        self.log_signer: Callable[[], Signer] | None = None
+        self._log_grew = False
 
     # -- lifecycle -----------------------------------------------------------------------------------
     @classmethod
@@ -315,12 +344,17 @@ class Registry:
                     yield self
                 return
             conn.execute("BEGIN IMMEDIATE")
+            self._log_grew = False
             try:
                 yield self
+                if self._log_grew and self.log_signer is not None:
+                    translog.write_checkpoint(self.db, self.log_signer())  # commits with the records, or neither
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._log_grew = False
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
@@ -445,6 +479,8 @@ class Registry:
             "payload": record.canonical.decode(), "signature": record.signature,
         })
         self.db["works"].update(work_id, {"head_record_id": record.record_id, "record_count": seq + 1})
+        translog.append(self.db, "record", record, work_id)
+        self._log_grew = True
 
     def add_grant(self, record: SignedRecord) -> None:
         grant = record.payload["grant"]

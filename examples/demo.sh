@@ -43,8 +43,14 @@ step "Verify a generated image: its record names the checkpoint, seed and prompt
 artforge verify "$(head -1 "$work/generated.txt")" --json \
   | python -c 'import json,sys; r=json.loads(sys.stdin.readline())["data"]; g=r["work"]["work"]["origin"]["generator"]; print(r["verdict"], g["family"], "seed", g["seed"], repr(g["prompt"]), "checkpoint", g["checkpoint_sha256"][:16])'
 
-step "Audit every signature and chain in the registry"
+step "Audit every signature, chain and the transparency log"
 artforge audit
+
+step "The log's signed checkpoint, and an evidence bundle for the granted work, checked offline"
+artforge log checkpoint
+artforge export "$work_id" --bundle "$work/evidence.json"
+python examples/verify_bundle.py "$work/evidence.json" \
+  --log-key "$(artforge log checkpoint --json | python -c 'import json,sys; print(json.load(sys.stdin)["data"]["public_key"])')"
 
 step "Mint a token for a generated image (CC-BY-4.0) on the in-process chain: ERC-721 with a 7.5% ERC-2981 royalty"
 artforge mint "$(head -1 "$work/generated.txt")" --royalty-bps 750 --json \

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from registry_helpers import rewind_schema
+
 from artforge.home import Home
 from artforge.indexing import rebuild
 from artforge.matching import index as index_module
@@ -133,9 +135,7 @@ def test_works_registered_before_layers_are_migrated_and_filled_in(home: Home, a
     ids = [w.work_id for w in register_images(home, [art(s) for s in range(3)], licence_id="CC0-1.0", workers=1)]
     # Make the registry look like schema v1: no layers table, migration 2 not applied.
     with home.registry() as registry, registry.transaction():
-        for table in ("match_layers", "tokens", "chain_deployments"):  # tables of migrations 2 and later
-            registry.db.execute(f"DROP TABLE {table}")
-        registry.db.execute("DELETE FROM _migrations WHERE id >= 2")
+        rewind_schema(registry.db, 1)
     image = Image.open(art(2))
     cropped = tmp_path / "crop.jpg"
     image.crop((0, 0, int(image.width * 0.8), int(image.height * 0.8))).save(cropped, quality=85)
@@ -180,9 +180,7 @@ def test_tiles_computed_before_the_frame_tile_are_computed_again(home: Home, tmp
         tiles = registry.match_layers_of(work.work_id)["tile_ahash"]
         # As a registry of schema v3 holds it: 18 windows, no frame tile.
         registry.put_tile_hashes(work.work_id, tiles[:18 * 32])
-        for table in ("tokens", "chain_deployments"):  # tables of migration 5
-            registry.db.execute(f"DROP TABLE {table}")
-        registry.db.execute("DELETE FROM _migrations WHERE id >= 4")
+        rewind_schema(registry.db, 3)
     with home.registry() as registry:  # reopening applies migration 4
         assert [row["work_id"] for row in registry.rows_without_tiles()] == [work.work_id]
     assert rebuild(home, workers=1).tiles_added == 1

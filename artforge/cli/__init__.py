@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import chain, fingerprint, generate, home, index, keys, license, verify, works
+from . import chain, fingerprint, generate, home, index, keys, license, log, verify, works
 
 app = typer.Typer(
     name="artforge",
@@ -14,12 +14,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for group in (home, fingerprint, works, verify, generate, chain):
+for group in (home, fingerprint, works, verify, generate, chain, log):
     app.registered_commands.extend(group.app.registered_commands)
 app.add_typer(keys.app)
 app.add_typer(license.app)
 app.add_typer(index.app)
 app.add_typer(chain.chain_app)
+app.add_typer(log.log_app)
 
 
 def main() -> None:

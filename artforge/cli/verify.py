@@ -56,13 +56,15 @@ def verify(
 
 @command(app)
 def audit(json_output: JsonOpt = False) -> Outcome:
-    """Re-verify every signature and record chain in the registry; list every failure."""
+    """Re-verify every signature, record chain and the transparency log; name every failure."""
     report = audit_registry(make_home())
 
     def render(out: Console) -> None:
         for problem in report.problems:
             echo(f"{problem.work_id}\t{problem.message}")
-        summary = f"{report.works_checked} works, {report.records_checked} records checked"
+        for note in report.notes:
+            warn(note)
+        summary = f"{report.works_checked} works, {report.records_checked} records, {report.log_size} log leaves checked"
         warn(summary + (": all valid" if report.ok else f": {len(report.problems)} problem(s)"))
 
     return Outcome(report.to_dict(), render, ExitCode.OK if report.ok else ExitCode.SIGNATURE_INVALID)
