@@ -479,8 +479,13 @@ class Registry:
             "payload": record.canonical.decode(), "signature": record.signature,
         })
         self.db["works"].update(work_id, {"head_record_id": record.record_id, "record_count": seq + 1})
-        translog.append(self.db, "record", record, work_id)
+        self.log_event("record", record, work_id)
+
+    def log_event(self, kind: str, record: SignedRecord, work_id: str) -> int:
+        """Append a signed record to the transparency log (inside a transaction); returns its leaf index."""
+        index = translog.append(self.db, kind, record, work_id)
         self._log_grew = True
+        return index
 
     def add_grant(self, record: SignedRecord) -> None:
         grant = record.payload["grant"]

@@ -30,6 +30,17 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 ORIGIN_PREFIX = "artforge.local/log/"
+MINT_TYPE = "mint"  # a mint, as the registry saw its receipt, signed by the log key (not by the work's owner)
+
+
+def mint_payload(work_id: str, token: dict) -> dict:
+    """The payload of a mint event: which work, which token on which chain, from which transaction."""
+    from .provenance import RECORD_SCHEMA
+
+    fields = ("chain_id", "contract", "token_id", "tx_hash", "block", "token_uri", "recipient",
+              "royalty_receiver", "royalty_bps")
+    return {"schema": RECORD_SCHEMA, "type": MINT_TYPE, "created_at": utc_now(), "work_id": work_id,
+            "token": {name: token[name] for name in fields}}
 
 
 def record_leaf(record: SignedRecord) -> bytes:
@@ -280,7 +291,44 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
             problems.append(f"{where}: the log has only {tree.size} leaves")
         elif tree.root(checkpoint.size) != checkpoint.root:
             problems.append(f"{where}: its root is not the log's root at that size (history rewritten)")
+    problems += _audit_mints(db, rows)
     newest = signed[-1].size if signed else 0
     if newest < tree.size:
         notes.append(f"the newest checkpoint covers {newest} of {tree.size} log leaves: run 'artforge log checkpoint'")
     return problems, notes
+
+
+def _audit_mints(db: sqlite_utils.Database, rows: list) -> list[str]:
+    """Every minted token has one mint leaf, signed by a recorded log key, naming that token."""
+    problems = []
+    keys = {key_id: bytes.fromhex(public) for key_id, public in db.execute("SELECT key_id, public_key FROM log_keys")}
+    logged: dict[tuple, int] = {}
+    for index, kind, _record_id, leaf, _hash in rows:
+        if kind != MINT_TYPE:
+            continue
+        try:
+            data = json.loads(bytes(leaf))
+            record = SignedRecord(data["payload"], data["signature"])
+            token = record.payload["token"]
+            logged[(token["chain_id"], token["contract"], record.payload["work_id"], token["token_id"])] = index
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"log leaf {index}: an unreadable mint event")
+            continue
+        public = keys.get(record.signer_key_id)
+        if public is None or record.payload["signer"].get("public_key") != public.hex() or not _signed(record):
+            problems.append(f"log leaf {index}: a mint event not signed by the log key")
+    minted = db.execute("SELECT chain_id, contract, work_id, token_id FROM tokens WHERE status = 'minted'").fetchall()
+    for chain_id, contract, work_id, token_id in minted:
+        if logged.pop((chain_id, contract, work_id, token_id), None) is None:
+            problems.append(f"token {token_id} of work {work_id[:12]} on chain {chain_id} is not in the log")
+    for (chain_id, _contract, work_id, token_id), index in logged.items():
+        problems.append(f"log leaf {index}: mint of token {token_id} (work {work_id[:12]}, chain {chain_id}) "
+                        f"is not in the tokens table")
+    return problems
+
+
+def _signed(record: SignedRecord) -> bool:
+    from .keys import verify_signature
+
+    return verify_signature(bytes.fromhex(record.payload["signer"]["public_key"]), bytes.fromhex(record.signature),
+                            record.canonical)

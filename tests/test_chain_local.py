@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -92,6 +93,16 @@ def test_tokens_survive_a_restart_of_the_local_chain(home, art, local_chain, iso
     # verify reports the token with its owner now.
     code, report = run_json("verify", path)
     assert report["data"]["work"]["tokens"][0]["on_chain"]["owner"] == token["recipient"]
+    # The mint is in the transparency log, once, signed by the log key; audit checks it against the table.
+    with sqlite3.connect(isolated_home / "registry.db") as db:
+        [(leaf,)] = db.execute("SELECT leaf FROM log_leaves WHERE kind = 'mint'").fetchall()
+    assert json.loads(leaf)["payload"]["token"]["tx_hash"] == token["tx_hash"]
+    code, audit = run_json("audit")
+    assert code == 0 and audit["data"]["ok"], audit
+    with sqlite3.connect(isolated_home / "registry.db") as db:
+        db.execute("UPDATE tokens SET token_id = 7")
+    code, audit = run_json("audit")
+    assert code == 4 and any("is not in the log" in p["message"] for p in audit["data"]["problems"])
 
 
 def _begin_mint(home, path: Path):

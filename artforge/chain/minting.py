@@ -18,8 +18,10 @@ from typing import Any
 from ..errors import (BadInput, ChainError, InvalidRecord, LicenceForbids, NotFound, NotOwner, TransactionRejected,
                       UsageError)
 from ..home import Home
+from .. import translog
 from ..imaging import load_image, pixel_sha256
-from ..provenance import utc_now
+from ..keys import Signer
+from ..provenance import sign_payload, utc_now
 from ..registry import Registry, WorkRow
 from ..works import work_details
 from . import store
@@ -134,8 +136,9 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
     contract, _ = contract_for(registry, session, request.contract)
     recipient = check_address(request.to, "--to") if request.to else session.address
     royalty_to = check_address(request.royalty_to, "--royalty-to") if request.royalty_to else recipient
+    log_signer = home.log_signer() if session.persistent else None  # asked before any transaction
     return Minter(registry, session, contract, work, metadata, str(metadata_path), recipient, royalty_to,
-                  request.royalty_bps)
+                  request.royalty_bps, log_signer)
 
 
 def mint_work(home: Home, request: MintRequest, target: ChainTarget,
@@ -165,6 +168,7 @@ class Minter:
     recipient: str
     royalty_to: str
     royalty_bps: int
+    log_signer: Signer | None = None  # signs the mint event appended to the transparency log
 
     @property
     def record_hash(self) -> bytes:
@@ -268,6 +272,12 @@ class Minter:
             return
         with self.registry.transaction():
             store.put_token(self.registry, row)
+            if row.status == store.MINTED and self.log_signer is not None and not self._logged(row):
+                payload = translog.mint_payload(row.work_id, row.to_dict())
+                self.registry.log_event(translog.MINT_TYPE, sign_payload(payload, self.log_signer), row.work_id)
+
+    def _logged(self, row: store.TokenRow) -> bool:
+        return store.mint_logged(self.registry, row)
 
     def _forget(self, row: store.TokenRow) -> None:
         if not self.session.persistent:

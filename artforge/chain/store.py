@@ -6,6 +6,7 @@ Rows are written inside the caller's :meth:`~artforge.registry.Registry.transact
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
 from ..registry import Registry
@@ -85,6 +86,15 @@ def all_tokens(registry: Registry) -> list[TokenRow]:
 
 def put_token(registry: Registry, row: TokenRow) -> None:
     registry.db["tokens"].insert(row.to_dict(), replace=True)
+
+
+def mint_logged(registry: Registry, row: TokenRow) -> bool:
+    """Whether the transparency log already holds the mint event of this token."""
+    for (leaf,) in registry.db.execute("SELECT leaf FROM log_leaves WHERE kind = 'mint' AND work_id = ?", [row.work_id]):
+        token = json.loads(bytes(leaf))["payload"]["token"]
+        if (token["chain_id"], token["contract"], token["token_id"]) == (row.chain_id, row.contract, row.token_id):
+            return True
+    return False
 
 
 def delete_token(registry: Registry, row: TokenRow) -> None:
