@@ -110,16 +110,17 @@ class HomeInfo:
 def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable[[], bytes | None] | None = None) -> InitResult:
     """Create the home (0700), the registry and a default signing identity; safe to run again."""
     settings = home.settings
+    store = home.keystore
+    created = not store.exists(key_name)
+    secret = passphrase() if passphrase and created else None  # asked first: a refusal leaves nothing behind
     try:
         ensure_private_dir(settings.home)
         ensure_private_dir(settings.keys_dir)
+        ensure_private_dir(settings.log_key_dir)
     except OSError as exc:
         raise RegistryError(f"cannot create home {settings.home} ({exc.strerror})") from None
     with Registry.open(settings.registry_path, create=True) as registry:
         version = registry.schema_version()
-    store = home.keystore
-    created = not store.exists(key_name)
-    secret = passphrase() if passphrase and created else None
     info = store.create(key_name, secret) if created else store.info(key_name)
     if created and not home.log_keystore.exists(LOG_KEY_NAME):
         home.log_keystore.create(LOG_KEY_NAME, secret)  # the log key is protected as the identity is

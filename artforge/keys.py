@@ -112,11 +112,16 @@ class KeyStore:
         """Whether a key of this name is stored."""
         return self._paths(name)[1].exists()
 
-    def create(self, name: str, passphrase: bytes | None = None) -> KeyInfo:
-        """Generate and store a new key; refuses to overwrite an existing one."""
+    def create(self, name: str, passphrase: bytes | None | PassphraseProvider = None) -> KeyInfo:
+        """Generate and store a new key; refuses to overwrite an existing one.
+
+        ``passphrase`` may be a provider: it is asked only once the name is known to be free.
+        """
         private_path, info_path = self._paths(name)
         if info_path.exists() or private_path.exists():
             raise Conflict(f"key {name!r} already exists")
+        if callable(passphrase):
+            passphrase = passphrase()
         if passphrase is not None and not passphrase:
             raise UsageError("the passphrase is empty")
         ensure_private_dir(self.directory)

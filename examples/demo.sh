@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export ARTFORGE_HOME="${ARTFORGE_HOME:-$PWD/.artforge-demo/home}"
+# Keys are encrypted at rest by default; like any script, the demo gives the passphrase through the
+# environment (choose your own; --no-encrypt at init opts out of encryption).
+export ARTFORGE_PASSPHRASE="${ARTFORGE_PASSPHRASE:-demo passphrase, not a secret}"
 work="$(dirname "$ARTFORGE_HOME")/images"
 rm -rf "$ARTFORGE_HOME" "$work"
 

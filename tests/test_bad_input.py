@@ -27,7 +27,7 @@ def _registry_state(home: Path) -> str:
 
 @pytest.fixture
 def registry(isolated_home: Path, art) -> Path:
-    assert run("init").exit_code == 0
+    assert run("init", "--no-encrypt").exit_code == 0
     assert run("register", art(0), "--license", "CC0-1.0").exit_code == 0
     return isolated_home
 
@@ -149,8 +149,8 @@ def test_missing_or_unknown_things(registry: Path) -> None:
     _assert_one_line_error(run("show", "not-hex"), 2)
     _assert_one_line_error(run("license", "show", "GPL-3.0"), 6)
     _assert_one_line_error(run("license", "add", "MIT"), 2)
-    _assert_one_line_error(run("keys", "create", "default"), 10)
-    _assert_one_line_error(run("keys", "create", "../x"), 2)
+    _assert_one_line_error(run("keys", "create", "default", "--no-encrypt"), 10)
+    _assert_one_line_error(run("keys", "create", "../x", "--no-encrypt"), 2)
     _assert_one_line_error(run("license", "grant", "0123456789", "--to", "A", "--terms", "t"), 6)
     _assert_one_line_error(run("transfer", "0123456789", "--to", "ff" * 32), 6)
 

@@ -127,7 +127,7 @@ def test_an_unreachable_rpc_is_named_without_its_path_or_query(home, art, monkey
 def test_unregistered_and_unowned_works_are_refused(home, art) -> None:
     result = run("mint", art(7))
     assert result.exit_code == 6 and "not a registered image" in result.stderr
-    assert run("keys", "create", "other").exit_code == 0
+    assert run("keys", "create", "other", "--no-encrypt").exit_code == 0
     path = art(8)
     assert run("register", path, "--license", "CC0-1.0", "--key", "other", "-q").exit_code == 0
     for stored in (home.settings.keys_dir).glob("other*"):

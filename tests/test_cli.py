@@ -13,13 +13,13 @@ from cli_helpers import run, run_json
 
 
 def _init() -> None:
-    assert run("init").exit_code == 0
+    assert run("init", "--no-encrypt").exit_code == 0
 
 
 def test_init_is_idempotent_and_private(isolated_home: Path) -> None:
-    first = run("init")
+    first = run("init", "--no-encrypt")
     assert first.exit_code == 0 and "created" in first.stdout
-    again = run("init")
+    again = run("init", "--no-encrypt")
     assert again.exit_code == 0 and "exists" in again.stdout
     assert stat.S_IMODE(isolated_home.stat().st_mode) == 0o700
     assert stat.S_IMODE((isolated_home / "keys" / "default.key").stat().st_mode) == 0o600
@@ -32,7 +32,7 @@ def test_home_prints_paths_before_init(isolated_home: Path) -> None:
 
 def test_keys_commands(isolated_home: Path) -> None:
     _init()
-    created = run("keys", "create", "studio")
+    created = run("keys", "create", "studio", "--no-encrypt")
     assert created.exit_code == 0
     code, env = run_json("keys", "list")
     assert [k["name"] for k in env["data"]] == ["default", "studio"]
@@ -116,7 +116,7 @@ def test_license_commands(tmp_path: Path, art) -> None:
 
 def test_transfer_and_permission(art) -> None:
     _init()
-    run("keys", "create", "bob")
+    run("keys", "create", "bob", "--no-encrypt")
     work_id = run("register", art(4), "--license", "CC-BY-4.0").stdout.strip()
     moved = run("transfer", work_id, "--to", "bob")
     assert moved.exit_code == 0

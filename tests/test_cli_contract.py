@@ -24,7 +24,7 @@ def _check(env: dict, command: str, ok: bool, exit_code: int) -> None:
 
 
 def test_success_envelopes(art) -> None:
-    code, env = run_json("init")
+    code, env = run_json("init", "--no-encrypt")
     _check(env, "init", True, 0)
     work_id = run("register", art(1), "--license", "CC0-1.0").stdout.strip()
     for args, name in [
@@ -34,7 +34,7 @@ def test_success_envelopes(art) -> None:
         (["history", work_id], "history"), (["license", "list"], "license list"),
         (["license", "show", "CC0-1.0"], "license show"), (["verify", art(1)], "verify"), (["audit"], "audit"),
         (["license", "grant", work_id, "--to", "A", "--terms", "t"], "license grant"),
-        (["keys", "create", "k2"], "keys create"), (["transfer", work_id, "--to", "k2"], "transfer"),
+        (["keys", "create", "k2", "--no-encrypt"], "keys create"), (["transfer", work_id, "--to", "k2"], "transfer"),
         (["license", "add", "LicenseRef-X"], "license add"),
     ]:
         code, env = run_json(*args)
@@ -43,7 +43,7 @@ def test_success_envelopes(art) -> None:
 
 
 def test_no_match_is_a_successful_command_with_exit_3(art) -> None:
-    run("init")
+    run("init", "--no-encrypt")
     code, env = run_json("verify", art(3))
     _check(env, "verify", True, 3)
     assert code == 3 and env["data"]["verdict"] == "no-match"  # verify prints one envelope per image
@@ -59,7 +59,7 @@ def test_no_match_is_a_successful_command_with_exit_3(art) -> None:
     ],
 )
 def test_failure_envelopes(args: list[str], exit_code: int, error_type: str) -> None:
-    run("init")
+    run("init", "--no-encrypt")
     result = run(*args, "--json")
     env = json.loads(result.stdout)
     command = " ".join(args[:2]) if args[0] in ("license", "keys") else args[0]

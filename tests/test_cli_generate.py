@@ -19,7 +19,7 @@ TINY = ["--size", "16", "--batch-size", "16", "--width", "8", "--data-limit", "6
 
 
 def test_train_generate_register_verify(tmp_path: Path) -> None:
-    assert run("init").exit_code == 0
+    assert run("init", "--no-encrypt").exit_code == 0
     trained = run("train", "--model", "cgan", "--data", "builtin:shapes", "--steps", "3", *TINY,
                   "--out", tmp_path / "run")
     assert trained.exit_code == 0, trained.stderr

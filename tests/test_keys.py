@@ -81,3 +81,53 @@ def test_parse_public_key() -> None:
     assert parse_public_key("AB" * 32) == bytes([0xAB]) * 32
     with pytest.raises(UsageError):
         parse_public_key("xyz")
+
+
+# -- the CLI's policy: encrypted at rest unless the user opts out ------------------------------------------
+from cli_helpers import run, run_json  # noqa: E402
+
+SECRET = "tr0ub4dor&3 horse-staple"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_init_encrypts_by_default_and_refuses_without_a_passphrase(isolated_home: Path, monkeypatch) -> None:
+    monkeypatch.delenv("ARTFORGE_PASSPHRASE", raising=False)
+    result = run("init")
+    assert result.exit_code == 7 and "--no-encrypt" in result.stderr and result.stderr.count("\n") == 1
+    assert not isolated_home.exists()  # refused before anything was created
+    code, env = run_json("init", "--no-encrypt")
+    assert code == 0 and env["data"]["key"]["encrypted"] is False  # the explicit opt-out
+
+
+def test_an_encrypted_home_keeps_its_passphrase_out_of_every_output(isolated_home: Path, monkeypatch, art) -> None:
+    monkeypatch.setenv("ARTFORGE_PASSPHRASE", SECRET)
+    outputs = []
+
+    def call(*args: str, code: int = 0):
+        result = run(*args)
+        outputs.append(result.stdout + result.stderr)
+        assert result.exit_code == code, result.stderr
+        return result
+
+    call("init")
+    keys, log_dir = isolated_home / "keys", isolated_home / "log"
+    assert _mode(isolated_home) == _mode(keys) == _mode(log_dir) == 0o700
+    for private in (keys / "default.key", log_dir / "log.key"):
+        assert _mode(private) == 0o600 and b"ENCRYPTED PRIVATE KEY" in private.read_bytes()
+    work = call("register", art(1), "--license", "CC-BY-4.0", "-q").stdout.strip()
+    call("license", "grant", work, "--to", "Acme", "--terms", "posters")
+    call("verify", art(1))
+    call("audit")
+    call("log", "checkpoint")
+    call("export", work, "--bundle", isolated_home.parent / "bundle.json")
+    call("keys", "create", "studio")
+    monkeypatch.setenv("ARTFORGE_PASSPHRASE", SECRET + " typo")
+    wrong = call("register", art(2), "--license", "CC0-1.0", code=7)
+    assert "wrong passphrase" in wrong.stderr
+    for text in outputs:
+        assert SECRET not in text and "typo" not in text and "Traceback" not in text
+    stored = b"".join(p.read_bytes() for p in isolated_home.rglob("*") if p.is_file())
+    assert SECRET.encode() not in stored and b"horse-staple" not in stored

@@ -284,7 +284,7 @@ def test_a_grey_copy_of_flat_colour_art_is_found_but_not_taken_for_a_sibling(hom
 # --- the CLI ---------------------------------------------------------------------------------------------
 
 def _init() -> None:
-    assert run("init").exit_code == 0
+    assert run("init", "--no-encrypt").exit_code == 0
 
 
 def test_verify_json_streams_one_envelope_per_image_and_goes_on_after_a_bad_file(art, tmp_path: Path) -> None:

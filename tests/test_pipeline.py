@@ -28,7 +28,7 @@ def test_shell_pipeline(tmp_path: Path, art, isolated_home: Path) -> None:
         Image.open(art(seed)).save(imgs / f"piece-{seed}.png")
     Image.open(art(2)).resize((256, 192)).save(tmp_path / "disputed.jpg", quality=75)
     env = {**os.environ, "ARTFORGE_HOME": str(isolated_home), "AF": exe}
-    subprocess.run([exe, "init"], check=True, env=env, capture_output=True)
+    subprocess.run([exe, "init", "--no-encrypt"], check=True, env=env, capture_output=True)
 
     registered = subprocess.run('ls imgs/*.png | "$AF" register - --license CC-BY-4.0 --json',
                                 shell=True, cwd=tmp_path, env=env, capture_output=True, text=True)

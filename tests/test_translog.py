@@ -41,7 +41,7 @@ def history(home, art):
         assert result.exit_code == 0, result.stderr
         ids.append(result.stdout.strip())
     assert run("license", "grant", ids[0], "--to", "Acme", "--terms", "posters").exit_code == 0
-    assert run("keys", "create", "studio").exit_code == 0
+    assert run("keys", "create", "studio", "--no-encrypt").exit_code == 0
     assert run("transfer", ids[1], "--to", "studio").exit_code == 0
     return ids
 

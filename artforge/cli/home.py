@@ -9,7 +9,7 @@ from rich.console import Console
 
 from ..config import DEFAULT_KEY_NAME
 from ..home import describe_home, init_home
-from .options import JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
+from .options import EncryptOpt, JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
 from .output import Outcome, command, echo
 
 app = typer.Typer()
@@ -18,12 +18,16 @@ app = typer.Typer()
 @command(app)
 def init(
     key: Annotated[str, typer.Option("--key", "-k", help="Name of the signing identity to create.")] = DEFAULT_KEY_NAME,
-    encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the new key (prompts for a passphrase).")] = False,
+    encrypt: EncryptOpt = True,
     passphrase_env: PassphraseEnvOpt = None,
     json_output: JsonOpt = False,
 ) -> Outcome:
-    """Create the home directory, the registry and a default signing identity (safe to re-run)."""
-    provider = passphrase_provider(passphrase_env, confirm=True) if (encrypt or passphrase_env) else None
+    """Create the home directory, the registry and a default signing identity (safe to re-run).
+
+    The identity and the log key are encrypted with a passphrase (asked on the terminal, or read from
+    --passphrase-env VAR / $ARTFORGE_PASSPHRASE) unless --no-encrypt.
+    """
+    provider = passphrase_provider(passphrase_env, confirm=True) if encrypt else None
     result = init_home(make_home(), key_name=key, passphrase=provider)
 
     def render(out: Console) -> None:

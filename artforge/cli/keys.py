@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .options import JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
+from .options import EncryptOpt, JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
 from .output import Outcome, command, echo
 
 app = typer.Typer(name="keys", help="Create and inspect Ed25519 signing identities.", no_args_is_help=True)
@@ -19,12 +19,12 @@ NameArg = Annotated[str, typer.Argument(help="Key name.")]
 @command(app)
 def create(
     name: NameArg,
-    encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt the key (prompts for a passphrase).")] = False,
+    encrypt: EncryptOpt = True,
     passphrase_env: PassphraseEnvOpt = None,
     json_output: JsonOpt = False,
 ) -> Outcome:
-    """Create a new Ed25519 key (private file 0600, encrypted when a passphrase is given)."""
-    passphrase = passphrase_provider(passphrase_env, confirm=True)() if (encrypt or passphrase_env) else None
+    """Create a new Ed25519 key (private file 0600, encrypted with a passphrase unless --no-encrypt)."""
+    passphrase = passphrase_provider(passphrase_env, confirm=True) if encrypt else None
     info = make_home().keystore.create(name, passphrase)
     return Outcome(info.to_dict(), lambda out: echo(f"{info.name}\t{info.key_id}\t{info.public_key}"))
 

@@ -18,14 +18,20 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or wa
 KeyOpt = Annotated[
     Optional[str], typer.Option("--key", "-k", help="Signing key name (default: 'default').")
 ]
+PASSPHRASE_ENV = "ARTFORGE_PASSPHRASE"  # read when set and no --passphrase-env names another variable
 PassphraseEnvOpt = Annotated[
     Optional[str],
     typer.Option(
         "--passphrase-env",
         metavar="VAR",
-        help="Read the key passphrase from this environment variable (else prompt on a terminal).",
+        help=f"Read the key passphrase from this environment variable (default: ${PASSPHRASE_ENV} when set, "
+             "else prompt on a terminal).",
     ),
 ]
+EncryptOpt = Annotated[bool, typer.Option(
+    "--encrypt/--no-encrypt",
+    help="Encrypt the new private key with a passphrase (the default); --no-encrypt stores it unencrypted, "
+         "protected by file permissions only.")]
 RpcReadOpt = Annotated[
     Optional[str],
     typer.Option("--rpc", metavar="URL", help="Read tokens minted on an RPC chain from this JSON-RPC URL."),
@@ -62,6 +68,8 @@ def passphrase_provider(env_var: str | None, *, confirm: bool = False):
 
     The passphrase is read only when an encrypted key is actually used, and never echoed.
     """
+    if env_var is None and os.environ.get(PASSPHRASE_ENV):
+        env_var = PASSPHRASE_ENV
 
     def provide() -> bytes | None:
         if env_var:
@@ -70,7 +78,9 @@ def passphrase_provider(env_var: str | None, *, confirm: bool = False):
                 raise UsageError(f"environment variable {env_var} is not set or empty")
             return value.encode()
         if not _has_terminal():
-            raise SigningKeyError("a passphrase is needed but there is no terminal: use --passphrase-env VAR")
+            hint = " (or --no-encrypt to store the key unencrypted)" if confirm else ""
+            raise SigningKeyError(f"a passphrase is needed but there is no terminal: use --passphrase-env VAR or "
+                                  f"set {PASSPHRASE_ENV}{hint}")
         try:
             first = getpass.getpass("Passphrase: ", stream=sys.stderr)
             if confirm and getpass.getpass("Repeat passphrase: ", stream=sys.stderr) != first:
