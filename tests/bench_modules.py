@@ -10,12 +10,21 @@ from types import ModuleType
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+def _load(name: str) -> ModuleType:
+    """benchmarks/<name>.py, under the name the benchmark scripts import it by."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def robust_data() -> ModuleType:
-    """benchmarks/_robust_data.py, under the name the benchmark scripts import it by."""
-    if "_robust_data" in sys.modules:
-        return sys.modules["_robust_data"]
-    spec = importlib.util.spec_from_file_location("_robust_data", BENCHMARKS / "_robust_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["_robust_data"] = module
-    spec.loader.exec_module(module)
-    return module
+    """benchmarks/_robust_data.py: the robustness corpus."""
+    return _load("_robust_data")
+
+
+def faults() -> ModuleType:
+    """benchmarks/_faults.py: the fault-injection harness shared with benchmarks/reliability.py."""
+    return _load("_faults")
