@@ -164,6 +164,9 @@ def test_audit_names_each_kind_of_tampering(home, history, tmp_path) -> None:
     messages = tamper("UPDATE log_checkpoints SET note = ?, key_id = 'ffffffffffffffffffffffffffffffff' WHERE size = 5",
                       note)
     assert any("checkpoint at size 5" in m and "does not record" in m for m in messages), messages
+    grant_id = pristine.execute("SELECT id FROM records WHERE type = 'grant'").fetchone()[0]
+    messages = tamper("DELETE FROM grants; DELETE FROM records WHERE type = 'grant'")
+    assert any(f"record {grant_id[:12]} is no longer in the registry (deleted)" in m for m in messages), messages
     messages = tamper("DELETE FROM log_nodes WHERE level = 1 AND idx = 0")
     assert any("history rewritten" in m or "missing" in m for m in messages) or not messages, messages
     restore()
