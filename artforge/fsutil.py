@@ -14,6 +14,20 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def write_output(path: Path, data: bytes) -> Path:
+    """Write a file the user named (a bundle, a diff picture) atomically; :class:`BadInput` when the path
+    cannot be written (a folder, missing parent, a name too long, no permission), in one line."""
+    from .errors import BadInput
+
+    if str(path) in ("", "."):
+        raise BadInput("no output file named")
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot write ({exc.strerror or type(exc).__name__})") from None
+    return path
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never a half-written one.
 

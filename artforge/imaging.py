@@ -107,6 +107,8 @@ def load_image(
             raise BadInput(f"{label}: no such file") from None
         except OSError as exc:
             raise BadInput(f"{label}: cannot read ({exc.strerror})") from None
+        except ValueError:  # a NUL byte, or a lone surrogate that no file name can hold (e.g. from stdin)
+            raise BadInput(f"{label!r}: not a valid file name") from None
         if path.is_dir():
             raise BadInput(f"{label}: is a directory, not an image")
         if size > max_file_bytes:
@@ -145,7 +147,13 @@ def load_image(
         raise BadInput(f"{label}: not an image in a supported format ({', '.join(ALLOWED_FORMATS)})") from None
     except Image.DecompressionBombError:
         raise BadInput(f"{label}: too many pixels (possible decompression bomb)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except MemoryError:
+        raise BadInput(f"{label}: image too large to decode in memory") from None
+    except Exception as exc:  # noqa: BLE001
+        # Pillow promises no exception type for a malformed file: besides OSError, SyntaxError and ValueError,
+        # its readers raise struct.error and IndexError (GIF read past the end of a truncated file), TypeError
+        # and KeyError (TIFF without its size tags) and more; Pillow's own OSS-Fuzz harness catches every
+        # Exception.  Whatever the decoder raised, the file is damaged.
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadInput(f"{label}: damaged or truncated image ({reason})") from None
     return LoadedImage(

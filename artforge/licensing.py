@@ -6,7 +6,7 @@ sign them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -51,6 +51,11 @@ def add_custom_licence(home: Home, licence_id: str, name: str, terms: LicenceTer
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise BadInput(f"{text_file}: licence text is not UTF-8") from None
+    # The url and the constraint are free text like the name: one printable line (they reach terminals,
+    # and the constraint is signed into every registration under the licence).
+    url = _clean(url, "url") if url.strip() else ""
+    constraint = terms.constraint_info
+    terms = replace(terms, constraint_info=_clean(constraint, "constraint") if constraint.strip() else "")
     licence = Licence(id=licence_id, name=_clean(name or licence_id, "name"), url=url, text=text,
                       builtin=False, terms=terms)
     with home.registry() as registry, registry.transaction():

@@ -57,15 +57,19 @@ def _check_value(value: Any, where: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str) or not key.isascii():
                 raise InvalidRecord(f"{where}: object keys must be ASCII strings")
-            _check_value(item, f"{where}.{key}")
+            # A key may hold any ASCII, newlines and escapes included: quoted, the message stays one line.
+            _check_value(item, f"{where}.{key}" if key.isidentifier() else f"{where}[{key!r}]")
         return
     raise InvalidRecord(f"{where}: {type(value).__name__} values are not allowed in records")
 
 
 def canonical_bytes(payload: dict) -> bytes:
     """RFC 8785 canonical JSON of a record payload (floats and non-ASCII keys refused)."""
-    _check_value(payload, "payload")
-    return rfc8785.dumps(payload)
+    try:
+        _check_value(payload, "payload")
+        return rfc8785.dumps(payload)
+    except RecursionError:  # nested past Python's recursion limit (no real record is)
+        raise InvalidRecord("payload is nested too deeply") from None
 
 
 def record_id_of(payload: dict) -> str:
@@ -110,10 +114,13 @@ class SignedRecord:
     @classmethod
     def from_dict(cls, data: dict) -> "SignedRecord":
         """Parse the portable form; the stated ``record_id``, if any, must match the payload."""
-        try:
-            record = cls(payload=dict(data["payload"]), signature=str(data["signature"]))
-        except (KeyError, TypeError, ValueError):
-            raise InvalidRecord("a record needs 'payload' (object) and 'signature' (hex)") from None
+        # Only a JSON object is a payload (dict() would also accept a list of pairs: another spelling of the
+        # same signed bytes), and only a string is a signature.
+        payload = data.get("payload") if isinstance(data, dict) else None
+        signature = data.get("signature") if isinstance(data, dict) else None
+        if not isinstance(payload, dict) or not isinstance(signature, str):
+            raise InvalidRecord("a record needs 'payload' (object) and 'signature' (hex)")
+        record = cls(payload=dict(payload), signature=signature)
         stated = data.get("record_id")
         if stated is not None and stated != record.record_id:
             raise InvalidRecord("record_id does not match the payload")
@@ -121,10 +128,26 @@ class SignedRecord:
 
     @classmethod
     def from_json(cls, text: str) -> "SignedRecord":
+        """Parse a record's JSON text, refusing duplicate keys (docs/record-format.md section 6)."""
         try:
-            return cls.from_dict(json.loads(text))
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             raise InvalidRecord(f"record is not JSON ({exc.msg})") from None
+        except ValueError as exc:  # an integer literal past Python's digit limit, or a duplicate key
+            raise InvalidRecord(f"record is not usable JSON ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise InvalidRecord("record is nested too deeply") from None
+        return cls.from_dict(data)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    # json.loads keeps the last of two equal keys; a verifier must not guess which one was signed.
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
 
 
 def sign_payload(payload: dict, signer: Signer) -> SignedRecord:

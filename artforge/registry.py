@@ -247,6 +247,14 @@ class GrantRow:
         return dict(self.__dict__)
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _translate(exc: sqlite3.Error, path: Path) -> RegistryError:
     message = str(exc)
     if "not a database" in message or "malformed" in message:
@@ -382,6 +390,8 @@ class Registry:
     # -- licences ------------------------------------------------------------------------------------
     def licence(self, licence_id: str) -> Licence:
         """A licence by exact id; :class:`~artforge.errors.UnknownLicence` when unknown."""
+        if not _is_unicode(licence_id):  # undecodable bytes from argv (surrogateescape): no licence has them
+            raise UnknownLicence(f"unknown licence {licence_id!r} (see 'artforge license list')")
         rows = list(self.db["licences"].rows_where("id = ?", [licence_id]))
         if not rows:
             raise UnknownLicence(f"unknown licence {licence_id!r} (see 'artforge license list')")

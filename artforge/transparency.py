@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import translog
-from .fsutil import atomic_write
+from .fsutil import write_output
 from .home import Home
 from .signednote import sign_note, verifier_key
 from .translog import ConsistencyProof, InclusionProof, SignedCheckpoint
@@ -119,5 +119,5 @@ def build_bundle(home: Home, reference: str) -> dict:
 def export_bundle(home: Home, reference: str, out: Path) -> BundleResult:
     """``artforge export WORK --bundle out.json`` (written by write-then-rename)."""
     bundle = build_bundle(home, reference)
-    atomic_write(out, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode())
+    write_output(out, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode())
     return BundleResult(str(out), bundle["work_id"], len(bundle["records"]), bundle["log"]["tree_size"])

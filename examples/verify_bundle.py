@@ -12,7 +12,9 @@ signed note) with the log's public key.  This script does not import artforge.  
 3. each record's leaf (``SHA-256(0x00 || canonical {"payload", "signature"})``) and inclusion path lead to
    that root, by the algorithm of RFC 9162 section 2.1.3.2 (written out below, not imported);
 4. the work head, a note signed by the log key naming the work, its last record, its number of records
-   and the tree size: the bundle holds all of the work's records up to that size, none left out.
+   and the tree size: the bundle holds all of the work's records up to that size, none left out;
+5. the members written for readers (``public_keys``, ``log.verifier_key``, ``log.tree_size``) say what the
+   verified evidence says, so a reader of the file is not shown a claim that was never checked.
 
 ``--log-key HEX`` pins the log's public key: without it, the key inside the bundle is trusted, which only
 shows the bundle is self-consistent.  Prints ``OK ...`` / ``FAIL ...`` lines; exit 0 when everything
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from verify_record import (EXIT_FAIL, EXIT_OK, EXIT_UNREADABLE, OutOfDomain, canonical_bytes,  # noqa: E402
-                           check_chain, check_record, load_json)
+                           check_chain, check_record, load_json, printable)
 
 BUNDLE_FORMAT = "artforge.bundle/1"
 
@@ -82,7 +85,11 @@ def open_note(note: str, origin: str, public_key: bytes) -> str:
     if not separator:
         raise BundleError("not a signed note")
     text += "\n"
-    key_id = hashlib.sha256(origin.encode() + b"\n\x01" + public_key).digest()[:4]
+    try:
+        origin_bytes, message = origin.encode(), text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (a "\udxxx" escape in the file) has no UTF-8 form
+        raise BundleError("the note or the log's origin is not valid Unicode") from None
+    key_id = hashlib.sha256(origin_bytes + b"\n\x01" + public_key).digest()[:4]
     verified = False
     for line in signatures.split("\n"):
         if not line.startswith("\u2014 ") or line.count(" ") != 2:
@@ -95,7 +102,7 @@ def open_note(note: str, origin: str, public_key: bytes) -> str:
         if name != origin or raw[:4] != key_id:
             continue
         try:
-            Ed25519PublicKey.from_public_bytes(public_key).verify(raw[4:], text.encode())
+            Ed25519PublicKey.from_public_bytes(public_key).verify(raw[4:], message)
         except InvalidSignature:
             raise BundleError("a note's signature by the log key does not verify") from None
         verified = True
@@ -119,10 +126,10 @@ def open_checkpoint(note: str, origin: str, public_key: bytes) -> tuple[str, int
 
 
 def _hex_bytes(value: Any, length: int, what: str) -> bytes:
-    try:
-        raw = bytes.fromhex(value)
-    except (TypeError, ValueError):
-        raise BundleError(f"{what} is not hex") from None
+    # One spelling only, as for records: lower-case hex (bytes.fromhex would also take upper case and spaces).
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]*", value) or len(value) % 2:
+        raise BundleError(f"{what} is not lower-case hex")
+    raw = bytes.fromhex(value)
     if len(raw) != length:
         raise BundleError(f"{what} is not {length} bytes")
     return raw
@@ -168,7 +175,21 @@ def verify_bundle(bundle: Any, pinned_log_key: bytes | None = None) -> list[str]
     if head != expected:
         raise BundleError("the records are not the work's whole history at this size (the log's work head differs)")
     lines.append(f"OK work head: {len(checked)} records, the last {checked[-1].record_id[:12]}, at size {size}")
+    _check_summary(bundle, log, origin, public, size, checked)
     return lines
+
+
+def _check_summary(bundle: dict, log: dict, origin: str, public: bytes, size: int, checked: list) -> None:
+    """The unsigned members that repeat what the signed ones say must agree with them."""
+    tree_size = log.get("tree_size")
+    if not isinstance(tree_size, int) or isinstance(tree_size, bool) or tree_size != size:
+        raise BundleError("the log section's tree_size is not the checkpoint's size")
+    key_id = hashlib.sha256(origin.encode() + b"\n\x01" + public).digest()[:4]
+    verifier_key = f"{origin}+{key_id.hex()}+{base64.b64encode(bytes([1]) + public).decode()}"  # C2SP vkey
+    if log.get("verifier_key") != verifier_key:
+        raise BundleError("the log section's verifier_key is not the log key's")
+    if bundle.get("public_keys") != {record.signer_key_id: record.signer_public_key for record in checked}:
+        raise BundleError("the bundle's public_keys are not the keys that signed its records")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,11 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     except (UnicodeDecodeError, ValueError) as exc:
         print(f"error: unreadable input: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    except RecursionError:
+        print("error: unreadable input: nested too deeply", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         for line in verify_bundle(bundle, pinned):
-            print(line)
+            print(printable(line))
     except (BundleError, OutOfDomain) as exc:
-        print(f"FAIL {exc}")
+        print(printable(f"FAIL {exc}"))  # the message may quote a string holding a lone surrogate
         return EXIT_FAIL
     print("OK the bundle verifies")
     return EXIT_OK

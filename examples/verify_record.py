@@ -130,9 +130,12 @@ def check_domain(value: Any, where: str = "payload") -> None:
 
 def canonical_bytes(payload: Any) -> bytes:
     """RFC 8785 canonical form of an in-domain value (what is hashed and signed)."""
-    check_domain(payload)
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    try:
+        check_domain(payload)
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    except RecursionError:  # nested past Python's recursion limit: refused, not a crash
+        raise OutOfDomain("payload: nested too deeply to check") from None
 
 
 def record_id_of(canonical: bytes) -> str:
@@ -326,6 +329,12 @@ def check_chain(records: list[Checked]) -> None:
         previous = record
 
 
+def printable(text: str) -> str:
+    """``text`` as one line any UTF-8 output can hold: control characters (a newline in a record's type would
+    start a line of its own, say a forged ``OK``) and lone surrogates (from "\\udxxx" escapes) escaped."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
 def check_public_key(records: list[Checked], expected_hex: str) -> None:
     registrations = [r for r in records if r.type == "registration"]
     if not registrations:
@@ -394,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         print(f"error: unreadable input: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    except RecursionError:
+        print("error: unreadable input: nested too deeply", file=sys.stderr)
+        return EXIT_UNREADABLE
     if not items:
         print("error: the input holds no records", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -407,9 +419,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for record in checked:
         if record.problems:
-            print(f"FAIL {record.label}: " + "; ".join(record.problems))
+            print(printable(f"FAIL {record.label}: " + "; ".join(record.problems)))
         else:
-            print(f"OK   {record.label} signed by {record.signer_key_id}")
+            print(printable(f"OK   {record.label} signed by {record.signer_key_id}"))
     return EXIT_FAIL if any(record.problems for record in checked) else EXIT_OK
 
 

@@ -81,7 +81,7 @@ def resolve_work_and_image(registry: Registry, home: Home, reference: str, image
     file with the work's pixels (the registry keeps fingerprints, not images).
     """
     as_path = Path(reference)
-    if image is None and as_path.is_file():
+    if image is None and _is_file(as_path):
         data, file_sha, pixels = _image_bytes(as_path, home)
         works = registry.works_with_file(file_sha) or registry.works_with_pixels(pixels)
         owned = [w for w in works if home.keystore.find_by_key_id(w.owner_key_id)] or works
@@ -98,6 +98,13 @@ def resolve_work_and_image(registry: Registry, home: Home, reference: str, image
     if pixels != work.pixel_sha256:
         raise UsageError(f"{image}: not the image of work {work.id[:12]} (its pixels differ)")
     return work, data
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, or with a NUL: not a file, so maybe a work id
+        return False
 
 
 def _check_request(request: MintRequest) -> None:

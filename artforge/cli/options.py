@@ -46,7 +46,9 @@ def read_paths(arguments: list[str]) -> list[str]:
     paths: list[str] = []
     for argument in arguments:
         if argument == "-":
-            paths.extend(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+            # Bytes, decoded as the OS decodes file names: a name that is not UTF-8 survives (surrogateescape).
+            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            paths.extend(os.fsdecode(line.rstrip(b"\r")) for line in raw.split(b"\n") if line.strip())
         else:
             paths.append(argument)
     if not paths:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -65,8 +66,21 @@ def envelope(command: str, data: Any, exit_code: ExitCode, errors: list[dict]) -
 
 
 def write_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, sort_keys=False) + "\n")
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=False)
+    # A file name that is not UTF-8 reaches us as lone surrogates (surrogateescape); JSON text must be UTF-8,
+    # so they are written as \udcXX escapes, which json.loads turns back into the same name.
+    sys.stdout.write(_LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
     sys.stdout.flush()
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _raw_bytes_for_file_names() -> None:
+    # Human output prints such a name as its original bytes, as ls does, instead of failing on it.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
 
 
 def echo(line: str) -> None:
@@ -80,8 +94,10 @@ def warn(message: str) -> None:
 
 
 def error_line(message: str) -> None:
-    # One line, whatever the message holds, so scripts can rely on it.
-    sys.stderr.write("Error: " + " ".join(str(message).split()) + "\n")
+    # One line, whatever the message holds, so scripts can rely on it; control characters from user input
+    # (a file name with an escape sequence) are shown escaped, never sent to the terminal.
+    text = " ".join(str(message).split())
+    sys.stderr.write("Error: " + "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text) + "\n")
     sys.stderr.flush()
 
 
@@ -98,6 +114,7 @@ def command(app: typer.Typer, name: str | None = None, **options: Any) -> Callab
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> None:
             json_mode = bool(kwargs.get("json_output"))
+            _raw_bytes_for_file_names()
             try:
                 outcome = fn(*args, **kwargs)
                 if outcome.stream is not None:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..fsutil import atomic_write
+from ..fsutil import write_output
 from .compare import oriented_query
 from .layers import QueryLayers, content_box, decode_thumbnail
 
@@ -63,5 +63,4 @@ def write_diff(picture: Image.Image, out: Path) -> Path:
     """Save as PNG, atomically."""
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
-    atomic_write(out, buffer.getvalue())
-    return out
+    return write_output(out, buffer.getvalue())
