@@ -1,4 +1,4 @@
-"""Load benchmark helper modules (benchmarks/ is not a package) for the tests that share their data."""
+"""Load benchmark helper modules and example scripts (neither folder is a package) for the tests that use them."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from pathlib import Path
 from types import ModuleType
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+EXAMPLES = BENCHMARKS.parent / "examples"
 
 
-def _load(name: str) -> ModuleType:
-    """benchmarks/<name>.py, under the name the benchmark scripts import it by."""
+def _load(name: str, folder: Path = BENCHMARKS) -> ModuleType:
+    """<folder>/<name>.py, under the name the scripts beside it import it by."""
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -28,3 +29,8 @@ def robust_data() -> ModuleType:
 def faults() -> ModuleType:
     """benchmarks/_faults.py: the fault-injection harness shared with benchmarks/reliability.py."""
     return _load("_faults")
+
+
+def bundle_verifier() -> ModuleType:
+    """examples/verify_bundle.py, the offline bundle verifier."""
+    return _load("verify_bundle", EXAMPLES)

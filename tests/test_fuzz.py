@@ -22,7 +22,6 @@ import os
 import re
 import sqlite3
 import struct
-import sys
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +44,7 @@ from artforge.procedural import draw_art
 from artforge.provenance import SignedRecord, check_chain, check_signature
 from artforge.registration import register_images
 from artforge.transparency import build_bundle
+from bench_modules import bundle_verifier
 from cli_helpers import run, run_json
 
 # Damaged files make Pillow warn (corrupt EXIF and the like) before it refuses them: expected noise here.
@@ -560,13 +560,8 @@ def test_record_payload_must_be_an_object(real_records: list[SignedRecord]) -> N
 # --- c. bundles -----------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _verifier():
-    spec = importlib.util.spec_from_file_location("verify_bundle", EXAMPLES / "verify_bundle.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("verify_bundle", module)
-    spec.loader.exec_module(module)
-    return module
+    return bundle_verifier()
 
 
 def _pinned(bundle: dict) -> bytes:

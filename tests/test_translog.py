@@ -3,13 +3,11 @@ and tampering named by audit."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
-import sys
-from pathlib import Path
 
 import pytest
+from bench_modules import bundle_verifier
 from cli_helpers import run, run_json
 from registry_helpers import rewind_schema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,15 +19,8 @@ from artforge.merkle import MemoryTree, verify_consistency, verify_inclusion
 from artforge.registry import Registry
 from artforge.signednote import Checkpoint, open_note, sign_note
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
 def _verifier():
-    spec = importlib.util.spec_from_file_location("verify_bundle", EXAMPLES / "verify_bundle.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("verify_bundle", module)
-    spec.loader.exec_module(module)
-    return module
+    return bundle_verifier()
 
 
 @pytest.fixture
