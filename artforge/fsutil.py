@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import BadInput
+
 
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) if needed; the directory itself is made 0700."""
@@ -17,8 +19,6 @@ def ensure_private_dir(path: Path) -> Path:
 def write_output(path: Path, data: bytes) -> Path:
     """Write a file the user named (a bundle, a diff picture) atomically; :class:`BadInput` when the path
     cannot be written (a folder, missing parent, a name too long, no permission), in one line."""
-    from .errors import BadInput
-
     if str(path) in ("", "."):
         raise BadInput("no output file named")
     try:

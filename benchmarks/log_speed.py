@@ -38,7 +38,7 @@ from artforge.keys import Signer  # noqa: E402
 from artforge.merkle import (consistency_proof, inclusion_proof, root_of, verify_consistency,  # noqa: E402
                              verify_inclusion)
 from artforge.provenance import sign_payload  # noqa: E402
-from artforge.registry import _migration_6_transparency_log  # noqa: E402
+from artforge.migrations import MIGRATIONS  # noqa: E402
 
 
 def _empty_log(path: Path) -> sqlite_utils.Database:
@@ -46,7 +46,7 @@ def _empty_log(path: Path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA journal_mode = WAL")
     db.conn.execute("PRAGMA synchronous = NORMAL")
     db["records"].create({"id": str, "work_id": str, "payload": str, "signature": str}, pk="id")
-    _migration_6_transparency_log(db)
+    dict(MIGRATIONS)["transparency_log"](db)
     return db
 
 

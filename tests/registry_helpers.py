@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# The tables each migration creates (registry.MIGRATIONS, numbered from 1); the others only add columns.
+# The tables each migration creates (migrations.MIGRATIONS, numbered from 1); the others only add columns.
 TABLES_ADDED = {
     2: ("match_layers",),
     5: ("tokens", "chain_deployments"),

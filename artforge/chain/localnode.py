@@ -116,15 +116,11 @@ def running_node(home: Path) -> LocalNode | None:
     return node if _alive(node) else None
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _answers(url_port: int) -> bool:
+def _listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", url_port)) == 0
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def start(home: Path, port: int = DEFAULT_PORT) -> tuple[LocalNode, bool]:
@@ -134,7 +130,7 @@ def start(home: Path, port: int = DEFAULT_PORT) -> tuple[LocalNode, bool]:
         return node, False
     if not 0 < port < 65536:
         raise UsageError(f"port {port} is out of range")
-    if not _port_free(port):
+    if _listening(port):
         raise ChainError(f"port {port} on 127.0.0.1 is in use; choose another with --port")
     binary = find_anvil()
     directory = ensure_private_dir(node_dir(home))
@@ -149,7 +145,7 @@ def start(home: Path, port: int = DEFAULT_PORT) -> tuple[LocalNode, bool]:
     node = LocalNode(pid=process.pid, port=port, url=f"http://127.0.0.1:{port}", chain_id=LOCAL_CHAIN_ID,
                      state_file=str(state), log_file=str(log), binary=binary, started_at=utc_now())
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not _answers(port):
+    while not _listening(port):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             process.wait(STOP_TIMEOUT_S)

@@ -107,13 +107,13 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _check_request(request: MintRequest) -> None:
+def _check_request(request: MintRequest) -> tuple[str | None, str | None]:
+    """Check the options before anything else; returns ``--to`` and ``--royalty-to`` in checksum form."""
     if not 0 <= request.royalty_bps <= MAX_ROYALTY_BPS:
         raise UsageError(f"--royalty-bps must be 0-{MAX_ROYALTY_BPS} (basis points: 500 = 5%)")
-    if request.to is not None:
-        check_address(request.to, "--to")
-    if request.royalty_to is not None:
-        check_address(request.royalty_to, "--royalty-to")
+    to = check_address(request.to, "--to") if request.to is not None else None
+    royalty_to = check_address(request.royalty_to, "--royalty-to") if request.royalty_to is not None else None
+    return to, royalty_to
 
 
 def prepare_mint(registry: Registry, home: Home, request: MintRequest,
@@ -122,7 +122,7 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
 
     ``open_chain`` is called only once the registry side is known to be fine (bad input fails first).
     """
-    _check_request(request)
+    to, royalty_to = _check_request(request)
     work, image = resolve_work_and_image(registry, home, request.reference, request.image)
     details = work_details(registry, work)
     if not details.chain_valid:
@@ -141,8 +141,8 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
     metadata_path = write_metadata(home.settings.home / "tokens", metadata)
     session = open_chain()
     contract, _ = contract_for(registry, session, request.contract)
-    recipient = check_address(request.to, "--to") if request.to else session.address
-    royalty_to = check_address(request.royalty_to, "--royalty-to") if request.royalty_to else recipient
+    recipient = to or session.address
+    royalty_to = royalty_to or recipient
     log_signer = home.log_signer() if session.persistent else None  # asked before any transaction
     return Minter(registry, session, contract, work, metadata, str(metadata_path), recipient, royalty_to,
                   request.royalty_bps, log_signer)
