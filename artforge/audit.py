@@ -1,24 +1,40 @@
-"""``artforge audit``: re-verify every signature and every chain, and cross-check the index tables.
+"""``artforge audit``: re-verify every signature, chain and claim, and check every other row against them.
 
-The signed records are the truth.  Audit recomputes each record's id from its stored bytes, checks each
-chain (signatures, ``prev`` links, that only the owner of the day signed), and checks that the ``works``,
-``fingerprints``, ``grants`` and ``transfers`` tables say what the records say, and checks the
-transparency log (:func:`artforge.translog.audit`): every record logged, in order, byte for byte, and
-every checkpoint signed over the root the leaves give.
+The signed records and claims are the truth; every other table is either derived from them and checked
+here, or a label shown as one:
+
+* each record's id from its stored bytes, each chain (signatures, ``prev`` links, that only the owner of the
+  day signed), and the record table's own columns against the payloads;
+* ``works``, ``fingerprints``, ``grants``, ``transfers`` and ``match_layers`` row by row against what the
+  chains say (:func:`artforge.facts.row_problems`), and no row that indexes nothing signed;
+* ``claims`` (signed names and custom licences), and ``identities`` and ``licences`` against them and
+  against the catalogue of built-in licences that ships in the package;
+* the transparency log (:func:`artforge.translog.audit`): every record and claim logged, in order, byte for
+  byte, every checkpoint signed over the root the leaves give, every minted token's row as its mint event
+  says; and, with ``against``, that the log extends checkpoints saved elsewhere.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from . import translog
+from . import claims, translog
 from .config import LOG_KEY_NAME
+from .errors import BadInput, InvalidRecord
+from .facts import derive_facts, row_problems
 from .home import Home
+from .keys import key_id_for
+from .licences import BUILTIN_LICENCES
+from .migrations import licence_row
 from .provenance import SignedRecord, canonical_bytes, check_chain
-from .errors import InvalidRecord
 from .registry import Registry
+
+MAX_CHECKPOINT_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,9 @@ class AuditReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def add(self, where: str, messages: Sequence[str]) -> None:
+        self.problems.extend(AuditProblem(where, message) for message in messages)
+
     def to_dict(self) -> dict:
         return {
             "ok": self.ok,
@@ -64,76 +83,167 @@ def _check_stored_rows(rows: list[dict]) -> tuple[list[SignedRecord], list[str]]
         short = row["id"][:12]
         if row["seq"] != expected_seq:
             problems.append(f"record {short}: sequence number {row['seq']}, expected {expected_seq}")
-        stored = row["payload"].encode()
-        if hashlib.sha256(stored).hexdigest() != row["id"]:
-            problems.append(f"record {short}: stored bytes do not hash to its id")
-        try:
-            payload = json.loads(stored)
-            if canonical_bytes(payload) != stored:
-                problems.append(f"record {short}: stored bytes are not canonical")
-        except (ValueError, InvalidRecord) as exc:
-            problems.append(f"record {short}: unreadable payload ({exc})")
+        payload, row_problems_found = _stored_payload(row, f"record {short}")
+        problems += row_problems_found
+        if payload is None:
             continue
-        if payload.get("prev") != row["prev_id"] or payload.get("type") != row["type"]:
+        record = SignedRecord(payload=payload, signature=row["signature"])
+        if (row["prev_id"], row["type"], row["signer_key_id"], row["created_at"]) != (
+                record.prev, record.record_type, record.signer_key_id, payload.get("created_at")):
             problems.append(f"record {short}: index columns disagree with the signed payload")
-        records.append(SignedRecord(payload=payload, signature=row["signature"]))
+        records.append(record)
     return records, problems
 
 
-def _check_index(registry: Registry, work_id: str, records: list[SignedRecord]) -> list[str]:
-    work = registry.work(work_id)
-    registration = records[0].payload
+def _stored_payload(row: dict, where: str) -> tuple[dict | None, list[str]]:
+    """A stored payload, checked to hash to the row's id and to be canonical."""
+    stored = (row["payload"] or "").encode()
     problems = []
-    if work.head_record_id != records[-1].record_id or work.record_count != len(records):
-        problems.append("works row does not point at the last record")
-    if work.creator_key_id != records[0].signer_key_id:
-        problems.append("works row names another creator than the registration record")
-    owner = records[0].signer_key_id
-    for record in records[1:]:
-        if record.record_type == "transfer":
-            owner = record.payload["transfer"]["to"]["key_id"]
-    if work.owner_key_id != owner:
-        problems.append("works row names another owner than the chain of transfers")
-    signed_work = registration.get("work", {})
-    if work.pixel_sha256 != signed_work.get("pixel_sha256") or work.licence_id != registration.get("licence", {}).get("id"):
-        problems.append("works row disagrees with the registration record (pixels or licence)")
-    stored_fp = registry.fingerprint(work_id).to_dict()
-    if stored_fp != {**stored_fp, **signed_work.get("fingerprints", {})}:
-        problems.append("fingerprints row disagrees with the signed fingerprints")
-    grant_ids = {g.record_id for g in registry.grants(work_id)}
-    signed_grants = {r.record_id for r in records if r.record_type == "grant"}
-    if grant_ids != signed_grants:
-        problems.append("grants table disagrees with the signed grant records")
-    return problems
+    if hashlib.sha256(stored).hexdigest() != row["id"]:
+        problems.append(f"{where}: stored bytes do not hash to its id")
+    try:
+        payload = json.loads(stored)
+        if not isinstance(payload, dict) or canonical_bytes(payload) != stored:
+            return None, problems + [f"{where}: stored bytes are not canonical"]
+    except (ValueError, InvalidRecord) as exc:
+        return None, problems + [f"{where}: unreadable payload ({exc})"]
+    return payload, problems
 
 
-def audit_registry(home: Home) -> AuditReport:
-    """Verify every record and chain in the registry; report each failure, never stop at the first."""
+def _audit_works(registry: Registry, report: AuditReport) -> None:
+    rows_by_work: dict[str, list[dict]] = {}
+    for row in registry.record_rows():
+        rows_by_work.setdefault(row["work_id"], []).append(row)
+    work_ids = {w[0] for w in registry.db.execute("SELECT id FROM works")}
+    for work_id in sorted(work_ids - rows_by_work.keys()):
+        report.add(work_id, ["work has no records"])
+    signed: dict[str, set[str]] = {"grants": set(), "transfers": set()}
+    unsigned_layers = 0
+    for work_id, rows in rows_by_work.items():
+        report.works_checked += 1
+        report.records_checked += len(rows)
+        records, problems = _check_stored_rows(rows)
+        if work_id not in work_ids:
+            problems.append("records belong to a work that is not in the works table")
+        if records:
+            problems += check_chain(records)
+        if records and not problems:
+            if records[0].record_id != work_id:
+                problems.append("work id is not the id of its registration record")
+            try:
+                facts = derive_facts(records)
+            except (KeyError, TypeError, AttributeError):
+                problems.append("the registration record lacks a member the registry needs")
+            else:
+                problems += row_problems(registry, facts)
+                signed["grants"] |= {g.record_id for g in facts.grants}
+                signed["transfers"] |= {t["record_id"] for t in facts.transfers}
+                unsigned_layers += facts.layers is None
+        report.add(work_id, problems)
+    reported = _ids_of_broken(rows_by_work, report)
+    for table in ("grants", "transfers"):
+        for (record_id,) in registry.db.execute(f"SELECT record_id FROM {table}"):
+            if record_id not in signed[table] and record_id not in reported:
+                report.add(table, [f"{table} row {str(record_id)[:12]} indexes no signed {table[:-1]} record"])
+    for table in ("fingerprints", "match_layers"):
+        for (work_id,) in registry.db.execute(f"SELECT work_id FROM {table}"):
+            if work_id not in rows_by_work:
+                report.add(table, [f"{table} row of {str(work_id)[:12]}, a work with no records"])
+    if unsigned_layers:
+        report.notes.append(f"{unsigned_layers} work(s) registered before match layers were signed: 'verify' does "
+                            "not use their layers as evidence until 'artforge attest' signs them")
+
+
+def _ids_of_broken(rows_by_work: dict[str, list[dict]], report: AuditReport) -> set[str]:
+    # Rows of a work whose chain already failed are reported with it, not again as orphans.
+    failed = {p.work_id for p in report.problems}
+    return {row["id"] for work_id, rows in rows_by_work.items() if work_id in failed for row in rows}
+
+
+def _audit_claims(registry: Registry, report: AuditReport) -> None:
+    db = registry.db
+    for row in claims.claim_rows(db):
+        where = f"claim {row['id'][:12]}"
+        payload, problems = _stored_payload(row, where)
+        if payload is not None:
+            record = SignedRecord(payload, row["signature"])
+            problems += [f"{where}: {p}" for p in claims.check_claim(record)]
+            if (row["type"], row["subject"], row["signer_key_id"], row["created_at"]) != (
+                    record.record_type, claims.subject_of(record), record.signer_key_id, payload.get("created_at")):
+                problems.append(f"{where}: index columns disagree with the signed claim")
+        report.add("claims", problems)
+    labels = 0
+    for row in db["identities"].rows:
+        where = f"identity {str(row['key_id'])[:12]}"
+        problems = []
+        try:
+            if key_id_for(bytes.fromhex(row["public_key"])) != row["key_id"]:
+                problems.append(f"{where}: its key id is not that of its public key")
+        except (ValueError, TypeError):
+            problems.append(f"{where}: its public key is not hex")
+        signed = claims.identity_name(db, row["key_id"])
+        if signed is not None and row["name"] != signed.name:
+            problems.append(f"{where}: its name is not the one the key signed")
+        labels += signed is None and bool(row["name"])
+        report.add("identities", problems)
+    if labels:
+        report.notes.append(f"{labels} key name(s) stored before names were signed are shown as unsigned labels "
+                            "('artforge attest' has this home's keys sign theirs)")
+    _audit_licences(registry, report)
+
+
+def _audit_licences(registry: Registry, report: AuditReport) -> None:
+    db = registry.db
+    stored = {row["id"]: row for row in db["licences"].rows}
+    for licence_id, licence in BUILTIN_LICENCES.items():
+        if stored.pop(licence_id, None) != licence_row(licence):
+            report.add("licences", [f"licence {licence_id}: its row differs from the built-in catalogue"])
+    unsigned = []
+    for licence_id, row in stored.items():
+        signed = claims.signed_licence(db, licence_id, row.get("text") or "")
+        if signed is None:
+            if row.get("builtin"):
+                report.add("licences", [f"licence {licence_id}: marked built-in, but the catalogue has no such licence"])
+            unsigned.append(licence_id)
+        elif row != {**licence_row(signed), "text": row.get("text")} or signed.text != (row.get("text") or ""):
+            report.add("licences", [f"licence {licence_id}: its row differs from the claim that defines it"])
+    if unsigned:
+        report.notes.append(f"{len(unsigned)} custom licence(s) defined before licences were signed are unsigned "
+                            f"labels: {', '.join(sorted(unsigned))} ('artforge attest' signs them)")
+
+
+def read_checkpoint_file(path: Path) -> str:
+    """A saved checkpoint (signed note) from a file, for ``audit --against``."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput(f"{path}: not a regular file")
+        if info.st_size > MAX_CHECKPOINT_BYTES:
+            raise BadInput(f"{path}: over {MAX_CHECKPOINT_BYTES} bytes: not a checkpoint")
+        raw = path.read_bytes()[:MAX_CHECKPOINT_BYTES + 1]
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a checkpoint (not UTF-8 text)") from None
+
+
+def audit_registry(home: Home, against: Sequence[Path] = ()) -> AuditReport:
+    """Verify every record, claim and chain, every row against them, and the log (and that it extends each
+    checkpoint file in ``against``); report each failure, never stop at the first."""
+    saved = [(path, read_checkpoint_file(path)) for path in against]  # bad files fail before any work
     report = AuditReport()
     with home.registry() as registry:
-        rows_by_work: dict[str, list[dict]] = {}
-        for row in registry.record_rows():
-            rows_by_work.setdefault(row["work_id"], []).append(row)
-        work_ids = {w.id for w in registry.works()}
-        for work_id in sorted(work_ids - rows_by_work.keys()):
-            report.problems.append(AuditProblem(work_id, "work has no records"))
-        for work_id, rows in rows_by_work.items():
-            report.works_checked += 1
-            report.records_checked += len(rows)
-            records, problems = _check_stored_rows(rows)
-            if work_id not in work_ids:
-                problems.append("records belong to a work that is not in the works table")
-            elif records and not problems:
-                problems += check_chain(records)
-                if records[0].record_id != work_id:
-                    problems.append("work id is not the id of its registration record")
-                problems += _check_index(registry, work_id, records)
-            elif records:
-                problems += check_chain(records)
-            report.problems.extend(AuditProblem(work_id, message) for message in problems)
-        log_problems, report.notes = translog.audit(registry.db, _home_log_key(home))
+        _audit_works(registry, report)
+        _audit_claims(registry, report)
+        log_key = _home_log_key(home)
+        log_problems, log_notes = translog.audit(registry.db, log_key)
+        report.notes = log_notes + report.notes
         report.log_size = translog.size(registry.db)
-        report.problems.extend(AuditProblem("log", message) for message in log_problems)
+        report.add("log", log_problems)
+        for path, note in saved:
+            report.add("log", [f"{path}: {p}" for p in translog.check_against(registry.db, note, log_key)])
     return report
 
 

@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     AMBIGUOUS = 11  # verify: several registered works match equally well
     LICENCE_FORBIDS = 12  # the work's licence forbids what was asked (e.g. a token of non-commercial art)
     CHAIN_ERROR = 13  # the chain is unreachable, not the one recorded, or refused the transaction
+    REGISTRY_TAMPERED = 14  # verify/show: the registry's rows disagree with the signed records they index
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -76,6 +77,12 @@ class RegistryError(ArtforgeError):
 
 class SchemaTooNew(RegistryError):
     """The registry was written by a newer artforge."""
+
+
+class RegistryTampered(ArtforgeError):
+    """The registry's rows about a work disagree with the signed records they index."""
+
+    exit_code = ExitCode.REGISTRY_TAMPERED
 
 
 class NotOwner(ArtforgeError):

@@ -9,6 +9,7 @@ from .config import DEFAULT_KEY_NAME, LOG_KEY_NAME, Settings
 from .errors import Conflict, RegistryError, SigningKeyError
 from .fsutil import ensure_private_dir
 from .keys import KeyInfo, KeyStore, PassphraseProvider, Signer
+from .provenance import utc_now
 from .registry import Registry
 
 
@@ -124,6 +125,8 @@ def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable
     info = store.create(key_name, secret) if created else store.info(key_name)
     if created and not home.log_keystore.exists(LOG_KEY_NAME):
         home.log_keystore.create(LOG_KEY_NAME, secret)  # the log key is protected as the identity is
+    if created:
+        _sign_name(home, key_name, lambda: secret, log_passphrase=lambda: secret)
     return InitResult(
         home=str(settings.home),
         registry=str(settings.registry_path),
@@ -131,6 +134,29 @@ def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable
         key=info,
         created_key=created,
     )
+
+
+def create_key(home: Home, name: str, passphrase: PassphraseProvider | None = None) -> KeyInfo:
+    """Create a signing key (encrypted when ``passphrase`` gives one) and, in an initialised home, have it sign
+    its name into the registry: the name ``show`` and ``verify`` then give the key."""
+    once = _asked_once(passphrase) if passphrase is not None else None
+    info = home.keystore.create(name, once)
+    if home.settings.registry_path.exists():
+        _sign_name(home, name, once)
+    return info
+
+
+def _sign_name(home: Home, name: str, passphrase: PassphraseProvider | None,
+               log_passphrase: PassphraseProvider | None = None) -> None:
+    # A new key may have another passphrase than the log key: then the claim is logged now and the next
+    # command that writes signs the checkpoint that covers it.
+    signer = home.keystore.signer(name, passphrase)
+    with Registry.open(home.settings.registry_path) as registry:
+        if log_passphrase is not None:
+            registry.log_signer = lambda: home.log_keystore.signer(LOG_KEY_NAME, log_passphrase)
+        with registry.transaction():
+            registry.remember_identity(signer.key_id, signer.public_key.hex(), utc_now())
+            registry.name_identity(signer, name)
 
 
 def describe_home(home: Home) -> HomeInfo:

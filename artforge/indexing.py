@@ -39,7 +39,7 @@ def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | Non
     """
     added, unmatched = 0, []
     with home.registry() as registry:
-        tiles_added = _fill_tiles(registry)
+        tiles_added = fill_tiles(registry)
         if images:
             missing: dict[str, list[str]] = {}
             for work_id, pixel_sha256 in registry.works_without_layers():
@@ -59,7 +59,7 @@ def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | Non
         return RebuildResult(added, tiles_added, unmatched, remaining, seconds, index_stats(registry, index))
 
 
-def _fill_tiles(registry: Registry) -> int:
+def fill_tiles(registry: Registry) -> int:
     """Compute the tone tiles of layer rows that predate them (b"" for textured works); returns how many."""
     rows = registry.rows_without_tiles()
     with registry.transaction():

@@ -55,6 +55,14 @@ class Licence:
     text: str = ""
     builtin: bool = False
     extra: dict = field(default_factory=dict)
+    # The key whose signed claim defines this custom licence; "" for built-ins (they ship in the package) and
+    # for a custom licence stored before claims existed, which is then only an unsigned label.
+    signed_by: str = ""
+
+    @property
+    def unsigned(self) -> bool:
+        """A custom licence that no claim signs (added by an older artforge)."""
+        return not self.builtin and not self.signed_by
 
     def to_dict(self) -> dict:
         return {
@@ -62,6 +70,7 @@ class Licence:
             "name": self.name,
             "url": self.url,
             "builtin": self.builtin,
+            "signed_by": self.signed_by or None,
             "terms": self.terms.to_dict(),
             "has_text": bool(self.text),
         }

@@ -10,12 +10,14 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from .errors import BadInput, NotOwner, UsageError
+from .errors import BadInput, InvalidRecord, NotOwner, RegistryTampered, SigningKeyError, UsageError
+from .facts import derive_facts, row_problems
 from .home import Home
 from .keys import Signer, key_id_for, parse_public_key
 from .licences import Licence, LicenceTerms, check_custom_id
-from .provenance import grant_payload, sign_payload, transfer_payload, utc_now
-from .registry import WorkRow
+from .provenance import check_chain, grant_payload, sign_payload, transfer_payload, utc_now
+from .claims import licence_payload
+from .registry import Registry, WorkRow
 from .textutil import clean_text
 
 MAX_TEXT_BYTES = 1_000_000
@@ -36,8 +38,9 @@ class RecordResult:
 
 
 def add_custom_licence(home: Home, licence_id: str, name: str, terms: LicenceTerms, url: str = "",
-                       text_file: Path | None = None) -> Licence:
-    """Register a ``LicenseRef-`` licence with its terms and (optionally) its full text."""
+                       text_file: Path | None = None, key_name: str | None = None) -> Licence:
+    """Register a ``LicenseRef-`` licence with its terms and (optionally) its full text, defined by a claim
+    that ``key_name`` (default: the home's default key) signs."""
     check_custom_id(licence_id)
     text = ""
     if text_file is not None:
@@ -58,9 +61,12 @@ def add_custom_licence(home: Home, licence_id: str, name: str, terms: LicenceTer
     terms = replace(terms, constraint_info=_clean(constraint, "constraint") if constraint.strip() else "")
     licence = Licence(id=licence_id, name=_clean(name or licence_id, "name"), url=url, text=text,
                       builtin=False, terms=terms)
+    signer = home.signer(key_name)
+    claim = sign_payload(licence_payload(licence), signer)
     with home.registry() as registry, registry.transaction():
-        registry.add_licence(licence)
-    return licence
+        _name_signer(home, registry, signer)
+        registry.add_licence(licence, claim)
+    return replace(licence, signed_by=signer.key_id)
 
 
 def list_licences(home: Home) -> list[Licence]:
@@ -86,6 +92,36 @@ def _owner_signer(home: Home, work: WorkRow, key_name: str | None) -> Signer:
     return _check_owner(home.signer(key_name), work)
 
 
+def signed_work(registry: Registry, work_ref: str) -> WorkRow:
+    """A work as its verified records state it (owner, head), refusing one whose chain fails or whose rows
+    disagree with it: nothing is appended to a chain that cannot be trusted."""
+    work_id = registry.resolve_work_id(work_ref)
+    records = registry.records(work_id)
+    problems = check_chain(records)
+    if problems:
+        raise InvalidRecord(f"work {work_id[:12]}: its record chain does not verify ({'; '.join(problems)})")
+    facts = derive_facts(records)
+    disagreements = row_problems(registry, facts)
+    if disagreements:
+        raise RegistryTampered(f"work {work_id[:12]}: {'; '.join(disagreements)} (see 'artforge audit')")
+    return facts.work
+
+
+def _name_signer(home: Home, registry: Registry, signer: Signer) -> None:
+    """The first time a key signs in this registry, it also signs its name (its key file's name here)."""
+    registry.remember_identity(signer.key_id, signer.public_key.hex(), utc_now())
+    info = home.keystore.find_by_key_id(signer.key_id)
+    registry.name_identity(signer, info.name if info else None)
+
+
+def _name_local_recipient(home: Home, registry: Registry, key_name: str) -> None:
+    """A recipient whose key is in this home signs its name too, when it opens without another passphrase."""
+    try:
+        _name_signer(home, registry, home.signer(key_name))
+    except SigningKeyError:
+        pass  # locked by a passphrase of its own: it names itself the first time it signs
+
+
 def _check_owner(signer: Signer, work: WorkRow) -> Signer:
     if signer.key_id != work.owner_key_id:
         raise NotOwner(f"key {signer.name!r} does not own work {work.id[:12]} (owner: {work.owner_key_id[:12]})")
@@ -103,11 +139,12 @@ def grant_licence(home: Home, work_ref: str, grantee: str, terms: str, until: st
         except ValueError:
             raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
     with home.registry() as registry:
-        signer = _owner_signer(home, registry.resolve_work(work_ref), key_name)
+        signer = _owner_signer(home, signed_work(registry, work_ref), key_name)
         with registry.transaction():
-            work = registry.resolve_work(work_ref)  # re-read under the write lock: the head may have moved
+            work = signed_work(registry, work_ref)  # re-read under the write lock: the head may have moved
             _check_owner(signer, work)
             record = sign_payload(grant_payload(work.id, work.head_record_id, grantee, terms, until), signer)
+            _name_signer(home, registry, signer)
             registry.append_record(work.id, record)
             registry.add_grant(record)
     return RecordResult(work.id, record.record_id, "grant", {"to": grantee, "terms": terms, "until": until})
@@ -130,14 +167,17 @@ def transfer_work(home: Home, work_ref: str, recipient: str, key_name: str | Non
     to_public, to_name = resolve_recipient(home, recipient)
     to_key_id = key_id_for(to_public)
     with home.registry() as registry:
-        signer = _owner_signer(home, registry.resolve_work(work_ref), key_name)
+        signer = _owner_signer(home, signed_work(registry, work_ref), key_name)
         if to_key_id == signer.key_id:
             raise UsageError("the recipient already owns this work")
         with registry.transaction():
-            work = registry.resolve_work(work_ref)
+            work = signed_work(registry, work_ref)
             _check_owner(signer, work)
             record = sign_payload(transfer_payload(work.id, work.head_record_id, to_public), signer)
-            registry.remember_identity(to_key_id, to_public.hex(), to_name, utc_now())
+            registry.remember_identity(to_key_id, to_public.hex(), utc_now())
+            _name_signer(home, registry, signer)
+            if to_name is not None:
+                _name_local_recipient(home, registry, to_name)
             registry.append_record(work.id, record)
             registry.add_transfer(record, from_key_id=signer.key_id)
     return RecordResult(work.id, record.record_id, "transfer",

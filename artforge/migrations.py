@@ -160,6 +160,19 @@ def _migration_6_transparency_log(db: sqlite_utils.Database) -> None:
         translog.append(db, "record", SignedRecord(json.loads(payload), signature), work_id)
 
 
+def _migration_7_claims(db: sqlite_utils.Database) -> None:
+    # Signed claims about keys and licences (artforge.claims), logged like records.  Names and custom
+    # licences stored before it stay as they are: unsigned labels, shown as such, until 'artforge attest'
+    # has their keys sign them.  A migration holds no key, so it signs nothing itself.
+    db["claims"].create(
+        {"id": str, "type": str, "subject": str, "signer_key_id": str, "created_at": str, "payload": str,
+         "signature": str},
+        pk="id",
+        not_null={"type", "subject", "payload", "signature"},
+    )
+    db["claims"].create_index(["type", "subject"])
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _migration_1_initial),
@@ -168,6 +181,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("frame_tile", _migration_4_frame_tile),
     ("chain", _migration_5_chain),
     ("transparency_log", _migration_6_transparency_log),
+    ("claims", _migration_7_claims),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

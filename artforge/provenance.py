@@ -23,7 +23,8 @@ from .errors import InvalidRecord
 from .keys import Signer, key_id_for, verify_signature
 
 RECORD_SCHEMA = "artforge.record/1"
-RECORD_TYPES = ("registration", "grant", "transfer")
+RECORD_TYPES = ("registration", "grant", "transfer", "attestation")  # the records of a work's chain
+CLAIM_TYPES = ("identity", "licence")  # signed records about a key or a licence, outside any work's chain
 MAX_SAFE_INTEGER = 2**53 - 1
 LOWER_HEX = re.compile(r"[0-9a-f]+")
 
@@ -158,13 +159,14 @@ def sign_payload(payload: dict, signer: Signer) -> SignedRecord:
     return SignedRecord(payload=stamped, signature=signature.hex())
 
 
-def check_signature(record: SignedRecord) -> list[str]:
-    """Problems with a record's own integrity (schema, key id, signature); empty when it verifies."""
+def check_signature(record: SignedRecord, types: tuple[str, ...] = RECORD_TYPES) -> list[str]:
+    """Problems with a record's own integrity (schema, type among ``types``, key id, signature); empty when
+    it verifies."""
     payload = record.payload
     problems = []
     if payload.get("schema") != RECORD_SCHEMA:
         problems.append(f"unknown schema {payload.get('schema')!r}")
-    if payload.get("type") not in RECORD_TYPES:
+    if payload.get("type") not in types:
         problems.append(f"unknown record type {payload.get('type')!r}")
     signer = payload.get("signer")
     if not isinstance(signer, dict):
@@ -197,9 +199,10 @@ class WorkInfo:
     width: int
     height: int
     fingerprints: dict
+    match_layers: dict | None = None  # {"version", "sha256"} of the matcher's layers (layers_digest)
 
     def to_dict(self) -> dict:
-        return {
+        info = {
             "title": self.title,
             "file_sha256": self.file_sha256,
             "pixel_sha256": self.pixel_sha256,
@@ -207,6 +210,9 @@ class WorkInfo:
             "height": self.height,
             "fingerprints": self.fingerprints,
         }
+        if self.match_layers is not None:
+            info["match_layers"] = self.match_layers
+        return info
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,38 @@ def transfer_payload(work_id: str, prev: str, to_public_key: bytes) -> dict:
     }
 
 
+def attestation_payload(work_id: str, prev: str, match_layers: dict) -> dict:
+    """Unsigned payload of the owner's attestation of a work's match layers (``{"version", "sha256"}``), for
+    works registered before the registration record carried their digest."""
+    return {
+        "schema": RECORD_SCHEMA,
+        "type": "attestation",
+        "created_at": utc_now(),
+        "work_id": work_id,
+        "prev": prev,
+        "match_layers": match_layers,
+    }
+
+
+def is_layers_digest(value: Any) -> bool:
+    """``{"version": int, "sha256": 64 lower-case hex}``, as registrations and attestations sign it."""
+    return (isinstance(value, dict) and set(value) == {"version", "sha256"} and isinstance(value["version"], int)
+            and isinstance(value["sha256"], str) and len(value["sha256"]) == 64
+            and LOWER_HEX.fullmatch(value["sha256"]) is not None)
+
+
+def signed_layers_digest(records: list[SignedRecord]) -> dict | None:
+    """The newest ``{"version", "sha256"}`` of a work's match layers that its chain signs, or None."""
+    found = None
+    for record in records:
+        if record.record_type == "registration":
+            work = record.payload.get("work")
+            found = work.get("match_layers") if isinstance(work, dict) else None
+        elif record.record_type == "attestation":
+            found = record.payload.get("match_layers")
+    return found if isinstance(found, dict) else None
+
+
 def check_chain(records: list[SignedRecord]) -> list[str]:
     """Problems with one work's record chain, in order: signatures, links, and who may sign.
 
@@ -290,6 +328,8 @@ def check_chain(records: list[SignedRecord]) -> list[str]:
             problems.append(f"record {index} ({short}): signed by {record.signer_key_id[:12]}, not the owner")
         if record.record_type == "registration":
             problems.append(f"record {index} ({short}): a second registration in one chain")
+        if record.record_type == "attestation" and not is_layers_digest(record.payload.get("match_layers")):
+            problems.append(f"record {index} ({short}): the attestation holds no valid match-layers digest")
         if record.record_type == "transfer":
             transfer = record.payload.get("transfer")
             recipient = transfer.get("to") if isinstance(transfer, dict) else None

@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import UsageError
 from .fingerprint import Fingerprint, analyse_all
 from .home import Home
+from .matching.digest import layers_digest
 from .matching.index import sync_index
 from .matching.matcher import Analysed, analyse_for_registration
 from .provenance import ProvenanceRecord, WorkInfo, sign_payload
@@ -71,6 +72,7 @@ def register_analysed(
     with registry.transaction():
         for path, analysed, title, *own_origin in items:
             fingerprint = analysed.fingerprint
+            layers_row = {"pdq": bytes.fromhex(fingerprint.pdq), **analysed.layers.to_row()}
             item_origin = own_origin[0] if own_origin else origin
             existing = [w for w in registry.works_with_pixels(fingerprint.pixel_sha256)
                         if w.creator_key_id == signer.key_id]
@@ -87,6 +89,7 @@ def register_analysed(
                     width=fingerprint.width,
                     height=fingerprint.height,
                     fingerprints=fingerprint.to_dict(),
+                    match_layers=layers_digest(layers_row),  # the matcher's evidence, signed with the work
                 ),
                 licence_id=licence.id,
                 licence_terms=licence.terms.to_dict(),
@@ -94,11 +97,11 @@ def register_analysed(
                 parents=tuple(parent_ids),
             )
             signed = sign_payload(record.payload(), signer)
-            registry.remember_identity(signer.key_id, signer.public_key.hex(),
-                                       key_info.name if key_info else None, signed.payload["created_at"])
+            registry.remember_identity(signer.key_id, signer.public_key.hex(), signed.payload["created_at"])
+            registry.name_identity(signer, key_info.name if key_info else None)
             work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
                                         origin=record.origin, parents=parent_ids)
-            registry.put_match_layers(work.id, bytes.fromhex(fingerprint.pdq), analysed.layers.to_row())
+            registry.put_match_layers(work.id, layers_row["pdq"], analysed.layers.to_row())
             results.append(RegisteredWork(path, work.id, title, licence.id, signer.key_id, True, fingerprint))
     sync_index(registry)
     return results

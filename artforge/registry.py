@@ -21,21 +21,14 @@ import sqlite_utils
 
 from .errors import Conflict, NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
 from .fingerprint import Fingerprint
-from . import translog
-from .licences import Licence, LicenceTerms
+from . import claims, translog
+from .licences import Licence
 from .migrations import MIGRATIONS, SCHEMA_VERSION, licence_row
 from .keys import Signer
-from .provenance import SignedRecord, utc_now
+from .provenance import SignedRecord, sign_payload, utc_now
 
 BUSY_TIMEOUT_MS = 30_000
 MIN_ID_PREFIX = 6
-
-
-def _licence_from_row(row: dict) -> Licence:
-    terms = LicenceTerms.from_dict({k: (bool(v) if k in ("commercial", "derivatives", "share_alike",
-                                                         "attribution") else v) for k, v in row.items()})
-    return Licence(id=row["id"], name=row["name"], url=row["url"] or "", text=row["text"] or "",
-                   builtin=bool(row["builtin"]), terms=terms)
 
 
 @dataclass(frozen=True)
@@ -209,38 +202,60 @@ class Registry:
     def schema_version(self) -> int:
         return self.db.conn.execute("SELECT MAX(id) FROM _migrations").fetchone()[0]
 
-    # -- identities ----------------------------------------------------------------------------------
-    def remember_identity(self, key_id: str, public_key: str, name: str | None, seen_at: str) -> None:
-        """Record a public key (idempotent; a later name fills in a missing one)."""
-        existing = self.identity(key_id)
-        if existing is None:
-            self.db["identities"].insert(
-                {"key_id": key_id, "public_key": public_key, "name": name, "first_seen": seen_at}
-            )
-        elif name and not existing.get("name"):
-            self.db["identities"].update(key_id, {"name": name})
+    # -- identities and licences (signed claims; see artforge.claims) ---------------------------------
+    def remember_identity(self, key_id: str, public_key: str, seen_at: str) -> None:
+        """Record a public key (idempotent).  Its name comes only from a claim the key signs (:meth:`add_claim`)."""
+        self.db["identities"].insert({"key_id": key_id, "public_key": public_key, "name": None,
+                                      "first_seen": seen_at}, ignore=True)
 
     def identity(self, key_id: str) -> dict | None:
         rows = list(self.db["identities"].rows_where("key_id = ?", [key_id]))
         return rows[0] if rows else None
 
-    # -- licences ------------------------------------------------------------------------------------
+    def add_claim(self, record: SignedRecord) -> None:
+        """Store and log a signed claim; an identity claim also names the key in ``identities``."""
+        claims.store_claim(self.db, record)
+        self._log_grew = True
+        if record.record_type == "identity":
+            signer = record.payload["signer"]
+            self.remember_identity(signer["key_id"], signer["public_key"], record.payload["created_at"])
+            self.db["identities"].update(signer["key_id"], {"name": record.payload["identity"]["name"]})
+
+    def name_identity(self, signer: Signer, name: str | None) -> None:
+        """Have a key sign its own name, once (inside a transaction): the first time a key signs anything
+        here, or when it is created."""
+        if name and claims.identity_name(self.db, signer.key_id) is None:
+            self.add_claim(sign_payload(claims.identity_payload(signer.key_id, name), signer))
+
+    def identity_name(self, key_id: str) -> claims.SignedName | None:
+        """The name a key signed for itself, or None."""
+        return claims.identity_name(self.db, key_id)
+
     def licence(self, licence_id: str) -> Licence:
-        """A licence by exact id; :class:`~artforge.errors.UnknownLicence` when unknown."""
+        """A licence by exact id, as its signer defined it; :class:`~artforge.errors.UnknownLicence` when unknown.
+
+        Built-in licences come from the package's catalogue, custom ones from their signed claim; the
+        ``licences`` table is only a cache of both (a custom licence stored before claims is returned with
+        ``unsigned`` set).
+        """
         if not _is_unicode(licence_id):  # undecodable bytes from argv (surrogateescape): no licence has them
             raise UnknownLicence(f"unknown licence {licence_id!r} (see 'artforge license list')")
         rows = list(self.db["licences"].rows_where("id = ?", [licence_id]))
-        if not rows:
+        found = claims.resolve_licence(self.db, licence_id, rows[0] if rows else None)
+        if found is None:
             raise UnknownLicence(f"unknown licence {licence_id!r} (see 'artforge license list')")
-        return _licence_from_row(rows[0])
+        return found
 
     def licences(self) -> list[Licence]:
-        return [_licence_from_row(row) for row in self.db["licences"].rows_where(order_by="builtin DESC, id")]
+        ids = [row[0] for row in self.db.execute("SELECT id FROM licences ORDER BY builtin DESC, id")]
+        return [self.licence(licence_id) for licence_id in ids]
 
-    def add_licence(self, licence: Licence) -> None:
+    def add_licence(self, licence: Licence, claim: SignedRecord) -> None:
+        """Store a custom licence with the claim that defines it (signed by the key that adds it)."""
         if list(self.db["licences"].rows_where("id = ?", [licence.id])):
             raise Conflict(f"licence {licence.id} already exists")
         self.db["licences"].insert(licence_row(licence))
+        self.add_claim(claim)
 
     # -- works and records ---------------------------------------------------------------------------
     def works_with_pixels(self, pixel_sha256: str) -> list[WorkRow]:
@@ -255,31 +270,37 @@ class Registry:
             raise NotFound(f"no work {work_id[:12]}")
         return WorkRow.from_row(rows[0])
 
-    def _match_records(self, reference: str) -> list[tuple[str, str]]:
+    def _match_records(self, reference: str, logged: bool = False) -> list[tuple[str, str]]:
         ref = reference.strip().lower()
         if len(ref) < MIN_ID_PREFIX or any(c not in "0123456789abcdef" for c in ref):
             raise UsageError(f"{reference!r} is not a work or record id (give at least {MIN_ID_PREFIX} hex characters)")
-        # A prefix search on the primary key: ids are lower-case hex, so [ref, ref + "g") is the prefix range.
-        rows = self.db.execute(
-            "SELECT id, work_id FROM records WHERE id >= ? AND id < ? LIMIT 2", [ref, ref + "g"]
-        ).fetchall()
+        # A prefix search on a unique index: ids are lower-case hex, so [ref, ref + "g") is the prefix range.
+        query = ("SELECT record_id, work_id FROM log_leaves WHERE record_id >= ? AND record_id < ? LIMIT 2" if logged
+                 else "SELECT id, work_id FROM records WHERE id >= ? AND id < ? LIMIT 2")
+        rows = self.db.execute(query, [ref, ref + "g"]).fetchall()
         if not rows:
             raise NotFound(f"no work or record matches {reference!r}")
         return rows
 
-    def resolve_record(self, reference: str) -> str:
-        """The full id of the record whose id is or starts with ``reference``."""
-        rows = self._match_records(reference)
+    def resolve_record(self, reference: str, logged: bool = False) -> str:
+        """The full id of the record whose id is or starts with ``reference`` (with ``logged``: of any leaf of
+        the log, claims and mint events too)."""
+        rows = self._match_records(reference, logged)
         if len(rows) > 1:
             raise UsageError(f"{reference!r} is ambiguous: give more characters")
         return rows[0][0]
 
-    def resolve_work(self, reference: str) -> WorkRow:
-        """A work by id, id prefix (at least 6 hex chars) or the id (prefix) of any of its records."""
+    def resolve_work_id(self, reference: str) -> str:
+        """The id of the work named by its id, an id prefix (at least 6 hex chars) or the id (prefix) of any
+        of its records, found among the signed records (the works row is not needed)."""
         rows = self._match_records(reference)
         if len({work_id for _, work_id in rows}) > 1:
             raise UsageError(f"{reference!r} is ambiguous: give more characters")
-        return self.work(rows[0][1])
+        return rows[0][1]
+
+    def resolve_work(self, reference: str) -> WorkRow:
+        """A work's row by id, id prefix (at least 6 hex chars) or the id (prefix) of any of its records."""
+        return self.work(self.resolve_work_id(reference))
 
     def works(self, limit: int | None = None, offset: int = 0) -> list[WorkRow]:
         return [WorkRow.from_row(r) for r in self.db["works"].rows_where(order_by="rowid",

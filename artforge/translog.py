@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 from .errors import InvalidRecord, NotFound, UsageError
-from .keys import Signer
-from .merkle import (completed_nodes, consistency_proof, inclusion_proof, leaf_hash, range_hash, verify_consistency,
-                     verify_inclusion)
+from .keys import Signer, key_id_for
+from .merkle import (ProofError, completed_nodes, consistency_proof, inclusion_proof, leaf_hash, range_hash,
+                     verify_consistency, verify_inclusion)
 from .provenance import SignedRecord, canonical_bytes, utc_now
 from .signednote import Checkpoint, NoteError, open_note, sign_note, verifier_key
 
@@ -50,8 +50,6 @@ def record_leaf(record: SignedRecord) -> bytes:
 
 def origin_for(public_key: bytes) -> str:
     """The log's name (checkpoint origin and note key name), from its key: stable for the registry's life."""
-    from .keys import key_id_for
-
     return ORIGIN_PREFIX + key_id_for(public_key)[:16]
 
 
@@ -192,10 +190,10 @@ def _verified_checkpoint(db: sqlite_utils.Database, stored: SignedCheckpoint) ->
 
 
 def prove_inclusion(registry: "Registry", reference: str) -> InclusionProof:
-    """An inclusion proof of a record (by id or prefix) against the newest checkpoint, checked before it
-    is returned."""
+    """An inclusion proof of a record or claim (by id or prefix) against the newest checkpoint, checked
+    before it is returned."""
     db = registry.db
-    record_id = registry.resolve_record(reference)
+    record_id = registry.resolve_record(reference, logged=True)
     row = db.execute("SELECT idx, leaf_hash FROM log_leaves WHERE record_id = ?", [record_id]).fetchone()
     if row is None:
         raise NotFound(f"record {record_id[:12]} is not in the log")
@@ -243,29 +241,8 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
         if leaf_hash(bytes(leaf)) != bytes(stored_hash):
             problems.append(f"log leaf {index} (record {record_id[:12]}): its bytes do not hash to its stored hash")
         tree.append(bytes(stored_hash))
-    records = db.execute("SELECT id, payload, signature FROM records ORDER BY rowid").fetchall()
-    logged = {row[2]: row for row in rows if row[1] == "record"}
-    for record_id, payload, signature in records:
-        row = logged.get(record_id)
-        if row is None:
-            problems.append(f"record {record_id[:12]} is not in the log")
-            continue
-        try:
-            expected = record_leaf(SignedRecord(json.loads(payload), signature))
-        except (ValueError, InvalidRecord):
-            continue  # the record check reports unreadable payloads
-        if bytes(row[3]) != expected:
-            problems.append(f"log leaf {row[0]} (record {record_id[:12]}): its bytes differ from the stored record")
-    stored_ids = {r[0] for r in records}
-    for record_id, row in logged.items():
-        if record_id not in stored_ids:
-            problems.append(f"log leaf {row[0]}: record {record_id[:12]} is no longer in the registry (deleted)")
-    stored_order = [r[0] for r in records if r[0] in logged]
-    logged_order = [row[2] for row in rows if row[1] == "record" and row[2] in stored_ids]
-    for position, (stored, in_log) in enumerate(zip(stored_order, logged_order)):
-        if stored != in_log:
-            problems.append(f"log leaves are out of order from record {in_log[:12]} on (position {position})")
-            break
+    for kind, table in LOGGED_TABLES:
+        problems += _audit_logged_table(db, rows, kind, table)
     for level, index, value in db.execute("SELECT level, idx, hash FROM log_nodes ORDER BY level, idx"):
         if tree.nodes.get((level, index)) != bytes(value):
             problems.append(f"log node ({level}, {index}) does not match the leaves")
@@ -285,8 +262,10 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
         except NoteError as exc:
             problems.append(f"{where}: {exc}")
             continue
-        if checkpoint.size != stored.size or checkpoint.root != bytes(stored.root):
+        if checkpoint.size != stored.size:
             problems.append(f"{where}: the signed note says size {checkpoint.size}, not what the row says")
+        if checkpoint.root != bytes(stored.root):
+            problems.append(f"{where}: the row's root is not the root the signed note states")
         if checkpoint.size > tree.size:
             problems.append(f"{where}: the log has only {tree.size} leaves")
         elif tree.root(checkpoint.size) != checkpoint.root:
@@ -298,11 +277,43 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
     return problems, notes
 
 
+LOGGED_TABLES = (("record", "records"), ("claim", "claims"))  # (leaf kind, table of the signed rows it logs)
+
+
+def _audit_logged_table(db: sqlite_utils.Database, rows: list, kind: str, table: str) -> list[str]:
+    """Every row of ``table`` is a leaf of ``kind`` with the same bytes, in the order stored, and back."""
+    problems = []
+    stored_rows = db.execute(f"SELECT id, payload, signature FROM {table} ORDER BY rowid").fetchall()
+    logged = {row[2]: row for row in rows if row[1] == kind}
+    for record_id, payload, signature in stored_rows:
+        row = logged.get(record_id)
+        if row is None:
+            problems.append(f"{kind} {record_id[:12]} is not in the log")
+            continue
+        try:
+            expected = record_leaf(SignedRecord(json.loads(payload), signature))
+        except (ValueError, InvalidRecord):
+            continue  # an unreadable payload is reported by the check of its table
+        if bytes(row[3]) != expected:
+            problems.append(f"log leaf {row[0]} ({kind} {record_id[:12]}): its bytes differ from the stored {kind}")
+    stored_ids = {r[0] for r in stored_rows}
+    for record_id, row in logged.items():
+        if record_id not in stored_ids:
+            problems.append(f"log leaf {row[0]}: {kind} {record_id[:12]} is no longer in the registry (deleted)")
+    stored_order = [r[0] for r in stored_rows if r[0] in logged]
+    logged_order = [row[2] for row in rows if row[1] == kind and row[2] in stored_ids]
+    for position, (stored, in_log) in enumerate(zip(stored_order, logged_order)):
+        if stored != in_log:
+            problems.append(f"log leaves are out of order from {kind} {in_log[:12]} on (position {position})")
+            break
+    return problems
+
+
 def _audit_mints(db: sqlite_utils.Database, rows: list) -> list[str]:
     """Every minted token has one mint leaf, signed by a recorded log key, naming that token."""
     problems = []
     keys = {key_id: bytes.fromhex(public) for key_id, public in db.execute("SELECT key_id, public_key FROM log_keys")}
-    logged: dict[tuple, int] = {}
+    logged: dict[tuple, tuple[int, dict]] = {}
     for index, kind, _record_id, leaf, _hash in rows:
         if kind != MINT_TYPE:
             continue
@@ -310,18 +321,25 @@ def _audit_mints(db: sqlite_utils.Database, rows: list) -> list[str]:
             data = json.loads(bytes(leaf))
             record = SignedRecord(data["payload"], data["signature"])
             token = record.payload["token"]
-            logged[(token["chain_id"], token["contract"], record.payload["work_id"], token["token_id"])] = index
+            logged[(token["chain_id"], token["contract"], record.payload["work_id"], token["token_id"])] = (index, token)
         except (ValueError, KeyError, TypeError):
             problems.append(f"log leaf {index}: an unreadable mint event")
             continue
         public = keys.get(record.signer_key_id)
         if public is None or record.payload["signer"].get("public_key") != public.hex() or not _signed(record):
             problems.append(f"log leaf {index}: a mint event not signed by the log key")
-    minted = db.execute("SELECT chain_id, contract, work_id, token_id FROM tokens WHERE status = 'minted'").fetchall()
-    for chain_id, contract, work_id, token_id in minted:
-        if logged.pop((chain_id, contract, work_id, token_id), None) is None:
+    cursor = db.execute("SELECT * FROM tokens WHERE status = 'minted'")
+    names = [d[0] for d in cursor.description]
+    for row in (dict(zip(names, values)) for values in cursor.fetchall()):
+        chain_id, work_id, token_id = row["chain_id"], row["work_id"], row["token_id"]
+        found = logged.pop((chain_id, row["contract"], work_id, token_id), None)
+        if found is None:
             problems.append(f"token {token_id} of work {work_id[:12]} on chain {chain_id} is not in the log")
-    for (chain_id, _contract, work_id, token_id), index in logged.items():
+        elif any(row[name] != value for name, value in found[1].items()) or \
+                row["token_uri"] != f"ipfs://{row['metadata_cid']}":
+            problems.append(f"token {token_id} of work {work_id[:12]} on chain {chain_id}: its row differs from "
+                            f"its mint event (log leaf {found[0]})")
+    for (chain_id, _contract, work_id, token_id), (index, _token) in logged.items():
         problems.append(f"log leaf {index}: mint of token {token_id} (work {work_id[:12]}, chain {chain_id}) "
                         f"is not in the tokens table")
     return problems
@@ -332,3 +350,34 @@ def _signed(record: SignedRecord) -> bool:
 
     return verify_signature(bytes.fromhex(record.payload["signer"]["public_key"]), bytes.fromhex(record.signature),
                             record.canonical)
+
+
+def check_against(db: sqlite_utils.Database, note: str, expected_key: bytes | None) -> list[str]:
+    """Whether today's log extends a checkpoint saved elsewhere (``note``, a signed checkpoint), proved with
+    an RFC 9162 consistency proof from the saved size to the newest checkpoint; empty when it does.
+
+    The saved note must be signed by the home's log key: one signed by another key says nothing of this
+    log (and a home whose log key was replaced fails here, as it should).
+    """
+    if expected_key is None:
+        return ["this home has no log key to check a saved checkpoint with"]
+    try:
+        saved = Checkpoint.parse(open_note(note, origin_for(expected_key), expected_key))
+    except NoteError as exc:
+        return [f"not a checkpoint signed by this log's key ({exc})"]
+    newest = latest_checkpoint(db)
+    if newest is None or newest.key_id != key_id_for(expected_key):
+        return ["the registry holds no checkpoint signed by this home's log key"]
+    try:
+        current, _ = _verified_checkpoint(db, newest)
+    except (NoteError, NotFound) as exc:
+        return [f"the registry's newest checkpoint does not verify ({exc})"]
+    if saved.size > current.size:
+        return [f"the log was cut: the saved checkpoint covers {saved.size} leaves, the log now {current.size}"]
+    try:
+        path = consistency_proof(_Nodes(db).perfect, saved.size, current.size)
+        verify_consistency(saved.size, current.size, saved.root, current.root, path)
+    except (ProofError, NotFound):
+        return [f"the log does not extend the saved checkpoint at size {saved.size}: its history was rewritten "
+                f"or forked (no consistency proof from size {saved.size} to {current.size})"]
+    return []

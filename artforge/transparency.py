@@ -51,8 +51,9 @@ class LogState:
                 "signed_now": self.signed_now}
 
 
-def log_checkpoint(home: Home) -> LogState:
-    """The newest checkpoint; one is signed first if the log has grown past it (or has none)."""
+def log_checkpoint(home: Home, out: Path | None = None) -> LogState:
+    """The newest checkpoint; one is signed first if the log has grown past it (or has none).  With ``out``,
+    the signed note is also written there (write-then-rename), to be kept outside the home."""
     with home.registry() as registry:
         db = registry.db
         latest = translog.latest_checkpoint(db)
@@ -62,7 +63,10 @@ def log_checkpoint(home: Home) -> LogState:
             with registry.transaction():
                 latest = translog.write_checkpoint(db, signer)
         origin, public = translog.log_key(db, latest.key_id)
-        return LogState(latest, translog.size(db), origin, public, signed_now)
+        state = LogState(latest, translog.size(db), origin, public, signed_now)
+    if out is not None:
+        write_output(out, latest.note.encode())
+    return state
 
 
 def prove_record(home: Home, reference: str) -> InclusionProof:

@@ -27,12 +27,14 @@ from .fingerprint import Fingerprint, analyse_files
 from .home import Home
 from .matching import calibration as cal
 from .matching.diffimage import render_diff, write_diff
+from .matching.digest import layers_digest
 from .matching.index import MatchIndex, open_index
 from .matching.layers import QueryLayers
 from .matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
+from .provenance import check_chain, signed_layers_digest
 from .registry import Registry
 from .chain.tokens import LiveReader
-from .works import WorkDetails, with_token_owners, work_details
+from .works import REGISTRY_TAMPERED, WorkDetails, with_token_owners, work_details
 
 MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
 MIN_MATCH_SIDE = 24
@@ -67,6 +69,7 @@ class DisputeReport:
     match: Candidate | None = None
     details: WorkDetails | None = None
     notes: list[str] = field(default_factory=list)
+    registry_problems: list[str] = field(default_factory=list)  # rows found disagreeing with signed records
     diff_path: str | None = None
     compared: QueryLayers | None = field(default=None, repr=False, compare=False)  # what the candidates saw
 
@@ -75,11 +78,23 @@ class DisputeReport:
         return None if self.details is None else self.details.chain_valid
 
     @property
+    def status(self) -> str | None:
+        """The matched work's status (``valid``, ``signature-invalid``, ``registry-tampered``), or
+        ``registry-tampered`` when rows met on the way disagreed with their records; None otherwise."""
+        if self.details is not None and self.details.status != "valid":
+            return self.details.status
+        if self.registry_problems:
+            return REGISTRY_TAMPERED
+        return None if self.details is None else self.details.status
+
+    @property
     def exit_code(self) -> ExitCode:
-        if self.verdict == "no-match":
-            return ExitCode.NO_MATCH
         if self.signature_valid is False:
             return ExitCode.SIGNATURE_INVALID
+        if self.status == REGISTRY_TAMPERED:
+            return ExitCode.REGISTRY_TAMPERED
+        if self.verdict == "no-match":
+            return ExitCode.NO_MATCH
         if self.verdict == "ambiguous":
             return ExitCode.AMBIGUOUS
         return ExitCode.OK
@@ -92,6 +107,8 @@ class DisputeReport:
             "match": self.match.to_dict() if self.match else None,
             "candidates": [c.to_dict() for c in self.candidates],
             "signature_valid": self.signature_valid,
+            "status": self.status,
+            "registry_problems": self.registry_problems,
             "work": details,
             "fingerprint": {"file_sha256": self.fingerprint.file_sha256,
                             "pixel_sha256": self.fingerprint.pixel_sha256,
@@ -101,11 +118,64 @@ class DisputeReport:
         }
 
 
-def _exact_candidates(registry: Registry, fingerprint: Fingerprint) -> list[Candidate]:
-    exact = [Candidate(w.id, "file-sha256", 1.0, "exact-copy") for w in registry.works_with_file(fingerprint.file_sha256)]
+class SignedEvidence:
+    """Admits what the registry's index tables offer only where the work's verified records say the same.
+
+    The index tables find candidates fast; the records decide whether a candidate's hashes and match layers
+    are really that work's.  What disagrees is left out and named in ``problems`` (the registry was edited).
+    """
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.problems: list[str] = []  # rows that disagree with their records: the registry was edited
+        self.unsigned: list[str] = []  # layers of works registered before their digest was signed
+        self._signed: dict[str, dict | None] = {}
+
+    def _registration(self, work_id: str) -> dict | None:
+        """The work's signed registration payload, with its layers digest; None when its chain fails."""
+        if work_id not in self._signed:
+            records = self.registry.records(work_id)
+            valid = bool(records) and not check_chain(records)
+            self._signed[work_id] = ({**records[0].payload, "layers": signed_layers_digest(records)}
+                                     if valid else None)
+        return self._signed[work_id]
+
+    @staticmethod
+    def _refuse(found: list[str], message: str) -> bool:
+        if message not in found:
+            found.append(message)
+        return False
+
+    def exact(self, work_id: str, column: str, value: str) -> bool:
+        """Whether the work's registration signs this file or pixel hash."""
+        registration = self._registration(work_id)
+        if registration is None:
+            return True  # the chain fails: kept, and reported as a broken signature
+        if registration.get("work", {}).get(column) != value:
+            return self._refuse(self.problems, f"work {work_id[:12]}: its row claims a {column} its signed record does not")
+        return True
+
+    def layers(self, row: dict) -> bool:
+        """Whether a stored layers row is the one the work's records sign."""
+        work_id = row["work_id"]
+        registration = self._registration(work_id)
+        signed = registration.get("layers") if registration else None
+        if signed is None:
+            return self._refuse(self.unsigned, f"work {work_id[:12]}: its match layers are signed by no record (registered by an "
+                                "older artforge: run 'artforge attest'); not used as evidence")
+        if layers_digest(row) != signed:
+            return self._refuse(self.problems, f"work {work_id[:12]}: its match layers differ from their signed digest; "
+                                "not used as evidence")
+        return True
+
+
+def _exact_candidates(registry: Registry, fingerprint: Fingerprint, signed: SignedEvidence) -> list[Candidate]:
+    exact = [Candidate(w.id, "file-sha256", 1.0, "exact-copy") for w in registry.works_with_file(fingerprint.file_sha256)
+             if signed.exact(w.id, "file_sha256", fingerprint.file_sha256)]
     seen = {c.work_id for c in exact}
     exact += [Candidate(w.id, "pixel-sha256", 1.0, "exact-copy")
-              for w in registry.works_with_pixels(fingerprint.pixel_sha256) if w.id not in seen]
+              for w in registry.works_with_pixels(fingerprint.pixel_sha256)
+              if w.id not in seen and signed.exact(w.id, "pixel_sha256", fingerprint.pixel_sha256)]
     return exact
 
 
@@ -124,13 +194,30 @@ def _layered_candidates(registry: Registry, query: QueryLayers, matcher: Layered
 
 
 def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMatcher) -> DisputeReport:
-    """Find candidates for one analysed image, turn them into a verdict, attach the matched work's details."""
+    """Find candidates for one analysed image, turn them into a verdict, attach the matched work's details.
+
+    Only evidence that the candidates' signed records vouch for is used (:class:`SignedEvidence`).
+    """
     fingerprint, query = analysed.fingerprint, analysed.layers
     assert isinstance(query, QueryLayers)
     report = DisputeReport(path=path, verdict="no-match", fingerprint=fingerprint, candidates=[])
     if analysed.frames > 1:
         report.notes.append(f"animated or multi-frame file: its first of {analysed.frames} frames was compared")
-    candidates = _exact_candidates(registry, fingerprint)
+    signed = SignedEvidence(registry)
+    matcher.admit = signed.layers
+    try:
+        _find(registry, report, analysed, matcher, signed)
+    finally:
+        matcher.admit = None
+    report.notes += signed.unsigned  # an older registry, not an edited one
+    report.registry_problems = signed.problems
+    return report
+
+
+def _find(registry: Registry, report: DisputeReport, analysed: Analysed, matcher: LayeredMatcher,
+          signed: SignedEvidence) -> None:
+    fingerprint, query = analysed.fingerprint, analysed.layers
+    candidates = _exact_candidates(registry, fingerprint, signed)
     if not candidates:
         reason = matchable(fingerprint, query)
         if reason:
@@ -148,19 +235,21 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
     report.candidates = candidates
     matches = [c for c in candidates if c.kind is not None]
     if not matches:
-        return report
+        return
     best = matches[0]
     rivals = [c for c in matches[1:] if c.work_id != best.work_id and best.score - c.score <= cal.AMBIGUITY_MARGIN]
     if rivals:
         report.verdict = "ambiguous"
         report.notes.append(f"{len(rivals) + 1} registered works match equally well")
-        return report
+        return
     report.verdict = best.kind or "no-match"
     report.match = best
-    report.details = work_details(registry, registry.work(best.work_id))
+    report.details = work_details(registry, best.work_id)
     if not report.details.chain_valid:
         report.notes.append("the matched work's signature or record chain does not verify")
-    return report
+    elif report.details.registry_problems:
+        report.notes.append("the registry's rows about the matched work disagree with its signed records: "
+                            "what is shown is what the records say")
 
 
 @dataclass(frozen=True)

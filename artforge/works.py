@@ -7,17 +7,22 @@ from datetime import UTC, datetime
 
 from .home import Home
 from .chain.tokens import LiveReader, TokenState, recorded_tokens, with_live_state
-from .licences import Licence
+from .errors import UnknownLicence
+from .facts import WorkFacts, derive_facts, row_problems
+from .licences import Licence, LicenceTerms
 from .provenance import SignedRecord, check_chain
 from .registry import GrantRow, Registry, WorkRow
+
+VALID, SIGNATURE_INVALID, REGISTRY_TAMPERED = "valid", "signature-invalid", "registry-tampered"
 
 
 @dataclass(frozen=True)
 class Identity:
-    """A public key as the registry knows it."""
+    """A public key, and the name it gave itself in a signed claim (or an older unsigned label)."""
 
     key_id: str
     name: str | None
+    name_signed: bool = False  # False: ``name`` is a local label that no key signed (or there is none)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -51,13 +56,23 @@ class WorkDetails:
     records: list[SignedRecord]
     chain_problems: list[str]
     tokens: list[TokenState] = field(default_factory=list)  # on-chain tokens of the work (artforge mint)
+    registry_problems: list[str] = field(default_factory=list)  # rows that disagree with the signed records
 
     @property
     def chain_valid(self) -> bool:
         return not self.chain_problems
 
+    @property
+    def status(self) -> str:
+        """``valid``; ``signature-invalid`` (a record or the chain fails); ``registry-tampered`` (the records
+        verify, but the registry's rows about the work say something else: what is shown is the records')."""
+        if self.chain_problems:
+            return SIGNATURE_INVALID
+        return REGISTRY_TAMPERED if self.registry_problems else VALID
+
     def to_dict(self) -> dict:
         return {
+            "status": self.status,
             "work": self.work.to_dict(),
             "licence": self.licence.to_dict(),
             "creator": self.creator.to_dict(),
@@ -66,13 +81,17 @@ class WorkDetails:
             "history": [h.to_dict() for h in self.history],
             "signature_valid": self.chain_valid,
             "chain_problems": self.chain_problems,
+            "registry_problems": self.registry_problems,
             "tokens": [t.to_dict() for t in self.tokens],
         }
 
 
 def _identity(registry: Registry, key_id: str) -> Identity:
-    row = registry.identity(key_id)
-    return Identity(key_id=key_id, name=row.get("name") if row else None)
+    signed = registry.identity_name(key_id)
+    if signed is not None:
+        return Identity(key_id, signed.name, True)
+    row = registry.identity(key_id)  # a name stored before names were signed: a label, shown as one
+    return Identity(key_id, row.get("name") if row else None, False)
 
 
 def _summary(record: SignedRecord) -> str:
@@ -85,6 +104,9 @@ def _summary(record: SignedRecord) -> str:
         return f"granted {grant['to']!r}: {grant['terms']}{until}"
     if record.record_type == "transfer":
         return f"transferred to {payload['transfer']['to']['key_id'][:12]}"
+    if record.record_type == "attestation":
+        layers = payload["match_layers"]
+        return f"attested match layers v{layers['version']} (sha256 {layers['sha256'][:12]})"
     return record.record_type
 
 
@@ -94,9 +116,42 @@ def is_active(grant: GrantRow, today: str | None = None) -> bool:
     return grant.until is None or grant.until >= today
 
 
-def work_details(registry: Registry, work: WorkRow) -> WorkDetails:
-    """Details of a work from an open registry (shared by ``show`` and ``verify``)."""
-    records = registry.records(work.id)
+def _licence(registry: Registry, licence_id: str, signed_terms: dict | None) -> Licence:
+    """The licence's name and text from the catalogue or its signed claim, with the terms the registration
+    signed (what the work was offered under), which win over the licence's current ones."""
+    try:
+        licence = registry.licence(licence_id)
+    except UnknownLicence:
+        licence = Licence(id=licence_id, name="(licence not in this registry)", terms=LicenceTerms(
+            commercial=False, derivatives=False, share_alike=False, attribution=True))
+    return replace(licence, terms=LicenceTerms.from_dict(signed_terms)) if signed_terms else licence
+
+
+def _facts(records: list[SignedRecord], chain_problems: list[str]) -> WorkFacts | None:
+    if chain_problems:
+        return None
+    try:
+        return derive_facts(records)
+    except (KeyError, TypeError, AttributeError):  # a chain that verifies but lacks a member: show the rows
+        return None
+
+
+def work_details(registry: Registry, work_id: str) -> WorkDetails:
+    """Details of a work from an open registry (shared by ``show`` and ``verify``).
+
+    What is shown comes from the work's verified records; the registry's rows only serve when the chain does
+    not verify (the status then says so), and any disagreement between them makes the status
+    ``registry-tampered``.
+    """
+    records = registry.records(work_id)
+    chain_problems = check_chain(records)
+    facts = _facts(records, chain_problems)
+    if facts is None:
+        work = registry.work(work_id)
+        grants, terms, problems = registry.grants(work_id), None, []
+    else:
+        work, grants, terms = facts.work, facts.grants, facts.licence_terms
+        problems = row_problems(registry, facts)
     history = [
         HistoryEntry(seq, r.record_id, r.record_type, r.payload.get("created_at", ""),
                      _identity(registry, r.signer_key_id), _summary(r))
@@ -104,14 +159,15 @@ def work_details(registry: Registry, work: WorkRow) -> WorkDetails:
     ]
     return WorkDetails(
         work=work,
-        licence=registry.licence(work.licence_id),
+        licence=_licence(registry, work.licence_id, terms),
         creator=_identity(registry, work.creator_key_id),
         owner=_identity(registry, work.owner_key_id),
-        active_grants=[g for g in registry.grants(work.id) if is_active(g)],
+        active_grants=[g for g in grants if is_active(g)],
         history=history,
         records=records,
-        chain_problems=check_chain(records),
+        chain_problems=chain_problems,
         tokens=recorded_tokens(registry, work.id),
+        registry_problems=problems,
     )
 
 
@@ -125,7 +181,7 @@ def with_token_owners(details: WorkDetails, reader: LiveReader) -> WorkDetails:
 def show_work(home: Home, reference: str, rpc_url: str | None = None) -> WorkDetails:
     """Details of the work named by an id or id prefix; tokens are read from their chains when reachable."""
     with home.registry() as registry:
-        details = work_details(registry, registry.resolve_work(reference))
+        details = work_details(registry, registry.resolve_work_id(reference))
     return with_token_owners(details, LiveReader(home.settings.home, rpc_url))
 
 
@@ -138,4 +194,4 @@ def list_works(home: Home, limit: int | None = None, offset: int = 0) -> list[Wo
 def export_records(home: Home, reference: str) -> list[dict]:
     """A work's signed records in portable form (for offline verification)."""
     with home.registry() as registry:
-        return [r.to_dict() for r in registry.records(registry.resolve_work(reference).id)]
+        return [r.to_dict() for r in registry.records(registry.resolve_work_id(reference))]

@@ -7,6 +7,7 @@ TABLES_ADDED = {
     2: ("match_layers",),
     5: ("tokens", "chain_deployments"),
     6: ("log_leaves", "log_nodes", "log_keys", "log_checkpoints"),
+    7: ("claims",),
 }
 
 

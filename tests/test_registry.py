@@ -70,7 +70,7 @@ def test_failed_transaction_leaves_nothing(home: Home) -> None:
     with home.registry() as registry:
         with pytest.raises(RuntimeError):
             with registry.transaction():
-                registry.remember_identity("k" * 32, "p" * 64, "ghost", "now")
+                registry.remember_identity("k" * 32, "p" * 64, "now")
                 raise RuntimeError("boom")
         assert registry.identity("k" * 32) is None
 

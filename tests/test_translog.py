@@ -25,7 +25,8 @@ def _verifier():
 
 @pytest.fixture
 def history(home, art):
-    """Three works, a grant and a transfer: 5 records, one checkpoint per command."""
+    """Three works, a grant and a transfer: 5 records; and 2 claims (the names of the keys 'default', at init,
+    and 'studio'): 7 leaves, a checkpoint per command but 'keys create' (which has no log key)."""
     ids = []
     for seed in range(3):
         result = run("register", art(seed), "--license", "CC-BY-4.0", "-q")
@@ -48,9 +49,9 @@ def _audit_messages(home) -> list[str]:
 def test_every_record_is_a_leaf_and_every_command_a_checkpoint(home, history) -> None:
     with home.registry() as registry:
         db = registry.db
-        assert translog.size(db) == 5 == db["records"].count
+        assert translog.size(db) == 7 == db["records"].count + db["claims"].count
         signed = translog.checkpoints(db)
-        assert [c.size for c in signed] == [1, 2, 3, 4, 5]
+        assert [c.size for c in signed] == [1, 2, 3, 4, 5, 7]
         leaves = [bytes(r[0]) for r in db.execute("SELECT leaf_hash FROM log_leaves ORDER BY idx")]
         tree = MemoryTree(leaves)
         origin, public = translog.log_key(db, signed[-1].key_id)
@@ -62,7 +63,7 @@ def test_every_record_is_a_leaf_and_every_command_a_checkpoint(home, history) ->
 
 def test_proofs_from_the_cli_verify_against_the_signed_checkpoint(home, history) -> None:
     code, state = run_json("log", "checkpoint")
-    assert code == 0 and not state["data"]["signed_now"] and state["data"]["size"] == 5
+    assert code == 0 and not state["data"]["signed_now"] and state["data"]["size"] == 7
     public = bytes.fromhex(state["data"]["public_key"])
     checkpoint = Checkpoint.parse(open_note(state["data"]["note"], state["data"]["origin"], public))
     with home.registry() as registry:
@@ -70,16 +71,16 @@ def test_proofs_from_the_cli_verify_against_the_signed_checkpoint(home, history)
     for index, record_id in enumerate(record_ids):
         code, proof = run_json("log", "prove", record_id[:10])
         data = proof["data"]
-        assert code == 0 and data["leaf_index"] == index and data["tree_size"] == 5
-        verify_inclusion(index, 5, bytes.fromhex(data["leaf_hash"]), [bytes.fromhex(p) for p in data["path"]],
+        assert code == 0 and data["leaf_index"] == index and data["tree_size"] == 7
+        verify_inclusion(index, 7, bytes.fromhex(data["leaf_hash"]), [bytes.fromhex(p) for p in data["path"]],
                          checkpoint.root)
-    for old in range(0, 6):
+    for old in range(0, 8):
         code, proof = run_json("log", "consistency", old)
         data = proof["data"]
-        assert code == 0 and data["new_size"] == 5 and data["new_root"] == checkpoint.root.hex()
-        verify_consistency(old, 5, bytes.fromhex(data["old_root"]), checkpoint.root,
+        assert code == 0 and data["new_size"] == 7 and data["new_root"] == checkpoint.root.hex()
+        verify_consistency(old, 7, bytes.fromhex(data["old_root"]), checkpoint.root,
                            [bytes.fromhex(p) for p in data["path"]])
-    assert run("log", "consistency", 3, 9).exit_code == 2
+    assert run("log", "consistency", 3, 9).exit_code == 2  # past the log's size
     assert run("log", "prove", "abcdef").exit_code == 6
 
 
@@ -109,7 +110,7 @@ def test_a_bundle_verifies_offline_and_every_tampering_fails(home, history, tmp_
         "title": lambda b: b["records"][0]["payload"]["work"].update(title="Someone else's"),
         "leaf index": lambda b: b["records"][0].update(leaf_index=b["records"][1]["leaf_index"]),
         "path": flip_path,
-        "checkpoint size": lambda b: b["log"].update(checkpoint=b["log"]["checkpoint"].replace("\n5\n", "\n6\n", 1)),
+        "checkpoint size": lambda b: b["log"].update(checkpoint=b["log"]["checkpoint"].replace("\n7\n", "\n8\n", 1)),
         "order": lambda b: b["records"].reverse(),
         "dropped transfer": lambda b: b["records"].pop(),
         "log key": lambda b: b["log"].update(public_key=other),
@@ -136,12 +137,12 @@ def test_audit_names_each_kind_of_tampering(home, history, tmp_path) -> None:
         return _audit_messages(home)
 
     messages = tamper("UPDATE log_leaves SET leaf = CAST(replace(CAST(leaf AS TEXT), 'Acme', 'Acne') AS BLOB) "
-                      "WHERE idx = 3")
-    assert any("log leaf 3" in m and "do not hash to its stored hash" in m for m in messages), messages
+                      "WHERE idx = 4")
+    assert any("log leaf 4" in m and "do not hash to its stored hash" in m for m in messages), messages
     messages = tamper("DELETE FROM log_leaves WHERE idx = 2")
     assert any("log leaf 2 is missing" in m for m in messages), messages
-    messages = tamper("UPDATE log_leaves SET idx = -1 WHERE idx = 0; UPDATE log_leaves SET idx = 0 WHERE idx = 1;"
-                      "UPDATE log_leaves SET idx = 1 WHERE idx = -1")
+    messages = tamper("UPDATE log_leaves SET idx = -1 WHERE idx = 1; UPDATE log_leaves SET idx = 1 WHERE idx = 2;"
+                      "UPDATE log_leaves SET idx = 2 WHERE idx = -1")
     assert any("out of order" in m for m in messages), messages
     assert any("history rewritten" in m for m in messages), messages
     messages = tamper("UPDATE log_checkpoints SET note = replace(note, char(10) || '4' || char(10), "
@@ -180,8 +181,12 @@ def test_records_stored_before_the_log_are_logged_by_the_migration(home, art) ->
         assert translog.size(registry.db) == 3 and translog.latest_checkpoint(registry.db) is None
     report = audit_registry(home)
     assert report.ok and "covers 0 of 3" in report.notes[0]
+    assert "1 key name(s) stored before names were signed" in report.notes[1]  # 'default': a label until attest
     code, state = run_json("log", "checkpoint")
     assert code == 0 and state["data"]["signed_now"] and state["data"]["size"] == 3
+    assert audit_registry(home).ok and len(audit_registry(home).notes) == 1
+    code, attested = run_json("attest")
+    assert code == 0 and attested["data"]["names_signed"] == ["default"], attested
     assert audit_registry(home).ok and not audit_registry(home).notes
 
 
@@ -192,4 +197,4 @@ def test_a_change_whose_checkpoint_cannot_be_signed_is_not_made(home, art, monke
     result = run("register", art(2), "--license", "CC0-1.0", "-q")
     assert result.exit_code == 7 and result.stderr.startswith("Error: key 'log'")
     with home.registry() as registry:
-        assert registry.db["records"].count == 1 and translog.size(registry.db) == 1
+        assert registry.db["records"].count == 1 and translog.size(registry.db) == 2  # the key's name, the record

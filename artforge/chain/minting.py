@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import (BadInput, ChainError, InvalidRecord, LicenceForbids, NotFound, NotOwner, TransactionRejected,
-                      UsageError)
+from ..errors import (BadInput, ChainError, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
+                      TransactionRejected, UsageError)
 from ..home import Home
 from .. import translog
 from ..imaging import load_image, pixel_sha256
@@ -124,10 +124,14 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
     """
     to, royalty_to = _check_request(request)
     work, image = resolve_work_and_image(registry, home, request.reference, request.image)
-    details = work_details(registry, work)
+    details = work_details(registry, work.id)
     if not details.chain_valid:
         raise InvalidRecord(f"work {work.id[:12]}: its record chain does not verify "
                             f"({'; '.join(details.chain_problems)}); not minting")
+    if details.registry_problems:
+        raise RegistryTampered(f"work {work.id[:12]}: the registry disagrees with its signed records "
+                               f"({'; '.join(details.registry_problems)}); not minting")
+    work = details.work  # the signed facts, not the rows
     if home.keystore.find_by_key_id(work.owner_key_id) is None:
         raise NotOwner(f"work {work.id[:12]} is owned by key {work.owner_key_id[:12]}, which is not in this "
                        f"home; only the owner mints its token")
@@ -136,8 +140,7 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
             f"work {work.id[:12]} is licensed {details.licence.id}, which forbids commercial use; a token "
             f"can be sold, so pass --allow-noncommercial-token to mint it anyway (the licence stays in "
             f"its metadata)")
-    creator = registry.identity(work.creator_key_id) or {}
-    metadata = build_metadata(details, creator.get("public_key", ""), image)
+    metadata = build_metadata(details, details.records[0].payload["signer"]["public_key"], image)
     metadata_path = write_metadata(home.settings.home / "tokens", metadata)
     session = open_chain()
     contract, _ = contract_for(registry, session, request.contract)

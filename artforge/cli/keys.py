@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..home import create_key
 from .options import EncryptOpt, JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
 from .output import Outcome, command, echo
 
@@ -25,7 +26,7 @@ def create(
 ) -> Outcome:
     """Create a new Ed25519 key (private file 0600, encrypted with a passphrase unless --no-encrypt)."""
     passphrase = passphrase_provider(passphrase_env, confirm=True) if encrypt else None
-    info = make_home().keystore.create(name, passphrase)
+    info = create_key(make_home(), name, passphrase)
     return Outcome(info.to_dict(), lambda out: echo(f"{info.name}\t{info.key_id}\t{info.public_key}"))
 
 

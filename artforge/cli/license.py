@@ -35,14 +35,17 @@ def add(
     constraint: Annotated[str, typer.Option("--constraint", help="Free-text constraints on the uses above.")] = "",
     url: Annotated[str, typer.Option("--url", help="Where the licence can be read.")] = "",
     text: Annotated[Optional[Path], typer.Option("--text", help="File with the full licence text (UTF-8).")] = None,
+    key: KeyOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
     json_output: JsonOpt = False,
 ) -> Outcome:
-    """Add a custom licence with machine-readable terms."""
+    """Add a custom licence with machine-readable terms, defined by a record your key signs."""
     terms = LicenceTerms(commercial=commercial, derivatives=derivatives, share_alike=share_alike,
                          attribution=attribution, data_mining=data_mining, ai_inference=ai_inference,
                          ai_training=ai_training, ai_generative_training=ai_generative_training,
                          constraint_info=constraint)
-    licence = add_custom_licence(make_home(), licence_id, name, terms, url=url, text_file=text)
+    licence = add_custom_licence(make_home(passphrase_env), licence_id, name, terms, url=url, text_file=text,
+                                 key_name=key)
     return Outcome(licence.to_dict(), lambda out: echo(licence.id))
 
 

@@ -18,9 +18,15 @@ log_app = typer.Typer(name="log", no_args_is_help=True,
 
 
 @command(log_app)
-def checkpoint(passphrase_env: PassphraseEnvOpt = None, json_output: JsonOpt = False) -> Outcome:
+def checkpoint(
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", metavar="FILE", help="Also save the signed note to FILE: keep it outside the home, and later "
+                                      "'artforge audit --against FILE' proves the log still extends it.")] = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_output: JsonOpt = False,
+) -> Outcome:
     """Print the newest signed checkpoint (C2SP signed note), signing one if the log has grown past it."""
-    state = log_checkpoint(make_home(passphrase_env))
+    state = log_checkpoint(make_home(passphrase_env), out)
     if not json_output:
         warn(f"log {state.origin}: {state.log_size} records; verifier key {state.to_dict()['verifier_key']}")
 

@@ -9,17 +9,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ..attestation import attest
 from ..audit import audit_registry
 from ..errors import ExitCode
 from ..verify import DisputeReport, VerifyFailure, iter_verify
-from .options import ImagesArg, JsonOpt, RpcReadOpt, make_home, read_paths
+from .options import ImagesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, RpcReadOpt, make_home, read_paths
 from .output import Outcome, StreamItem, command, echo, warn
 from .views import render_report
 
 app = typer.Typer()
 
 # When several images are verified, the exit code is the most serious outcome among them.
-SEVERITY = [ExitCode.OK, ExitCode.AMBIGUOUS, ExitCode.NO_MATCH, ExitCode.SIGNATURE_INVALID, ExitCode.BAD_INPUT]
+SEVERITY = [ExitCode.OK, ExitCode.AMBIGUOUS, ExitCode.NO_MATCH, ExitCode.REGISTRY_TAMPERED, ExitCode.SIGNATURE_INVALID,
+            ExitCode.BAD_INPUT]
 
 
 def _stream(items: Iterator[DisputeReport | VerifyFailure]) -> Iterator[StreamItem]:
@@ -48,16 +50,26 @@ def verify(
     With --json, one envelope per image, one per line (NDJSON), printed as each is ready.
     Verdicts: exact-copy, modified-copy, derived-work, ambiguous, no-match.
     Exit codes: 0 verified match, 3 no match, 4 match whose signature or chain is broken,
-    5 an unreadable image, 11 ambiguous (several works match equally well).
+    5 an unreadable image, 11 ambiguous (several works match equally well), 14 the registry's rows
+    disagree with the signed records (what is shown is the records').
     """
     items = iter_verify(make_home(), read_paths(images), diff=diff, rpc_url=rpc)
     return Outcome(stream=_stream(items), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
 
 
 @command(app)
-def audit(json_output: JsonOpt = False) -> Outcome:
-    """Re-verify every signature, record chain and the transparency log; name every failure."""
-    report = audit_registry(make_home())
+def audit(
+    against: Annotated[list[Path] | None, typer.Option(
+        "--against", metavar="FILE",
+        help="A checkpoint saved earlier ('artforge log checkpoint --out FILE'): prove with a consistency proof "
+             "that today's log extends it (repeatable).")] = None,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Re-verify every signature, record chain, claim and index row, and the transparency log; name every failure.
+
+    Exit codes: 0 all valid, 4 a problem was found (each is listed).
+    """
+    report = audit_registry(make_home(), against or ())
 
     def render(out: Console) -> None:
         for problem in report.problems:
@@ -68,3 +80,26 @@ def audit(json_output: JsonOpt = False) -> Outcome:
         warn(summary + (": all valid" if report.ok else f": {len(report.problems)} problem(s)"))
 
     return Outcome(report.to_dict(), render, ExitCode.OK if report.ok else ExitCode.SIGNATURE_INVALID)
+
+
+@command(app, "attest")
+def attest_command(key: KeyOpt = None, passphrase_env: PassphraseEnvOpt = None, json_output: JsonOpt = False) -> Outcome:
+    """Sign what an older artforge left unsigned: match layers, key names, custom licences.
+
+    Each work's match layers are signed by its owner, each key's name by the key, custom licences by --key.
+    Run once after upgrading; 'audit' says when it is needed.  Exit 14 when a work's layers do not fit its
+    signed fingerprints (they are not signed).
+    """
+    result = attest(make_home(passphrase_env), key)
+
+    def render(out: Console) -> None:
+        echo(f"layers attested: {len(result.layers_attested)}; names signed: {len(result.names_signed)}; "
+             f"licences signed: {len(result.licences_signed)}")
+        for reason in result.refused:
+            warn(f"not attested: {reason}")
+        for reason in result.skipped_keys:
+            warn(f"key skipped: {reason}")
+        if result.not_local:
+            warn(f"{result.not_local} work(s) are owned by keys not in this home: their owners must attest them")
+
+    return Outcome(result.to_dict(), render, ExitCode.OK if not result.refused else ExitCode.REGISTRY_TAMPERED)

@@ -15,7 +15,11 @@ from ..works import Identity, WorkDetails
 
 
 def _who(identity: Identity) -> str:
-    return f"{identity.name} ({identity.key_id})" if identity.name else identity.key_id
+    if not identity.name:
+        return identity.key_id
+    label = "" if identity.name_signed else ", unsigned label"
+    return f"{identity.name} ({identity.key_id}{label})"
+
 
 
 def _yes_no(value: bool) -> str:
@@ -33,7 +37,8 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
         ("creator", _who(details.creator)),
         ("owner", _who(details.owner)),
         ("origin", work.origin.get("type", "registered")),
-        ("licence", f"{details.licence.id} ({details.licence.name})"),
+        ("licence", f"{details.licence.id} ({details.licence.name}"
+                    f"{', unsigned label' if details.licence.unsigned else ''})"),
         ("commercial use", _yes_no(terms.commercial)),
         ("derivatives", _yes_no(terms.derivatives)),
         ("share-alike", _yes_no(terms.share_alike)),
@@ -52,6 +57,9 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
     lines.append(("records", str(len(details.history))))
     status = "valid" if details.chain_valid else "BROKEN: " + "; ".join(details.chain_problems)
     lines.append(("signatures", status))
+    if details.registry_problems:
+        lines.append(("registry", "TAMPERED: " + "; ".join(details.registry_problems)
+                      + " (shown: what the signed records say)"))
     lines += [("token", token_line(t)) for t in details.tokens]
     return lines
 
@@ -88,7 +96,7 @@ def _plain(out: Console, lines: list[tuple[str, str]]) -> None:
 def render_work(out: Console, details: WorkDetails) -> None:
     lines = work_lines(details)
     if out.is_terminal:
-        style = "green" if details.chain_valid else "red"
+        style = "green" if details.status == "valid" else "red"
         out.print(Panel(_table(lines), title=details.work.title, border_style=style))
     else:
         _plain(out, lines)
@@ -122,6 +130,8 @@ def report_lines(report: DisputeReport) -> list[tuple[str, str]]:
         lines.append(("evidence", evidence_line(report.match)))
     for note in report.notes:
         lines.append(("note", note))
+    for problem in report.registry_problems:
+        lines.append(("registry", f"TAMPERED: {problem}"))
     if report.diff_path:
         lines.append(("diff", report.diff_path))
     if report.details:

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..errors import ExitCode
 from ..licensing import transfer_work
 from ..registration import register_images
-from ..works import list_works, show_work
+from ..works import WorkDetails, list_works, show_work
 from .options import ImagesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, RpcReadOpt, make_home, read_paths
 from .output import Outcome, command, echo, warn
 from .views import render_work
@@ -86,8 +86,7 @@ def show(work: WorkArg, rpc: RpcReadOpt = None, json_output: JsonOpt = False) ->
     runs; an RPC chain with --rpc).
     """
     details = show_work(make_home(), work, rpc_url=rpc)
-    return Outcome(details.to_dict(), lambda out: render_work(out, details),
-                   exit_code=_chain_exit(details.chain_valid))
+    return Outcome(details.to_dict(), lambda out: render_work(out, details), exit_code=_status_exit(details))
 
 
 @command(app)
@@ -110,11 +109,14 @@ def history(work: WorkArg, json_output: JsonOpt = False) -> Outcome:
                 echo(f"{h.seq}\t{h.record_id}\t{h.type}\t{h.created_at}\t{h.signer.key_id}\t{h.summary}")
         if not details.chain_valid:
             warn("chain does not verify: " + "; ".join(details.chain_problems))
+        if details.registry_problems:
+            warn("the registry's rows disagree with these records: " + "; ".join(details.registry_problems))
 
     data = {"work_id": details.work.id, "history": [h.to_dict() for h in details.history],
-            "records": [r.to_dict() for r in details.records],
-            "signature_valid": details.chain_valid, "chain_problems": details.chain_problems}
-    return Outcome(data, render, exit_code=_chain_exit(details.chain_valid))
+            "records": [r.to_dict() for r in details.records], "status": details.status,
+            "signature_valid": details.chain_valid, "chain_problems": details.chain_problems,
+            "registry_problems": details.registry_problems}
+    return Outcome(data, render, exit_code=_status_exit(details))
 
 
 @command(app)
@@ -130,5 +132,6 @@ def transfer(
     return Outcome(result.to_dict(), lambda out: echo(result.record_id))
 
 
-def _chain_exit(valid: bool) -> ExitCode:
-    return ExitCode.OK if valid else ExitCode.SIGNATURE_INVALID
+def _status_exit(details: WorkDetails) -> ExitCode:
+    return {"valid": ExitCode.OK, "signature-invalid": ExitCode.SIGNATURE_INVALID,
+            "registry-tampered": ExitCode.REGISTRY_TAMPERED}[details.status]

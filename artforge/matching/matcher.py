@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,9 +149,13 @@ def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thu
 class LayeredMatcher:
     """Candidates from :class:`MatchIndex`, each decided by :func:`compare` against its thumbnail."""
 
-    def __init__(self, index: MatchIndex, max_proposals: int = MAX_PROPOSALS):
+    def __init__(self, index: MatchIndex, max_proposals: int = MAX_PROPOSALS,
+                 admit: Callable[[dict], bool] | None = None):
         self.index = index
         self.max_proposals = max_proposals
+        # Decides whether a stored layers row may serve as evidence (verify admits only rows whose digest the
+        # work's signed records carry); None admits every row.
+        self.admit = admit
 
     def evidence(self, registry: Registry, query: QueryLayers) -> list[Evidence]:
         """Evidence for each proposed work, matches first, best score first."""
@@ -166,6 +170,8 @@ class LayeredMatcher:
             row = rows.get(rowid)
             if row is None or not row.get("version"):
                 continue  # a work without layers (registered before them) cannot be compared
+            if self.admit is not None and not self.admit(row):
+                continue
             stored = MatchLayers.from_row(row)
             thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
             # The best comparison so far, ranked by (a match, score): a fit that holds beats one that scores
