@@ -22,20 +22,20 @@ import sqlite_utils
 from . import translog
 from .errors import UsageError
 from .licences import BUILTIN_LICENCES, Licence, LicenceTerms
-from .provenance import CLAIM_TYPES, RECORD_SCHEMA, SignedRecord, check_signature, utc_now
+from .provenance import CLAIM_TYPES, RECORD_SCHEMA_V2, SignedRecord, check_signature, utc_now
 
 CLAIM_KIND = "claim"  # the log leaf kind of a claim
 
 
 def identity_payload(key_id: str, name: str) -> dict:
     """Unsigned payload of an identity claim (to be signed by the key it names)."""
-    return {"schema": RECORD_SCHEMA, "type": "identity", "created_at": utc_now(),
+    return {"schema": RECORD_SCHEMA_V2, "type": "identity", "created_at": utc_now(),
             "identity": {"key_id": key_id, "name": name}}
 
 
 def licence_payload(licence: Licence) -> dict:
     """Unsigned payload of a custom licence's definition."""
-    return {"schema": RECORD_SCHEMA, "type": "licence", "created_at": utc_now(),
+    return {"schema": RECORD_SCHEMA_V2, "type": "licence", "created_at": utc_now(),
             "licence": {"id": licence.id, "name": licence.name, "url": licence.url, "terms": licence.terms.to_dict(),
                         "text_sha256": text_sha256(licence.text)}}
 

@@ -23,8 +23,11 @@ from .errors import InvalidRecord
 from .keys import Signer, key_id_for, verify_signature
 
 RECORD_SCHEMA = "artforge.record/1"
+RECORD_SCHEMA_V2 = "artforge.record/2"  # version 1 and three new types (docs/record-format.md section 9)
 RECORD_TYPES = ("registration", "grant", "transfer", "attestation")  # the records of a work's chain
 CLAIM_TYPES = ("identity", "licence")  # signed records about a key or a licence, outside any work's chain
+# The types each schema version may carry: a version-1 verifier rejects the new types rather than guess.
+SCHEMA_TYPES = {RECORD_SCHEMA: ("registration", "grant", "transfer"), RECORD_SCHEMA_V2: RECORD_TYPES + CLAIM_TYPES}
 MAX_SAFE_INTEGER = 2**53 - 1
 LOWER_HEX = re.compile(r"[0-9a-f]+")
 
@@ -164,10 +167,14 @@ def check_signature(record: SignedRecord, types: tuple[str, ...] = RECORD_TYPES)
     it verifies."""
     payload = record.payload
     problems = []
-    if payload.get("schema") != RECORD_SCHEMA:
-        problems.append(f"unknown schema {payload.get('schema')!r}")
+    schema = payload.get("schema")
+    known = isinstance(schema, str) and schema in SCHEMA_TYPES  # a payload's schema may be any JSON value
+    if not known:
+        problems.append(f"unknown schema {schema!r}")
     if payload.get("type") not in types:
         problems.append(f"unknown record type {payload.get('type')!r}")
+    elif known and payload.get("type") not in SCHEMA_TYPES[schema]:
+        problems.append(f"a {payload.get('type')} record needs schema {RECORD_SCHEMA_V2}")
     signer = payload.get("signer")
     if not isinstance(signer, dict):
         return problems + ["signer is missing or not an object"]
@@ -269,7 +276,7 @@ def attestation_payload(work_id: str, prev: str, match_layers: dict) -> dict:
     """Unsigned payload of the owner's attestation of a work's match layers (``{"version", "sha256"}``), for
     works registered before the registration record carried their digest."""
     return {
-        "schema": RECORD_SCHEMA,
+        "schema": RECORD_SCHEMA_V2,
         "type": "attestation",
         "created_at": utc_now(),
         "work_id": work_id,

@@ -38,8 +38,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-SCHEMA = "artforge.record/1"
-RECORD_TYPES = ("registration", "grant", "transfer")
+# Version 2 adds the attestation record type (docs/record-format.md section 9); each type needs a version
+# that has it.
+SCHEMA_TYPES = {"artforge.record/1": ("registration", "grant", "transfer"),
+                "artforge.record/2": ("registration", "grant", "transfer", "attestation")}
+RECORD_TYPES = ("registration", "grant", "transfer", "attestation")
 MAX_SAFE_INTEGER = 2**53 - 1
 RECORD_MEMBERS = {"record_id", "payload", "signature"}
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -237,6 +240,12 @@ def _check_fields(payload: dict, problems: list[str]) -> None:
                 problems.append("payload.transfer.to.public_key is not 64 lower-case hex characters")
             elif key_id != key_id_for(bytes.fromhex(public_hex)):
                 problems.append("payload.transfer.to.key_id does not match its public key")
+    elif kind == "attestation":
+        layers = _member(payload, "match_layers", dict, problems, "payload")
+        if layers is not None:
+            _member(layers, "version", int, problems, "payload.match_layers")
+            if not _is_hex(HEX64, layers.get("sha256")):
+                problems.append("payload.match_layers.sha256 is not 64 lower-case hex characters")
 
 
 def check_record(index: int, record: Any) -> Checked:
@@ -271,8 +280,11 @@ def check_record(index: int, record: Any) -> Checked:
     checked.record_id = record_id_of(canonical)
     if stated is not None and stated != checked.record_id:
         problems.append("record_id does not match the payload")
-    if payload.get("schema") != SCHEMA:
-        problems.append(f"unknown schema {payload.get('schema')!r} (this verifier knows {SCHEMA})")
+    schema = payload.get("schema")
+    if not isinstance(schema, str) or schema not in SCHEMA_TYPES:
+        problems.append(f"unknown schema {schema!r} (this verifier knows {', '.join(SCHEMA_TYPES)})")
+    elif payload.get("type") in RECORD_TYPES and payload.get("type") not in SCHEMA_TYPES[schema]:
+        problems.append(f"a {payload.get('type')} record needs a later schema than {schema}")
     if payload.get("type") not in RECORD_TYPES:
         problems.append(f"unknown record type {payload.get('type')!r}")
     else:
