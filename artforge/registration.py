@@ -69,6 +69,7 @@ def register_analysed(
     signer = home.signer(key_name)
     key_info = home.keystore.find_by_key_id(signer.key_id)
     results: list[RegisteredWork] = []
+    named = False
     with registry.transaction():
         for path, analysed, title, *own_origin in items:
             fingerprint = analysed.fingerprint
@@ -97,8 +98,10 @@ def register_analysed(
                 parents=tuple(parent_ids),
             )
             signed = sign_payload(record.payload(), signer)
-            registry.remember_identity(signer.key_id, signer.public_key.hex(), signed.payload["created_at"])
-            registry.name_identity(signer, key_info.name if key_info else None)
+            if not named:  # the key's first new record in this batch: make sure its name is signed
+                named = True
+                registry.remember_identity(signer.key_id, signer.public_key.hex(), signed.payload["created_at"])
+                registry.name_identity(signer, key_info.name if key_info else None)
             work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
                                         origin=record.origin, parents=parent_ids)
             registry.put_match_layers(work.id, layers_row["pdq"], analysed.layers.to_row())

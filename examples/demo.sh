@@ -32,6 +32,10 @@ artforge license grant "$work_id" --to "Acme Prints Ltd" --terms "posters, up to
 step "Verify the disputed copy"
 artforge verify "$work/disputed.jpg" --diff "$work/disputed.diff.png"
 
+step "Save the log's checkpoint outside the home (a buyer, a court or your backup would keep it)"
+artforge log checkpoint --out "$work/checkpoint-kept.txt" --json >/dev/null
+echo "saved $work/checkpoint-kept.txt"
+
 step "Train a small prompt-conditioned GAN on the built-in shapes (CPU, about half a minute; a real run trains far longer)"
 ckpt=$(artforge train --model cgan --data builtin:shapes --size 32 --width 16 --steps 300 \
   --out "$(dirname "$ARTFORGE_HOME")/runs/shapes" --sample-every 100 --checkpoint-every 300)
@@ -46,8 +50,8 @@ step "Verify a generated image: its record names the checkpoint, seed and prompt
 artforge verify "$(head -1 "$work/generated.txt")" --json \
   | python -c 'import json,sys; r=json.loads(sys.stdin.readline())["data"]; g=r["work"]["work"]["origin"]["generator"]; print(r["verdict"], g["family"], "seed", g["seed"], repr(g["prompt"]), "checkpoint", g["checkpoint_sha256"][:16])'
 
-step "Audit every signature, chain and the transparency log"
-artforge audit
+step "Audit every signature, chain, row and the transparency log, which must still extend the kept checkpoint"
+artforge audit --against "$work/checkpoint-kept.txt"
 
 step "The log's signed checkpoint, and an evidence bundle for the granted work, checked offline"
 artforge log checkpoint
