@@ -152,7 +152,8 @@ class SignedEvidence:
         if registration is None:
             return True  # the chain fails: kept, and reported as a broken signature
         if registration.get("work", {}).get(column) != value:
-            return self._refuse(self.problems, f"work {work_id[:12]}: its row claims a {column} its signed record does not")
+            return self._refuse(self.problems,
+                                f"work {work_id[:12]}: its row claims a {column} its signed record does not")
         return True
 
     def layers(self, row: dict) -> bool:
@@ -161,11 +162,11 @@ class SignedEvidence:
         registration = self._registration(work_id)
         signed = registration.get("layers") if registration else None
         if signed is None:
-            return self._refuse(self.unsigned, f"work {work_id[:12]}: its match layers are signed by no record (registered by an "
-                                "older artforge: run 'artforge attest'); not used as evidence")
+            return self._refuse(self.unsigned, f"work {work_id[:12]}: its match layers are signed by no record "
+                                "(registered by an older artforge: run 'artforge attest'); not used as evidence")
         if layers_digest(row) != signed:
-            return self._refuse(self.problems, f"work {work_id[:12]}: its match layers differ from their signed digest; "
-                                "not used as evidence")
+            return self._refuse(self.problems, f"work {work_id[:12]}: its match layers differ from their signed "
+                                "digest; not used as evidence")
         return True
 
 

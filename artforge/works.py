@@ -128,11 +128,13 @@ def _licence(registry: Registry, licence_id: str, signed_terms: dict | None) -> 
 
 
 def _facts(records: list[SignedRecord], chain_problems: list[str]) -> WorkFacts | None:
+    """The chain's facts; None (and a chain problem) when it fails or its registration lacks a member."""
     if chain_problems:
         return None
     try:
         return derive_facts(records)
-    except (KeyError, TypeError, AttributeError):  # a chain that verifies but lacks a member: show the rows
+    except (KeyError, TypeError, AttributeError):  # signed, but not what a registration must hold
+        chain_problems.append("the registration record lacks a member artforge needs")
         return None
 
 
