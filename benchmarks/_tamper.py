@@ -64,6 +64,12 @@ class Snapshot:
     tables: list["TableInfo"]
     baseline: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:  # the baseline is ~300 kB: keep tracebacks and hypothesis reports readable
+        return f"Snapshot({self.pristine}, {len(self.work_ids)} works, {len(self.tables)} tables)"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # hypothesis pretty-prints dataclasses field by field
+        printer.text(repr(self))
+
 
 @functools.cache
 def _click_command(typer_app: typer.Typer) -> Any:
