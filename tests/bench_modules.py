@@ -31,6 +31,13 @@ def faults() -> ModuleType:
     return _load("_faults")
 
 
+def tamper() -> ModuleType:
+    """benchmarks/_tamper.py: the tamper harness shared with benchmarks/tamper.py (with _tamper_edits.py,
+    which it imports by that name)."""
+    _load("_tamper_edits")
+    return _load("_tamper")
+
+
 def bundle_verifier() -> ModuleType:
     """examples/verify_bundle.py, the offline bundle verifier."""
     return _load("verify_bundle", EXAMPLES)
