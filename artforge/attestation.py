@@ -7,7 +7,9 @@ access could edit.  ``attest`` signs them once, each by the key entitled to:
   for a layers row that does not fit the work's signed fingerprints: a row edited or swapped before the
   attestation must not be laundered by it);
 * a key's display name, by the key itself;
-* a custom licence, by the key that runs ``attest`` (the home's default key unless ``--key``).
+* a custom licence, by the key that runs ``attest`` (the home's default key unless ``--key``);
+* a contract deployment or a minted token recorded before they were logged, by the log key, as the events
+  a deployment or a mint logs today.
 
 A key that cannot be opened (a passphrase of its own) is skipped and named; nothing else changes.
 """
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import translog
+from .chain import store
 from .claims import licence_payload
 from .errors import SigningKeyError
 from .facts import derive_facts, row_problems
@@ -42,6 +46,7 @@ class AttestResult:
     layers_attested: list[str] = field(default_factory=list)  # work ids
     names_signed: list[str] = field(default_factory=list)  # key names
     licences_signed: list[str] = field(default_factory=list)  # licence ids
+    chain_events: int = 0  # deployments and mints logged
     refused: list[str] = field(default_factory=list)  # why a work's layers were not attested
     skipped_keys: list[str] = field(default_factory=list)  # keys that could not be opened
     not_local: int = 0  # works owned by keys that are not in this home
@@ -131,4 +136,22 @@ def attest(home: Home, key_name: str | None = None) -> AttestResult:
                 if licence.unsigned:
                     registry.add_claim(sign_payload(licence_payload(licence), licence_signer))
                     result.licences_signed.append(licence.id)
+            result.chain_events = _log_chain_rows(registry, home)
     return result
+
+
+def _log_chain_rows(registry: Registry, home: Home) -> int:
+    """Log the deployments and minted tokens that no event covers yet (recorded before they were logged)."""
+    db = registry.db
+    deployed = {(e["deployment"]["chain_id"], e["deployment"]["address"])
+                for e in translog.chain_events(db, translog.DEPLOYMENT_TYPE)}
+    minted = {(e["token"]["chain_id"], e["token"]["contract"], e["token"]["token_id"])
+              for e in translog.chain_events(db, translog.MINT_TYPE)}
+    pending = [(translog.DEPLOYMENT_TYPE, translog.deployment_payload(d.to_dict()), "")
+               for d in store.deployments(registry) if (d.chain_id, d.address) not in deployed]
+    pending += [(translog.MINT_TYPE, translog.mint_payload(t.work_id, t.to_dict()), t.work_id)
+                for t in store.all_tokens(registry)
+                if t.status == store.MINTED and (t.chain_id, t.contract, t.token_id) not in minted]
+    for kind, payload, work_id in pending:
+        registry.log_event(kind, sign_payload(payload, home.log_signer()), work_id)
+    return len(pending)

@@ -171,6 +171,7 @@ def _migration_7_claims(db: sqlite_utils.Database) -> None:
         not_null={"type", "subject", "payload", "signature"},
     )
     db["claims"].create_index(["type", "subject"])
+    db["log_leaves"].create_index(["work_id"])  # a work's mint events, read by every 'show'
 
 
 # Append only: never edit or reorder a migration that has shipped.

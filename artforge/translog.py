@@ -33,14 +33,48 @@ ORIGIN_PREFIX = "artforge.local/log/"
 MINT_TYPE = "mint"  # a mint, as the registry saw its receipt, signed by the log key (not by the work's owner)
 
 
+DEPLOYMENT_TYPE = "deployment"  # a contract deployment as the registry recorded it, signed by the log key
+MINT_FIELDS = ("chain_id", "contract", "token_id", "tx_hash", "block", "token_uri", "recipient", "royalty_receiver",
+               "royalty_bps")
+MINT_FIELDS_SINCE_V7 = ("record_id", "metadata_cid", "image_cid")  # signed too by mints after schema v7
+DEPLOYMENT_FIELDS = ("chain_id", "address", "network", "deployer", "tx_hash", "block", "code_sha256")
+
+
 def mint_payload(work_id: str, token: dict) -> dict:
     """The payload of a mint event: which work, which token on which chain, from which transaction."""
     from .provenance import RECORD_SCHEMA
 
-    fields = ("chain_id", "contract", "token_id", "tx_hash", "block", "token_uri", "recipient",
-              "royalty_receiver", "royalty_bps")
+    fields = MINT_FIELDS + tuple(name for name in MINT_FIELDS_SINCE_V7 if name in token)
     return {"schema": RECORD_SCHEMA, "type": MINT_TYPE, "created_at": utc_now(), "work_id": work_id,
             "token": {name: token[name] for name in fields}}
+
+
+def deployment_payload(deployment: dict) -> dict:
+    """The payload of a deployment event: the contract, its chain and the network it is read from."""
+    from .provenance import RECORD_SCHEMA
+
+    return {"schema": RECORD_SCHEMA, "type": DEPLOYMENT_TYPE, "created_at": utc_now(),
+            "deployment": {name: deployment[name] for name in DEPLOYMENT_FIELDS}}
+
+
+def chain_events(db: sqlite_utils.Database, kind: str, work_id: str | None = None) -> list[dict]:
+    """The payloads of the log's mint or deployment events (of one work, for mints) whose signature by a
+    recorded log key verifies, oldest first."""
+    keys = {key_id: bytes.fromhex(public) for key_id, public in db.execute("SELECT key_id, public_key FROM log_keys")}
+    query, args = "SELECT leaf FROM log_leaves WHERE kind = ?", [kind]
+    if work_id is not None:
+        query, args = query + " AND work_id = ?", args + [work_id]
+    found = []
+    for (leaf,) in db.execute(query + " ORDER BY idx", args):
+        try:
+            data = json.loads(bytes(leaf))
+            record = SignedRecord(data["payload"], data["signature"])
+            public = keys.get(record.signer_key_id)
+            if public is not None and record.payload["signer"].get("public_key") == public.hex() and _signed(record):
+                found.append(record.payload)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # an unreadable event is audit's to name
+    return found
 
 
 def record_leaf(record: SignedRecord) -> bytes:
@@ -232,15 +266,18 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
     from .merkle import MemoryTree
 
     problems: list[str] = []
-    rows = db.execute("SELECT idx, kind, record_id, leaf, leaf_hash FROM log_leaves ORDER BY idx").fetchall()
+    rows = db.execute("SELECT idx, kind, record_id, leaf, leaf_hash, work_id FROM log_leaves ORDER BY idx").fetchall()
     tree = MemoryTree()
-    for position, (index, kind, record_id, leaf, stored_hash) in enumerate(rows):
+    for position, (index, kind, record_id, leaf, stored_hash, work_id) in enumerate(rows):
         if index != position:
             problems.append(f"log leaf {position} is missing (the next leaf is {index}): a row was deleted")
             break
         if leaf_hash(bytes(leaf)) != bytes(stored_hash):
-            problems.append(f"log leaf {index} (record {record_id[:12]}): its bytes do not hash to its stored hash")
+            problems.append(f"log leaf {index} (record {str(record_id)[:12]}): its bytes do not hash to its stored hash")
+        elif _leaf_columns(bytes(leaf)) != (kind, record_id, work_id):
+            problems.append(f"log leaf {index}: its kind, record or work column disagrees with its bytes")
         tree.append(bytes(stored_hash))
+    rows = [row[:5] for row in rows]
     for kind, table in LOGGED_TABLES:
         problems += _audit_logged_table(db, rows, kind, table)
     for level, index, value in db.execute("SELECT level, idx, hash FROM log_nodes ORDER BY level, idx"):
@@ -270,7 +307,7 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
             problems.append(f"{where}: the log has only {tree.size} leaves")
         elif tree.root(checkpoint.size) != checkpoint.root:
             problems.append(f"{where}: its root is not the log's root at that size (history rewritten)")
-    problems += _audit_mints(db, rows)
+    problems += _audit_chain_events(db, rows)
     newest = signed[-1].size if signed else 0
     if newest < tree.size:
         notes.append(f"the newest checkpoint covers {newest} of {tree.size} log leaves: run 'artforge log checkpoint'")
@@ -309,40 +346,73 @@ def _audit_logged_table(db: sqlite_utils.Database, rows: list, kind: str, table:
     return problems
 
 
-def _audit_mints(db: sqlite_utils.Database, rows: list) -> list[str]:
-    """Every minted token has one mint leaf, signed by a recorded log key, naming that token."""
+def _audit_chain_events(db: sqlite_utils.Database, rows: list) -> list[str]:
+    """Every mint and deployment leaf is signed by a recorded log key; every minted token's row and every
+    deployment row says what its event says, and back."""
     problems = []
     keys = {key_id: bytes.fromhex(public) for key_id, public in db.execute("SELECT key_id, public_key FROM log_keys")}
-    logged: dict[tuple, tuple[int, dict]] = {}
+    mints: dict[tuple, tuple[int, dict]] = {}
+    deployments: dict[tuple, tuple[int, dict]] = {}
     for index, kind, _record_id, leaf, _hash in rows:
-        if kind != MINT_TYPE:
+        if kind not in (MINT_TYPE, DEPLOYMENT_TYPE):
             continue
         try:
             data = json.loads(bytes(leaf))
             record = SignedRecord(data["payload"], data["signature"])
-            token = record.payload["token"]
-            logged[(token["chain_id"], token["contract"], record.payload["work_id"], token["token_id"])] = (index, token)
+            if kind == MINT_TYPE:
+                token = record.payload["token"]
+                mints[(token["chain_id"], token["contract"], record.payload["work_id"], token["token_id"])] = (
+                    index, token)
+            else:
+                event = record.payload["deployment"]
+                deployments[(event["chain_id"], event["address"])] = (index, event)
         except (ValueError, KeyError, TypeError):
-            problems.append(f"log leaf {index}: an unreadable mint event")
+            problems.append(f"log leaf {index}: an unreadable {kind} event")
             continue
         public = keys.get(record.signer_key_id)
         if public is None or record.payload["signer"].get("public_key") != public.hex() or not _signed(record):
-            problems.append(f"log leaf {index}: a mint event not signed by the log key")
-    cursor = db.execute("SELECT * FROM tokens WHERE status = 'minted'")
-    names = [d[0] for d in cursor.description]
-    for row in (dict(zip(names, values)) for values in cursor.fetchall()):
+            problems.append(f"log leaf {index}: a {kind} event not signed by the log key")
+    for row in _table_rows(db, "SELECT * FROM tokens WHERE status = 'minted'"):
         chain_id, work_id, token_id = row["chain_id"], row["work_id"], row["token_id"]
-        found = logged.pop((chain_id, row["contract"], work_id, token_id), None)
+        found = mints.pop((chain_id, row["contract"], work_id, token_id), None)
+        where = f"token {token_id} of work {str(work_id)[:12]} on chain {chain_id}"
         if found is None:
-            problems.append(f"token {token_id} of work {work_id[:12]} on chain {chain_id} is not in the log")
+            problems.append(f"{where} is not in the log")
         elif any(row[name] != value for name, value in found[1].items()) or \
                 row["token_uri"] != f"ipfs://{row['metadata_cid']}":
-            problems.append(f"token {token_id} of work {work_id[:12]} on chain {chain_id}: its row differs from "
-                            f"its mint event (log leaf {found[0]})")
-    for (chain_id, _contract, work_id, token_id), (index, _token) in logged.items():
+            problems.append(f"{where}: its row differs from its mint event (log leaf {found[0]})")
+    for (chain_id, _contract, work_id, token_id), (index, _token) in mints.items():
         problems.append(f"log leaf {index}: mint of token {token_id} (work {work_id[:12]}, chain {chain_id}) "
                         f"is not in the tokens table")
+    for row in _table_rows(db, "SELECT * FROM chain_deployments"):
+        found = deployments.pop((row["chain_id"], row["address"]), None)
+        where = f"deployment {row['address']} on chain {row['chain_id']}"
+        if found is None:
+            problems.append(f"{where} is not in the log")
+        elif any(row[name] != value for name, value in found[1].items()):
+            problems.append(f"{where}: its row differs from its deployment event (log leaf {found[0]})")
+    for (chain_id, address), (index, _event) in deployments.items():
+        problems.append(f"log leaf {index}: deployment {address} on chain {chain_id} is not in the registry")
     return problems
+
+
+def _leaf_columns(leaf: bytes) -> tuple[str, str, str] | None:
+    """(kind, record id, work id) as a leaf's own bytes give them, as ``append`` stores them beside it."""
+    try:
+        data = json.loads(leaf)
+        record = SignedRecord(data["payload"], data["signature"])
+        kind = {"mint": MINT_TYPE, "deployment": DEPLOYMENT_TYPE, "identity": "claim", "licence": "claim"}.get(
+            record.record_type, "record")
+        work_id = record.payload.get("work_id") or (record.record_id if record.record_type == "registration" else "")
+        return kind, record.record_id, work_id
+    except (ValueError, KeyError, TypeError, AttributeError, InvalidRecord):
+        return None
+
+
+def _table_rows(db: sqlite_utils.Database, query: str) -> list[dict]:
+    cursor = db.execute(query)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
 def _signed(record: SignedRecord) -> bool:

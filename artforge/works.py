@@ -154,6 +154,8 @@ def work_details(registry: Registry, work_id: str) -> WorkDetails:
     else:
         work, grants, terms = facts.work, facts.grants, facts.licence_terms
         problems = row_problems(registry, facts)
+    tokens = recorded_tokens(registry, work.id)
+    problems += [problem for token in tokens for problem in token.problems]
     history = [
         HistoryEntry(seq, r.record_id, r.record_type, r.payload.get("created_at", ""),
                      _identity(registry, r.signer_key_id), _summary(r))
@@ -168,7 +170,7 @@ def work_details(registry: Registry, work_id: str) -> WorkDetails:
         history=history,
         records=records,
         chain_problems=chain_problems,
-        tokens=recorded_tokens(registry, work.id),
+        tokens=tokens,
         registry_problems=problems,
     )
 

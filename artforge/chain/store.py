@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from .. import translog
+from ..provenance import sign_payload
 from ..registry import Registry
 
 PENDING, MINTED, FAILED = "pending", "minted", "failed"
@@ -58,7 +60,12 @@ class TokenRow:
 
 
 def record_deployment(registry: Registry, deployment: Deployment) -> None:
+    """Record a deployment, and log it as an event signed by the log key (inside the caller's transaction):
+    ``show`` reads a contract's network from that event, and ``audit`` checks the row against it."""
     registry.db["chain_deployments"].insert(deployment.to_dict(), replace=True)
+    if registry.log_signer is not None:
+        event = sign_payload(translog.deployment_payload(deployment.to_dict()), registry.log_signer())
+        registry.log_event(translog.DEPLOYMENT_TYPE, event, "")
 
 
 def deployments(registry: Registry, chain_id: int | None = None) -> list[Deployment]:

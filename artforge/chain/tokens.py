@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .. import translog
 from ..errors import ArtforgeError
 from ..registry import Registry
 from . import store
@@ -34,25 +35,57 @@ class LiveToken:
 
 @dataclass(frozen=True)
 class TokenState:
-    """A recorded token (or mint attempt), with its live state when the chain was asked."""
+    """A recorded token (or mint attempt), with its live state when the chain was asked.
+
+    A minted token's facts are those of its mint event, a log leaf signed by the log key (``signed``); a
+    pending or failed attempt is this registry's own bookkeeping, shown as such.
+    """
 
     row: TokenRow
     network: str  # "local", "rpc", or "unknown" when the deployment is not recorded
     live: LiveToken | None = None
     note: str | None = None  # why there is no live state
+    signed_fields: tuple[str, ...] = ()  # what the mint event signs (empty: not minted, or no event)
+    minted_at: str | None = None  # when the mint event was signed
+    problems: tuple[str, ...] = ()  # where the token row disagrees with its mint event
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signed_fields)
 
     def to_dict(self) -> dict:
-        return {**self.row.to_dict(), "network": self.network,
+        data = self.row.to_dict()
+        if self.signed:  # only what the mint event signs; the row's own timestamps are bookkeeping
+            data = {name: data[name] for name in ("work_id", "status", *self.signed_fields)}
+            data["minted_at"] = self.minted_at
+        return {**data, "signed": self.signed, "network": self.network,
                 "on_chain": self.live.to_dict() if self.live else None, "on_chain_note": self.note}
 
 
 def recorded_tokens(registry: Registry, work_id: str) -> list[TokenState]:
-    """The work's token rows with the network each contract was deployed on (registry only; no chain)."""
-    known = {(d.chain_id, d.address): d for d in store.deployments(registry)}
+    """The work's tokens (registry only; no chain): a minted one as its signed mint event says, its network
+    as the signed deployment event says (or the deployment row, for one recorded before they were logged)."""
+    db = registry.db
+    networks = {(d.chain_id, d.address): d.network for d in store.deployments(registry)}
+    networks.update({(e["deployment"]["chain_id"], e["deployment"]["address"]): e["deployment"]["network"]
+                     for e in translog.chain_events(db, translog.DEPLOYMENT_TYPE)})
+    mints = {(e["token"]["chain_id"], e["token"]["contract"], e["token"]["token_id"]): e
+             for e in translog.chain_events(db, translog.MINT_TYPE, work_id)}
     states = []
     for row in store.tokens_of_work(registry, work_id):
-        deployment = known.get((row.chain_id, row.contract))
-        states.append(TokenState(row, deployment.network if deployment else "unknown"))
+        network = networks.get((row.chain_id, row.contract), "unknown")
+        event = mints.get((row.chain_id, row.contract, row.token_id)) if row.status == store.MINTED else None
+        if event is None:
+            problems = (f"token {row.token_id}: minted, but no mint event in the log",) \
+                if row.status == store.MINTED else ()
+            states.append(TokenState(row, network, problems=problems))
+            continue
+        token = event["token"]
+        differs = any(getattr(row, name) != value for name, value in token.items())
+        states.append(TokenState(replace(row, **token), network, signed_fields=tuple(token),
+                                 minted_at=event.get("created_at"),
+                                 problems=(f"token {row.token_id}: its row differs from its mint event",) if differs
+                                 else ()))
     return states
 
 
