@@ -17,6 +17,14 @@ LOG_KEY_NAME = "log"  # signs the transparency log's checkpoints (artforge.trans
 DEFAULT_MAX_IMAGE_PIXELS = 64_000_000
 # Files above this are refused before they are read into memory.
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+# Checkpoints hold networks, EMA copies and optimiser state: far larger than images may be.
+MAX_CHECKPOINT_BYTES = 4 * 1024**3
+MAX_CAPTIONS_BYTES = 64 * 1024 * 1024  # a training folder's captions.csv
+# Paths read from stdin ('-'): a line is one path, and no path is longer than Linux's PATH_MAX; the count
+# and the total keep `cat /dev/zero | artforge register -` from filling memory.
+MAX_STDIN_LINE_BYTES = 4096
+MAX_STDIN_LINES = 100_000
+MAX_STDIN_BYTES = 64 * 1024 * 1024
 
 
 def default_home() -> Path:
