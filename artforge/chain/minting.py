@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import (ChainError, InvalidRecord, LicenceForbids, NotFound, NotOwner, TransactionRejected,
+from ..errors import (ChainError, ChainUnreachable, InvalidRecord, LicenceForbids, NotFound, NotOwner, TransactionRejected,
                       UsageError)
 from ..home import Home
 from .. import translog
@@ -208,6 +208,8 @@ class Minter:
         if receipt is None:
             try:
                 self.session.w3.eth.get_transaction(row.tx_hash)
+            except ChainUnreachable:  # no answer says nothing about the transaction
+                raise
             except Exception:  # noqa: BLE001 - unknown to the node: dropped, never mined
                 return
             receipt = wait_for_receipt(self.session, row.tx_hash, "mint")

@@ -10,7 +10,7 @@ from typing import Annotated, BinaryIO, Optional
 
 import typer
 
-from ..config import MAX_STDIN_BYTES, Settings
+from ..config import MAX_STDIN_BYTES, Settings, check_env_name
 from ..errors import SigningKeyError, UsageError
 from ..fsutil import read_path_lines
 from ..home import Home
@@ -81,8 +81,11 @@ def _has_terminal() -> bool:
 def passphrase_provider(env_var: str | None, *, confirm: bool = False):
     """A callable that yields the passphrase: from ``env_var``, else a prompt on the terminal.
 
-    The passphrase is read only when an encrypted key is actually used, and never echoed.
+    The passphrase is read only when an encrypted key is actually used, and never echoed; ``env_var`` is
+    checked at once (:func:`artforge.config.check_env_name`), and a value given in its place never shown.
     """
+    if env_var is not None:
+        check_env_name(env_var, "--passphrase-env")
     if env_var is None and os.environ.get(PASSPHRASE_ENV):
         env_var = PASSPHRASE_ENV
 
