@@ -164,3 +164,9 @@ def test_a_port_that_is_no_port_is_not_quoted(cli: dict, monkeypatch) -> None:
     result = run("chain", "deploy", "--rpc", "http://127.0.0.1:PORTSECRET/x", "--key-env", "ARTFORGE_TEST_KEY")
     assert result.exit_code == USAGE and "PORTSECRET" not in result.stderr
     assert ChainTarget("rpc", "http://127.0.0.1:PORTSECRET/x").label == "http://127.0.0.1"
+
+
+def test_an_rpc_url_given_to_chain_is_not_quoted(cli: dict) -> None:
+    result = run("mint", cli["image"], "--chain", "https://rpc.example/v3/PATHSECRET")
+    assert result.exit_code == USAGE and "unknown chain" in result.stderr and "PATHSECRET" not in result.stderr
+    assert "'moon'" in run("mint", cli["image"], "--chain", "moon").stderr  # a plain word is quoted back

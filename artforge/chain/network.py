@@ -43,7 +43,9 @@ class ChainTarget:
             raise UsageError("give either --chain or --rpc, not both")
         kind = "rpc" if rpc_url else (chain or "memory")
         if kind not in CHAIN_KINDS or (kind == "rpc" and not rpc_url):
-            raise UsageError(f"unknown chain {kind!r}: use --chain memory, --chain local or --rpc URL")
+            # A word is quoted back; anything else may be an RPC URL with its API key, given to the wrong option.
+            shown = f" {kind!r}" if re.fullmatch(r"[A-Za-z0-9_-]{1,32}", kind) else ""
+            raise UsageError(f"unknown chain{shown}: use --chain memory, --chain local or --rpc URL")
         if kind == "rpc":
             parts = urlsplit(rpc_url)
             if parts.scheme not in ("http", "https") or not parts.hostname or _port(parts) is False:
