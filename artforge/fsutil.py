@@ -57,18 +57,22 @@ def read_regular_file(path: str | Path, max_bytes: int, what: str = "a file") ->
     except ValueError:  # a NUL byte, or a lone surrogate that no file name can hold (e.g. from stdin)
         raise BadInput(f"{label!r}: not a valid file name") from None
     try:
-        _check_regular(label, os.fstat(fd), max_bytes, what)
-        chunks, total = [], 0
-        while chunk := os.read(fd, min(READ_CHUNK, max_bytes + 1 - total)):
+        info = os.fstat(fd)
+        _check_regular(label, info, max_bytes, what)
+        # One read holds the whole file (no second copy of a large one); more come only if it grew or the
+        # kernel returned less (reads stop near 2 GiB), and never past the limit.
+        chunks = [os.read(fd, info.st_size + 1)]
+        total = len(chunks[0])
+        while total <= max_bytes and (chunk := os.read(fd, min(READ_CHUNK, max_bytes + 1 - total))):
             chunks.append(chunk)
             total += len(chunk)
-            if total > max_bytes:
-                raise BadInput(f"{label}: file grew over the {max_bytes}-byte limit for {what} while being read")
+        if total > max_bytes:
+            raise BadInput(f"{label}: file grew over the {max_bytes}-byte limit for {what} while being read")
     except OSError as exc:
         raise BadInput(f"{label}: cannot read ({exc.strerror or type(exc).__name__})") from None
     finally:
         os.close(fd)
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_path_lines(stream: BinaryIO, source: str = "stdin", *, max_line_bytes: int = MAX_STDIN_LINE_BYTES,

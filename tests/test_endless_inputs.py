@@ -170,6 +170,16 @@ def test_read_regular_file(tmp_path: Path) -> None:
         read_regular_file("bad\0name", 100)
 
 
+def test_a_file_longer_than_its_stated_size_is_read_no_further_than_the_limit() -> None:
+    # /proc files state a size of 0 and hold more, like a file that grows while it is read.
+    status = Path("/proc/self/status")
+    if not status.exists() or status.stat().st_size != 0:
+        pytest.skip("needs Linux /proc")
+    assert read_regular_file(status, 1 << 20).startswith(b"Name:")
+    with pytest.raises(BadInput, match="grew over the 10-byte limit"):
+        read_regular_file(status, 10)
+
+
 def test_read_regular_file_refuses_a_fifo_unopened(fifo: Path) -> None:
     # In a child with a deadline: an open() of the FIFO here would block this test for ever.
     code = ("import sys\nfrom artforge.fsutil import read_regular_file\nfrom artforge.errors import BadInput\n"
