@@ -17,8 +17,9 @@ from typing import Any
 
 import torch
 
+from .config import MAX_CHECKPOINT_BYTES
 from .errors import BadInput
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_regular_file
 
 CHECKPOINT_FORMAT = "artforge.checkpoint/1"
 CHECKPOINT_GLOB = "ckpt-*.pt"
@@ -54,13 +55,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """Read and check a checkpoint; :class:`BadInput` for missing, corrupt or foreign files."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such checkpoint") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a folder; give a checkpoint file (or --resume latest)") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+        missing, folder = not path.exists(), path.is_dir()
+    except (OSError, ValueError):  # a name too long, or with a NUL: read_regular_file says so
+        missing = folder = False
+    if missing:
+        raise BadInput(f"{path}: no such checkpoint")
+    if folder:
+        raise BadInput(f"{path}: is a folder; give a checkpoint file (or --resume latest)")
+    raw = read_regular_file(path, MAX_CHECKPOINT_BYTES, "a checkpoint")  # not a FIFO or /dev/zero
     try:
         data = torch.load(io.BytesIO(raw), map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch.load on arbitrary bytes raises anything (struct.error, ...)

@@ -6,8 +6,11 @@ One home directory holds everything: ``$ARTFORGE_HOME`` when set, else the platf
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import UsageError
 
 HOME_ENV = "ARTFORGE_HOME"
 DEFAULT_KEY_NAME = "default"
@@ -17,6 +20,33 @@ LOG_KEY_NAME = "log"  # signs the transparency log's checkpoints (artforge.trans
 DEFAULT_MAX_IMAGE_PIXELS = 64_000_000
 # Files above this are refused before they are read into memory.
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+# Checkpoints hold networks, EMA copies and optimiser state: far larger than images may be.
+MAX_CHECKPOINT_BYTES = 4 * 1024**3
+MAX_CAPTIONS_BYTES = 64 * 1024 * 1024  # a training folder's captions.csv
+# Paths read from stdin ('-'): a line is one path, and no path is longer than Linux's PATH_MAX; the count
+# and the total keep `cat /dev/zero | artforge register -` from filling memory.
+MAX_STDIN_LINE_BYTES = 4096
+MAX_STDIN_LINES = 100_000
+MAX_STDIN_BYTES = 64 * 1024 * 1024
+
+
+# --passphrase-env and --key-env take the name of a variable; a value given there is often the secret itself.
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_ENV_NAME_LENGTH = 128
+# A valid name can still be a key (64 hex digits starting with a letter): no real name is 32+ hex digits.
+_KEY_LIKE = re.compile(r"[0-9a-fA-F]{32,}")
+
+
+def check_env_name(value: str, option: str) -> str:
+    """``value`` when it can name an environment variable; else :class:`UsageError` that does not repeat it.
+
+    The one check of ``--passphrase-env`` and ``--key-env``: given a private key or a passphrase by
+    mistake, the error must not print it (to a terminal, a CI log, a shell's scrollback).
+    """
+    if len(value) > MAX_ENV_NAME_LENGTH or not ENV_NAME.fullmatch(value) or _KEY_LIKE.fullmatch(value):
+        raise UsageError(f"{option} takes the name of an environment variable (letters, digits and _), not a "
+                         "value; what was given is not shown, as it may be a secret")
+    return value
 
 
 def default_home() -> Path:

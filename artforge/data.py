@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from .config import MAX_CAPTIONS_BYTES
 from .errors import BadInput, UsageError
+from .fsutil import read_regular_file
 from .imaging import load_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
@@ -194,14 +197,14 @@ def _read_captions(root: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     captions = {}
+    raw = read_regular_file(path, MAX_CAPTIONS_BYTES, "captions.csv")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.reader(handle):
-                if not row or row[0].strip().lower() == "file":
-                    continue
-                if len(row) < 2:
-                    raise BadInput(f"{path}: each row needs file,caption")
-                captions[row[0].strip()] = row[1].strip()
+        for row in csv.reader(io.StringIO(raw.decode("utf-8"), newline="")):
+            if not row or row[0].strip().lower() == "file":
+                continue
+            if len(row) < 2:
+                raise BadInput(f"{path}: each row needs file,caption")
+            captions[row[0].strip()] = row[1].strip()
     except (UnicodeDecodeError, csv.Error) as exc:
         raise BadInput(f"{path}: unreadable ({exc})") from None
     return captions

@@ -16,8 +16,13 @@ Computing them together shares the decode and the greyscale conversion, and batc
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -148,6 +153,35 @@ def _analyse_or_error(args: tuple[Callable[[LoadedImage], T], str, dict]) -> T |
         return exc
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PARENT_POLL_S = 0.5  # how often a worker without PR_SET_PDEATHSIG checks that its parent lives
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: the worker ends when the process that started it dies, even by SIGKILL.
+
+    A killed parent runs no clean-up, and forked workers hold both ends of the pool's pipes, so they never
+    see EOF and would wait for work for ever.  On Linux the kernel sends them SIGKILL (PR_SET_PDEATHSIG):
+    at once, and also while a worker is busy in OpenCV holding the GIL, which a polling thread would wait
+    for.  The signal follows the *thread* that forked the worker; with the fork context, ProcessPoolExecutor
+    starts every worker at the first ``map`` call in the thread that runs :func:`analyse_files`, which
+    lives until the pool is shut down.  Elsewhere (macOS has no PDEATHSIG) a daemon thread polls getppid.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent_pid:  # the parent died between fork and prctl: no signal will come
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="artforge-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:  # an orphan is re-parented (to init or a subreaper)
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
 def default_workers() -> int:
     """Worker processes for batches: the cores this process may use."""
     try:
@@ -178,7 +212,8 @@ def analyse_files(
     # fork starts workers in milliseconds; the parent holds no threads or locks at this point.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         chunk = max(1, min(16, len(jobs) // (workers * 4)))
         yield from zip(path_list, pool.map(_analyse_or_error, jobs, chunksize=chunk))
 

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
 from .errors import BadInput
+from .fsutil import read_regular_file
 
 # Formats we decode.  Anything else (EPS, which runs Ghostscript; exotic plugins) is refused.
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
@@ -88,35 +89,23 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    name: str | Path | None = None,
 ) -> LoadedImage:
     """Read, check and decode an image file (or its bytes) into canonical form.
 
     Raises :class:`BadInput` with a one-line reason for missing, oversized, truncated, non-image or
-    unsupported files and for decompression bombs (more than ``max_pixels`` pixels).
+    unsupported files, for FIFOs, devices and sockets (refused unopened: see
+    :func:`artforge.fsutil.read_regular_file`) and for decompression bombs (more than ``max_pixels``
+    pixels).  ``name`` labels ``bytes`` in messages (the file they were read from).
     """
     path: Path | None = None
     if isinstance(source, bytes):
         data = source
-        label = "<bytes>"
+        label = "<bytes>" if name is None else str(name)
     else:
         path = Path(source)
         label = str(path)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise BadInput(f"{label}: no such file") from None
-        except OSError as exc:
-            raise BadInput(f"{label}: cannot read ({exc.strerror})") from None
-        except ValueError:  # a NUL byte, or a lone surrogate that no file name can hold (e.g. from stdin)
-            raise BadInput(f"{label!r}: not a valid file name") from None
-        if path.is_dir():
-            raise BadInput(f"{label}: is a directory, not an image")
-        if size > max_file_bytes:
-            raise BadInput(f"{label}: file is {size} bytes, over the {max_file_bytes}-byte limit")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BadInput(f"{label}: cannot read ({exc.strerror})") from None
+        data = read_regular_file(path, max_file_bytes, "an image")
     if not data:
         raise BadInput(f"{label}: empty file")
     file_sha256 = hashlib.sha256(data).hexdigest()

@@ -1,8 +1,12 @@
-"""Running the CLI in-process (CliRunner) with stdout and stderr kept apart."""
+"""Running the CLI in-process (CliRunner) or as a real process, with stdout and stderr kept apart."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from typing import IO
 
 from typer.testing import CliRunner
 
@@ -20,3 +24,16 @@ def run_json(*args: str, input: str | None = None) -> tuple[int, dict]:
     """Invoke with --json and parse the envelope from stdout."""
     result = run(*args, "--json", input=input)
     return result.exit_code, json.loads(result.stdout)
+
+
+def run_process(*args: str, input: bytes | None = None, stdin: IO | int | None = None, timeout: float = 120,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m artforge ARGS`` as a real process (the environment's ARTFORGE_HOME), stdout and stderr as
+    text; the timeout turns a hang into a failure (subprocess.TimeoutExpired) instead of a stuck suite."""
+    if input is None and stdin is None:
+        stdin = subprocess.DEVNULL
+    result = subprocess.run([sys.executable, "-m", "artforge", *map(str, args)], input=input, stdin=stdin,
+                            capture_output=True, timeout=timeout, env=env if env is not None else dict(os.environ))
+    result.stdout = result.stdout.decode("utf-8", "replace")
+    result.stderr = result.stderr.decode("utf-8", "replace")
+    return result

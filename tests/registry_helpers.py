@@ -1,6 +1,10 @@
-"""Making a registry look as an older artforge left it, to test the migrations that bring it up to date."""
+"""Helpers for registry tests: the registry's state as a digest, and making it look as an older artforge left it."""
 
 from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
 
 # The tables each migration creates (migrations.MIGRATIONS, numbered from 1); the others only add columns.
 TABLES_ADDED = {
@@ -18,3 +22,16 @@ def rewind_schema(db, version: int) -> None:
             for table in tables:
                 db.execute(f"DROP TABLE {table}")
     db.execute("DELETE FROM _migrations WHERE id > ?", [version])
+
+
+def registry_state(home: Path) -> str:
+    """A digest of every row of every table of the home's registry: proves nothing was written."""
+    conn = sqlite3.connect(home / "registry.db")
+    digest = hashlib.sha256()
+    try:
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+            for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
+                digest.update(repr(row).encode())
+    finally:
+        conn.close()
+    return digest.hexdigest()

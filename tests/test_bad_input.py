@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import sqlite3
@@ -12,17 +11,7 @@ import pytest
 from PIL import Image
 
 from cli_helpers import run
-
-
-def _registry_state(home: Path) -> str:
-    """A digest of every row of every table: proves nothing was written."""
-    conn = sqlite3.connect(home / "registry.db")
-    digest = hashlib.sha256()
-    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
-        for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
-            digest.update(repr(row).encode())
-    conn.close()
-    return digest.hexdigest()
+from registry_helpers import registry_state as _registry_state
 
 
 @pytest.fixture

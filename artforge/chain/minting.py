@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import (BadInput, ChainError, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
+from ..errors import (ChainError, ChainUnreachable, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
                       TransactionRejected, UsageError)
 from ..home import Home
 from .. import translog
+from ..fsutil import read_regular_file
 from ..imaging import load_image, pixel_sha256
 from ..keys import Signer
 from ..provenance import sign_payload, utc_now
@@ -65,12 +66,9 @@ class MintResult:
 
 
 def _image_bytes(path: Path, home: Home) -> tuple[bytes, str, str]:
-    """The file's bytes, file SHA-256 and pixel SHA-256 (loaded safely, like every image)."""
-    loaded = load_image(path, **home.settings.image_limits)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    """The file's bytes, file SHA-256 and pixel SHA-256 (read once and loaded safely, like every image)."""
+    data = read_regular_file(path, home.settings.max_file_bytes, "an image")
+    loaded = load_image(data, max_pixels=home.settings.max_image_pixels, name=path)
     return data, loaded.file_sha256, pixel_sha256(loaded.image)
 
 
@@ -101,8 +99,10 @@ def resolve_work_and_image(registry: Registry, home: Home, reference: str, image
 
 
 def _is_file(path: Path) -> bool:
+    # Anything there but a folder is meant as the image: a FIFO or a device is then refused as one
+    # (BadInput), not looked up as a work id.
     try:
-        return path.is_file()
+        return path.exists() and not path.is_dir()
     except (OSError, ValueError):  # a name too long, or with a NUL: not a file, so maybe a work id
         return False
 
@@ -211,6 +211,8 @@ class Minter:
         if receipt is None:
             try:
                 self.session.w3.eth.get_transaction(row.tx_hash)
+            except ChainUnreachable:  # no answer says nothing about the transaction
+                raise
             except Exception:  # noqa: BLE001 - unknown to the node: dropped, never mined
                 return
             receipt = wait_for_receipt(self.session, row.tx_hash, "mint")

@@ -11,9 +11,10 @@ import ast
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal
+from urllib.parse import SplitResult, urlsplit
 
+from ..config import check_env_name
 from ..errors import (ChainError, ChainUnreachable, SigningKeyError, TransactionRejected, UsageError)
 
 CHAIN_KINDS = ("memory", "local", "rpc")
@@ -31,6 +32,10 @@ class ChainTarget:
     rpc_url: str | None = None
     key_env: str | None = None  # name of the environment variable holding the hex private key
 
+    def __post_init__(self) -> None:
+        if self.key_env is not None:  # checked however the target is made; a key given here is never shown
+            check_env_name(self.key_env, "--key-env")
+
     @classmethod
     def from_options(cls, chain: str | None, rpc_url: str | None, key_env: str | None) -> "ChainTarget":
         """Check the ``--chain`` / ``--rpc`` / ``--key-env`` combination."""
@@ -38,10 +43,12 @@ class ChainTarget:
             raise UsageError("give either --chain or --rpc, not both")
         kind = "rpc" if rpc_url else (chain or "memory")
         if kind not in CHAIN_KINDS or (kind == "rpc" and not rpc_url):
-            raise UsageError(f"unknown chain {kind!r}: use --chain memory, --chain local or --rpc URL")
+            # A word is quoted back; anything else may be an RPC URL with its API key, given to the wrong option.
+            shown = f" {kind!r}" if re.fullmatch(r"[A-Za-z0-9_-]{1,32}", kind) else ""
+            raise UsageError(f"unknown chain{shown}: use --chain memory, --chain local or --rpc URL")
         if kind == "rpc":
             parts = urlsplit(rpc_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            if parts.scheme not in ("http", "https") or not parts.hostname or _port(parts) is False:
                 raise UsageError("--rpc takes an http(s) URL, e.g. http://127.0.0.1:8545")
             if not key_env:
                 raise UsageError("--rpc needs --key-env NAME: the environment variable holding the signing key")
@@ -55,8 +62,34 @@ class ChainTarget:
         if self.kind != "rpc":
             return {"memory": "in-process chain", "local": "local node"}[self.kind]
         parts = urlsplit(self.rpc_url or "")
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{parts.hostname}{port}"
+        port = _port(parts)
+        return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}"
+
+
+def _port(parts: SplitResult) -> int | None | Literal[False]:
+    """The URL's port; None when it has none, False when it is not a port (urllib's error would quote it)."""
+    try:
+        return parts.port
+    except ValueError:
+        return False
+
+
+def _http_provider(url: str, label: str) -> Any:
+    """web3's HTTP provider, except that a failed request is :class:`ChainUnreachable` naming only ``label``.
+
+    requests quotes the whole URL in its errors ("Max retries exceeded with url: /v3/<API key>"), and those
+    reached messages: a node gone after the first call made ``prepare`` report one as a revert reason.
+    """
+    from web3 import Web3
+
+    class QuietHTTPProvider(Web3.HTTPProvider):
+        def make_request(self, method: Any, params: Any) -> Any:
+            try:
+                return super().make_request(method, params)
+            except OSError as exc:  # requests' RequestException is one: refused, reset, timed out, HTTP 4xx/5xx
+                raise ChainUnreachable(f"no EVM node answers at {label} ({type(exc).__name__})") from None
+
+    return QuietHTTPProvider(url, request_kwargs={"timeout": RPC_TIMEOUT_S})
 
 
 @dataclass
@@ -124,13 +157,15 @@ def connect(target: ChainTarget, local_url: str | None = None, default_key: byte
         key = get_default_account_keys()[0].to_bytes()  # funded at genesis
     else:
         url = local_url if target.kind == "local" else target.rpc_url
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
+        w3 = Web3(_http_provider(url, target.label))
         key = _key_from_env(target.key_env) if target.key_env else default_key
         if key is None:
             raise UsageError("no signing key: give --key-env NAME")
     account = Account.from_key(key)
     try:
         chain_id = int(w3.eth.chain_id)
+    except ChainUnreachable:
+        raise
     except Exception as exc:  # noqa: BLE001 - connection failures come in many types; all mean "unreachable"
         raise ChainUnreachable(f"no EVM node answers at {target.label} ({_reason(exc)})") from None
     return ChainSession(target, w3, account, chain_id)
@@ -212,6 +247,8 @@ def prepare(session: ChainSession, call: Any, abi: list[dict], what: str) -> Pre
             "from": session.address, "chainId": session.chain_id,
             "nonce": w3.eth.get_transaction_count(session.address, "pending"),
         })
+    except ChainUnreachable:  # the node went away: not a revert
+        raise
     except Exception as exc:  # noqa: BLE001 - reverts arrive as several web3/eth-tester types
         reason = revert_reason(exc, abi)
         if "insufficient funds" in reason.lower():

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import getpass
+import io
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, BinaryIO, Optional
 
 import typer
 
-from ..config import Settings
+from ..config import MAX_STDIN_BYTES, Settings, check_env_name
 from ..errors import SigningKeyError, UsageError
+from ..fsutil import read_path_lines
 from ..home import Home
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope on stdout.")]
@@ -41,14 +43,25 @@ ImagesArg = Annotated[
 ]
 
 
+def _stdin_bytes() -> BinaryIO:
+    if sys.stdin is None:
+        raise UsageError("'-' reads paths from stdin, but there is no stdin")
+    if hasattr(sys.stdin, "buffer"):
+        return sys.stdin.buffer
+    # A text stream without bytes beneath (an embedding program's): read no more than the cap allows.
+    return io.BytesIO(os.fsencode(sys.stdin.read(MAX_STDIN_BYTES + 1)))
+
+
 def read_paths(arguments: list[str]) -> list[str]:
-    """Expand '-' into the non-blank lines of stdin; other arguments are paths as given."""
+    """Expand '-' into the non-blank lines of stdin; other arguments are paths as given.
+
+    Stdin is read a bounded line at a time (:func:`artforge.fsutil.read_path_lines`): an over-long line,
+    too many paths or an endless stream is a one-line error, not exhausted memory.
+    """
     paths: list[str] = []
     for argument in arguments:
         if argument == "-":
-            # Bytes, decoded as the OS decodes file names: a name that is not UTF-8 survives (surrogateescape).
-            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-            paths.extend(os.fsdecode(line.rstrip(b"\r")) for line in raw.split(b"\n") if line.strip())
+            paths.extend(read_path_lines(_stdin_bytes(), "stdin"))
         else:
             paths.append(argument)
     if not paths:
@@ -68,8 +81,11 @@ def _has_terminal() -> bool:
 def passphrase_provider(env_var: str | None, *, confirm: bool = False):
     """A callable that yields the passphrase: from ``env_var``, else a prompt on the terminal.
 
-    The passphrase is read only when an encrypted key is actually used, and never echoed.
+    The passphrase is read only when an encrypted key is actually used, and never echoed; ``env_var`` is
+    checked at once (:func:`artforge.config.check_env_name`), and a value given in its place never shown.
     """
+    if env_var is not None:
+        check_env_name(env_var, "--passphrase-env")
     if env_var is None and os.environ.get(PASSPHRASE_ENV):
         env_var = PASSPHRASE_ENV
 

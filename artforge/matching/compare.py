@@ -190,7 +190,10 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int],
     if content is None:
         content = np.full(image.shape[:2], 255, np.uint8)
     if scale < 0.8:
-        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        # The size is given, not fx/fy: OpenCV would round a thin query's short side (a 320x1 strip) to 0 px.
+        height, width = image.shape[:2]
+        size_small = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = cv2.resize(image, size_small, interpolation=cv2.INTER_AREA)
         factor_x, factor_y = small.shape[1] / image.shape[1], small.shape[0] / image.shape[0]
         matrix = matrix @ np.diag([1 / factor_x, 1 / factor_y, 1.0])
         content = cv2.resize(content, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)

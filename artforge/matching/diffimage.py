@@ -19,6 +19,7 @@ from .compare import oriented_query
 from .layers import QueryLayers, content_box, decode_thumbnail
 
 PANEL_HEIGHT = 320
+MAX_PANEL_WIDTH = 960
 OUTLINE = (230, 40, 40)
 
 
@@ -31,6 +32,15 @@ def _box_corners(width: int, height: int, box: tuple[float, float, float, float]
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
 
 
+def _panel_scale(width: int, height: int) -> float:
+    # PANEL_HEIGHT tall, unless that makes a thin strip (a 320x1 query) a panel 100,000 px wide.
+    return min(PANEL_HEIGHT / height, MAX_PANEL_WIDTH / width)
+
+
+def _panel_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def render_diff(query: QueryLayers, thumbnail: bytes, matrix: np.ndarray | None, *, dihedral: str = "identity",
                 mirrored: bool = False, caption: str = "") -> Image.Image:
     """The side-by-side picture; ``matrix`` maps the oriented query's pixels to the thumbnail's (None: identity fit)."""
@@ -40,15 +50,16 @@ def render_diff(query: QueryLayers, thumbnail: bytes, matrix: np.ndarray | None,
     qh, qw = image.shape[:2]
     if matrix is None:  # an exact copy: frame onto frame
         matrix = np.array([[ow / qw, 0, 0], [0, oh / qh, 0]], np.float64)
-    left_scale, right_scale = PANEL_HEIGHT / oh, PANEL_HEIGHT / qh
-    left = cv2.resize(original, (max(1, round(ow * left_scale)), PANEL_HEIGHT), interpolation=cv2.INTER_CUBIC)
-    right = cv2.resize(image, (max(1, round(qw * right_scale)), PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
+    left_scale, right_scale = _panel_scale(ow, oh), _panel_scale(qw, qh)
+    left = cv2.resize(original, _panel_size(ow, oh, left_scale), interpolation=cv2.INTER_CUBIC)
+    right = cv2.resize(image, _panel_size(qw, qh, right_scale), interpolation=cv2.INTER_AREA)
     shown = _polygon(_box_corners(qw, qh, content_box(image)), matrix) * left_scale
     frame = _polygon(_box_corners(ow, oh), np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]) * right_scale
     cv2.polylines(left, [np.round(shown).astype(np.int32)], True, OUTLINE, 2, cv2.LINE_AA)
     cv2.polylines(right, [np.round(frame).astype(np.int32)], True, OUTLINE, 2, cv2.LINE_AA)
     gap, header = 12, 24
-    canvas = Image.new("RGB", (left.shape[1] + gap + right.shape[1], PANEL_HEIGHT + header), "white")
+    height = max(left.shape[0], right.shape[0])
+    canvas = Image.new("RGB", (left.shape[1] + gap + right.shape[1], height + header), "white")
     canvas.paste(Image.fromarray(left), (0, header))
     canvas.paste(Image.fromarray(right), (left.shape[1] + gap, header))
     draw = ImageDraw.Draw(canvas)

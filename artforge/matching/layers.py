@@ -206,22 +206,32 @@ def pdq_dihedral_bits(rgb: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 _ORB_CACHE: dict[int, cv2.ORB] = {}
+ORB_EDGE = 15  # ORB's edgeThreshold: no corner is looked for within this many px of the border
+# ORB finds nothing in an image whose short side is under this (every pixel is within ORB_EDGE of a border),
+# and on a 1-px-thin one its pyramid rounds a level to 0 px and OpenCV's resize asserts.
+ORB_MIN_SIDE = 2 * ORB_EDGE + 1
 
 
 def _orb(n_features: int) -> cv2.ORB:
     # A low FAST threshold finds corners on smooth art too; edgeThreshold 15 keeps corners near the edge.
     if n_features not in _ORB_CACHE:
         _ORB_CACHE[n_features] = cv2.ORB_create(nfeatures=n_features, scaleFactor=1.25, nlevels=6,
-                                                edgeThreshold=15, patchSize=15, fastThreshold=8)
+                                                edgeThreshold=ORB_EDGE, patchSize=15, fastThreshold=8)
     return _ORB_CACHE[n_features]
+
+
+def _no_keypoints() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
 
 
 def keypoints(grey: np.ndarray, n_features: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """ORB keypoints ``(n, 2)`` in pixels of ``grey`` (where ``mask`` is non-zero), strongest first, and
-    descriptors ``(n, 32)``."""
+    descriptors ``(n, 32)``; none for an image too thin to hold one (a 4000x2 strip's working copy)."""
+    if min(grey.shape[:2]) < ORB_MIN_SIDE:
+        return _no_keypoints()
     found, descriptors = _orb(n_features).detectAndCompute(grey, mask)
     if descriptors is None or not found:
-        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+        return _no_keypoints()
     order = np.argsort([-k.response for k in found], kind="stable")
     points = np.array([found[i].pt for i in order], dtype=np.float32)
     return points, descriptors[order]
