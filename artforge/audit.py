@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from . import claims, translog
 from .config import LOG_KEY_NAME
 from .errors import BadInput, InvalidRecord
 from .facts import derive_facts, row_problems
+from .fsutil import read_regular_file
 from .home import Home
 from .keys import key_id_for
 from .licences import BUILTIN_LICENCES
@@ -214,15 +214,7 @@ def _audit_licences(registry: Registry, report: AuditReport) -> None:
 
 def read_checkpoint_file(path: Path) -> str:
     """A saved checkpoint (signed note) from a file, for ``audit --against``."""
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise BadInput(f"{path}: not a regular file")
-        if info.st_size > MAX_CHECKPOINT_BYTES:
-            raise BadInput(f"{path}: over {MAX_CHECKPOINT_BYTES} bytes: not a checkpoint")
-        raw = path.read_bytes()[:MAX_CHECKPOINT_BYTES + 1]
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    raw = read_regular_file(path, MAX_CHECKPOINT_BYTES, "a saved checkpoint")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

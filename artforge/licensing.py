@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import BadInput, InvalidRecord, NotOwner, RegistryTampered, SigningKeyError, UsageError
 from .facts import derive_facts, row_problems
+from .fsutil import read_regular_file
 from .home import Home
 from .keys import Signer, key_id_for, parse_public_key
 from .licences import Licence, LicenceTerms, check_custom_id
@@ -44,12 +45,7 @@ def add_custom_licence(home: Home, licence_id: str, name: str, terms: LicenceTer
     check_custom_id(licence_id)
     text = ""
     if text_file is not None:
-        try:
-            raw = text_file.read_bytes()
-        except OSError as exc:
-            raise BadInput(f"{text_file}: cannot read ({exc.strerror})") from None
-        if len(raw) > MAX_TEXT_BYTES:
-            raise BadInput(f"{text_file}: licence text over {MAX_TEXT_BYTES} bytes")
+        raw = read_regular_file(text_file, MAX_TEXT_BYTES, "a licence text")  # not a FIFO or /dev/zero
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

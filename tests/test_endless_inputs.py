@@ -186,3 +186,13 @@ def test_read_regular_file_refuses_a_fifo_unopened(fifo: Path) -> None:
             f"try: read_regular_file({str(fifo)!r}, 100)\nexcept BadInput as exc: print(exc)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "FIFO (named pipe), not a regular file" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("source", ["fifo", "/dev/zero"])
+def test_licence_texts_and_saved_checkpoints_are_read_as_bounded_regular_files(registry: Path, fifo: Path,
+                                                                              source: str) -> None:
+    path = fifo if source == "fifo" else Path(source)
+    before = registry_state(registry)
+    _refused(run_process("license", "add", "LicenseRef-Endless", "--text", path, timeout=60), str(path))
+    _refused(run_process("audit", "--against", path, timeout=60), str(path))
+    assert registry_state(registry) == before

@@ -170,3 +170,12 @@ def test_an_rpc_url_given_to_chain_is_not_quoted(cli: dict) -> None:
     result = run("mint", cli["image"], "--chain", "https://rpc.example/v3/PATHSECRET")
     assert result.exit_code == USAGE and "unknown chain" in result.stderr and "PATHSECRET" not in result.stderr
     assert "'moon'" in run("mint", cli["image"], "--chain", "moon").stderr  # a plain word is quoted back
+
+
+def test_an_unexpected_error_never_prints_a_url_or_a_key() -> None:
+    from artforge.cli.output import _redacted
+
+    key = "4f" * 32
+    text = _redacted(f"boom at https://rpc.example/v3/SECRETAPIKEY?x=1 with {key}, record ab12")
+    assert "SECRETAPIKEY" not in text and key not in text and text.count("<redacted>") == 2
+    assert text.endswith("record ab12")

@@ -74,6 +74,13 @@ def write_json(payload: Any) -> None:
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# An unexpected error's text may quote what it was given: a URL (its path or query may hold an API key) or
+# a long hex run (a private key).  Neither reaches the terminal.
+_SECRET_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+|[0-9A-Fa-f]{32,}")
+
+
+def _redacted(text: str) -> str:
+    return _SECRET_LIKE.sub("<redacted>", text)
 
 
 def _raw_bytes_for_file_names() -> None:
@@ -127,7 +134,7 @@ def command(app: typer.Typer, name: str | None = None, **options: Any) -> Callab
                 raise
             except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
                 _fail(full_name, json_mode, ExitCode.ERROR, "InternalError",
-                      f"internal error ({type(exc).__name__}: {exc})")
+                      f"internal error ({type(exc).__name__}: {_redacted(str(exc))})")
             if outcome.silent or outcome.stream is not None:
                 pass
             elif json_mode:
