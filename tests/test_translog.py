@@ -148,6 +148,9 @@ def test_audit_names_each_kind_of_tampering(home, history, tmp_path) -> None:
     messages = tamper("UPDATE log_checkpoints SET note = replace(note, char(10) || '4' || char(10), "
                       "char(10) || '3' || char(10)) WHERE size = 4")
     assert any("checkpoint at size 4" in m and "does not verify" in m for m in messages), messages
+    messages = tamper("UPDATE log_checkpoints SET root = zeroblob(32) WHERE size = 4")
+    assert any("checkpoint at size 4: the row's root is not the root the signed note states" in m
+               for m in messages), messages
     # A checkpoint re-signed by a key the registry does not know, over a forged root.
     forger = Ed25519PrivateKey.generate()
     public = forger.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)

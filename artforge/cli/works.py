@@ -62,7 +62,8 @@ def list_command(
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many works.")] = 0,
     json_output: JsonOpt = False,
 ) -> Outcome:
-    """List registered works, oldest first."""
+    """List registered works, oldest first (from the registry's index: 'show' presents a work as its signed
+    records state it, and 'audit' checks the index against them)."""
     works = list_works(make_home(), limit=limit, offset=offset)
 
     def render(out: Console) -> None:
