@@ -350,7 +350,14 @@ class Registry:
         self.log_event("record", record, work_id)
 
     def log_event(self, kind: str, record: SignedRecord, work_id: str) -> int:
-        """Append a signed record to the transparency log (inside a transaction); returns its leaf index."""
+        """Append a signed record to the transparency log (inside a transaction); returns its leaf index.
+
+        An event identical to one already logged (a dev chain reset and the same deployment or mint made
+        again within the second) is the same fact: its leaf is returned, not appended twice.
+        """
+        logged = self.db.execute("SELECT idx FROM log_leaves WHERE record_id = ?", [record.record_id]).fetchone()
+        if logged is not None:
+            return logged[0]
         index = translog.append(self.db, kind, record, work_id)
         self._log_grew = True
         return index
