@@ -156,16 +156,23 @@ def work_details(registry: Registry, work_id: str) -> WorkDetails:
         problems = row_problems(registry, facts)
     tokens = recorded_tokens(registry, work.id)
     problems += [problem for token in tokens for problem in token.problems]
+    known: dict[str, Identity] = {}
+
+    def identity(key_id: str) -> Identity:  # each key's name claim is verified once per work
+        if key_id not in known:
+            known[key_id] = _identity(registry, key_id)
+        return known[key_id]
+
     history = [
         HistoryEntry(seq, r.record_id, r.record_type, r.payload.get("created_at", ""),
-                     _identity(registry, r.signer_key_id), _summary(r))
+                     identity(r.signer_key_id), _summary(r))
         for seq, r in enumerate(records)
     ]
     return WorkDetails(
         work=work,
         licence=_licence(registry, work.licence_id, terms),
-        creator=_identity(registry, work.creator_key_id),
-        owner=_identity(registry, work.owner_key_id),
+        creator=identity(work.creator_key_id),
+        owner=identity(work.owner_key_id),
         active_grants=[g for g in grants if is_active(g)],
         history=history,
         records=records,
