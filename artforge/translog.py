@@ -289,11 +289,11 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
         key = log_key(db, stored.key_id)
         where = f"checkpoint at size {stored.size}"
         if key is None:
-            problems.append(f"{where}: signed by key {stored.key_id[:12]}, which the registry does not record")
+            problems.append(f"{where}: signed by key {str(stored.key_id)[:12]}, which the registry does not record")
             continue
         origin, public = key
         if expected_key is not None and public != expected_key:
-            problems.append(f"{where}: signed by key {stored.key_id[:12]}, not this home's log key")
+            problems.append(f"{where}: signed by key {str(stored.key_id)[:12]}, not this home's log key")
         try:
             checkpoint = Checkpoint.parse(open_note(stored.note, origin, public))
         except NoteError as exc:
@@ -325,18 +325,18 @@ def _audit_logged_table(db: sqlite_utils.Database, rows: list, kind: str, table:
     for record_id, payload, signature in stored_rows:
         row = logged.get(record_id)
         if row is None:
-            problems.append(f"{kind} {record_id[:12]} is not in the log")
+            problems.append(f"{kind} {str(record_id)[:12]} is not in the log")
             continue
         try:
             expected = record_leaf(SignedRecord(json.loads(payload), signature))
         except (ValueError, InvalidRecord):
             continue  # an unreadable payload is reported by the check of its table
         if bytes(row[3]) != expected:
-            problems.append(f"log leaf {row[0]} ({kind} {record_id[:12]}): its bytes differ from the stored {kind}")
+            problems.append(f"log leaf {row[0]} ({kind} {str(record_id)[:12]}): its bytes differ from the stored {kind}")
     stored_ids = {r[0] for r in stored_rows}
     for record_id, row in logged.items():
         if record_id not in stored_ids:
-            problems.append(f"log leaf {row[0]}: {kind} {record_id[:12]} is no longer in the registry (deleted)")
+            problems.append(f"log leaf {row[0]}: {kind} {str(record_id)[:12]} is no longer in the registry (deleted)")
     stored_order = [r[0] for r in stored_rows if r[0] in logged]
     logged_order = [row[2] for row in rows if row[1] == kind and row[2] in stored_ids]
     for position, (stored, in_log) in enumerate(zip(stored_order, logged_order)):
