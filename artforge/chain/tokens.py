@@ -66,13 +66,16 @@ def recorded_tokens(registry: Registry, work_id: str) -> list[TokenState]:
     """The work's tokens (registry only; no chain): a minted one as its signed mint event says, its network
     as the signed deployment event says (or the deployment row, for one recorded before they were logged)."""
     db = registry.db
+    rows = store.tokens_of_work(registry, work_id)
+    if not rows:
+        return []  # most works: no need to read the log's chain events
     networks = {(d.chain_id, d.address): d.network for d in store.deployments(registry)}
     networks.update({(e["deployment"]["chain_id"], e["deployment"]["address"]): e["deployment"]["network"]
                      for e in translog.chain_events(db, translog.DEPLOYMENT_TYPE)})
     mints = {(e["token"]["chain_id"], e["token"]["contract"], e["token"]["token_id"]): e
              for e in translog.chain_events(db, translog.MINT_TYPE, work_id)}
     states = []
-    for row in store.tokens_of_work(registry, work_id):
+    for row in rows:
         network = networks.get((row.chain_id, row.contract), "unknown")
         event = mints.get((row.chain_id, row.contract, row.token_id)) if row.status == store.MINTED else None
         if event is None:
