@@ -247,8 +247,11 @@ class Registry:
         return found
 
     def licences(self) -> list[Licence]:
-        ids = [row[0] for row in self.db.execute("SELECT id FROM licences ORDER BY builtin DESC, id")]
-        return [self.licence(licence_id) for licence_id in ids]
+        """Every licence the catalogue or a claim defines (a row that neither does is left out: audit names it)."""
+        rows = {row["id"]: row for row in self.db["licences"].rows_where(order_by="builtin DESC, id")}
+        found = (claims.resolve_licence(self.db, licence_id, row) for licence_id, row in rows.items()
+                 if isinstance(licence_id, str))
+        return [licence for licence in found if licence is not None]
 
     def add_licence(self, licence: Licence, claim: SignedRecord) -> None:
         """Store a custom licence with the claim that defines it (signed by the key that adds it)."""
