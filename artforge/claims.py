@@ -24,7 +24,7 @@ from .errors import UsageError
 from .licences import BUILTIN_LICENCES, Licence, LicenceTerms
 from .provenance import CLAIM_TYPES, RECORD_SCHEMA_V2, SignedRecord, check_signature, utc_now
 
-CLAIM_KIND = "claim"  # the log leaf kind of a claim
+CLAIM_KIND = translog.CLAIM_KIND  # the log leaf kind of a claim
 
 
 def identity_payload(key_id: str, name: str) -> dict:

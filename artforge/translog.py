@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 ORIGIN_PREFIX = "artforge.local/log/"
+CLAIM_KIND = "claim"  # the leaf kind of a signed claim (artforge.claims): a key's name, a custom licence
 MINT_TYPE = "mint"  # a mint, as the registry saw its receipt, signed by the log key (not by the work's owner)
 
 
@@ -314,7 +315,7 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
     return problems, notes
 
 
-LOGGED_TABLES = (("record", "records"), ("claim", "claims"))  # (leaf kind, table of the signed rows it logs)
+LOGGED_TABLES = (("record", "records"), (CLAIM_KIND, "claims"))  # (leaf kind, table of the signed rows it logs)
 
 
 def _audit_logged_table(db: sqlite_utils.Database, rows: list, kind: str, table: str) -> list[str]:
@@ -401,7 +402,7 @@ def _leaf_columns(leaf: bytes) -> tuple[str, str, str] | None:
     try:
         data = json.loads(leaf)
         record = SignedRecord(data["payload"], data["signature"])
-        kind = {"mint": MINT_TYPE, "deployment": DEPLOYMENT_TYPE, "identity": "claim", "licence": "claim"}.get(
+        kind = {"mint": MINT_TYPE, "deployment": DEPLOYMENT_TYPE, "identity": CLAIM_KIND, "licence": CLAIM_KIND}.get(
             record.record_type, "record")
         work_id = record.payload.get("work_id") or (record.record_id if record.record_type == "registration" else "")
         return kind, record.record_id, work_id
