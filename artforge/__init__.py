@@ -9,14 +9,14 @@ The library is usable without the CLI::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .audit import audit_registry
-from .config import Settings
-from .errors import ArtforgeError, ExitCode
-from .fingerprint import Fingerprint, fingerprint_file
-from .home import Home, init_home
-from .provenance import ProvenanceRecord, SignedRecord, canonical_bytes, check_chain, check_signature
-from .registration import register_images
-from .verify import DisputeReport, verify_images
+from artforge.usecases.audit import audit_registry
+from artforge.config import Settings
+from artforge.errors import ArtforgeError, ExitCode
+from artforge.provenance.fingerprints import Fingerprint, fingerprint_file
+from artforge.usecases.home import Home, init_home
+from artforge.provenance.records import ProvenanceRecord, SignedRecord, canonical_bytes, check_chain, check_signature
+from artforge.usecases.register import register_images
+from artforge.usecases.verify import DisputeReport, verify_images
 
 try:
     __version__ = version("artforge")

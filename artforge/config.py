@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+from artforge.errors import UsageError
 
 HOME_ENV = "ARTFORGE_HOME"
 DEFAULT_KEY_NAME = "default"
-LOG_KEY_NAME = "log"  # signs the transparency log's checkpoints (artforge.translog); kept apart from identities
+LOG_KEY_NAME = "log"  # signs the transparency log's checkpoints (artforge.registry.transparency_log); kept apart from identities
 # 64 megapixels: far above any generator output or camera photo we expect, far below what exhausts a
 # laptop's memory when a decompression bomb (a tiny file claiming a gigapixel canvas) is opened.
 DEFAULT_MAX_IMAGE_PIXELS = 64_000_000

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from .config import MAX_STDIN_BYTES, MAX_STDIN_LINE_BYTES, MAX_STDIN_LINES
-from .errors import BadInput
+from artforge.config import MAX_STDIN_BYTES, MAX_STDIN_LINE_BYTES, MAX_STDIN_LINES
+from artforge.errors import BadInput
 
 READ_CHUNK = 1 << 20
 # O_NONBLOCK: should the path become a FIFO between stat and open, open returns at once instead of waiting

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
-from .errors import BadInput
-from .fsutil import read_regular_file
+from artforge.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
+from artforge.errors import BadInput
+from artforge.fsutil import read_regular_file
 
 # Formats we decode.  Anything else (EPS, which runs Ghostscript; exotic plugins) is refused.
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")

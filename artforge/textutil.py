@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from .errors import UsageError
+from artforge.errors import UsageError
 
 
 def clean_text(value: str, what: str, max_length: int) -> str:

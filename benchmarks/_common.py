@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from artforge.procedural import draw_art
+from artforge.generation.procedural import draw_art
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -27,12 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from artforge.audit import audit_registry
+from artforge.usecases.audit import audit_registry
 from artforge.config import Settings
-from artforge.home import Home, init_home
-from artforge.licensing import grant_licence, transfer_work
-from artforge.procedural import draw_art
-from artforge.registration import register_images
+from artforge.usecases.home import Home, init_home
+from artforge.usecases.licensing import grant_licence, transfer_work
+from artforge.generation.procedural import draw_art
+from artforge.usecases.register import register_images
 
 FORK = multiprocessing.get_context("fork")
 JOIN_TIMEOUT_S = 600
@@ -302,7 +302,7 @@ def _start_training(out: Path) -> subprocess.Popen:
 
 def training_crashes(root: Path, runs: int = 10, seed: int = 0) -> list[CrashOutcome]:
     """Kill a tiny training run at random moments; every checkpoint left on disk must load."""
-    from artforge.checkpoint import CHECKPOINT_GLOB, load_checkpoint
+    from artforge.generation.model_checkpoint import CHECKPOINT_GLOB, load_checkpoint
     from artforge.errors import BadInput
 
     rng = random.Random(seed)

@@ -15,7 +15,7 @@ it on pixels.  Sources, taken round-robin (``SOURCE_CYCLE``) so any count gives 
 * ``photo`` / ``texture`` / ``graphic``: pictures bundled inside the scikit-image and scikit-learn wheels.
   There are only about twenty, so each is cut into non-overlapping regions (a random guillotine partition,
   with a gap so neighbours share no pixel row); every region is one work, assigned to one set only.
-* ``procedural``: ``artforge.procedural.draw_art`` with separate seed ranges for the two sets.
+* ``procedural``: ``artforge.generation.procedural.draw_art`` with separate seed ranges for the two sets.
 * ``flag``, ``icon``, ``gradient``, ``label``: **hard negatives**.  Flat graphic art is where perceptual
   hashes fail: two flags with the same stripe layout, or two icons in the same style, differ in a few
   colours or a small shape and hash almost alike.  Each family shares one template; originals get some
@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
-from artforge.procedural import draw_art
+from artforge.generation.procedural import draw_art
 
 __all__ = [
     "Corpus", "Transform", "TRANSFORMS", "TRANSFORMS_BY_NAME", "FAMILIES", "KINDS", "SOURCE_CYCLE",

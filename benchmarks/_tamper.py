@@ -41,7 +41,7 @@ from _tamper_edits import (CELL_KINDS, SWAP_KINDS, Edit, TableInfo, applicable_k
                            enumerate_tables, first_row_edits, random_edits, short, swap_edit)
 
 from artforge.cli import app
-from artforge.procedural import draw_art
+from artforge.generation.procedural import draw_art
 
 # (seed, size, licence) of the works; the sixth is registered with the first as its parent.
 WORKS = [(11, (320, 240), "CC-BY-4.0"), (23, (240, 320), "CC-BY-NC-4.0"), (37, (320, 240), "CC0-1.0"),
@@ -123,9 +123,9 @@ def record_mint(home: Path, work_id: str, image: Path) -> None:
     from artforge.chain.contract import code_sha256
     from artforge.chain.ipfs import file_cid
     from artforge.config import Settings
-    from artforge.home import Home
-    from artforge.provenance import sign_payload, utc_now
-    from artforge.translog import MINT_TYPE, mint_payload
+    from artforge.usecases.home import Home
+    from artforge.provenance.records import sign_payload, utc_now
+    from artforge.registry.transparency_log import MINT_TYPE, mint_payload
 
     account, contract = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x5FbDB2315678afecb367f032d93F642f64180aa3"
     now = utc_now()

@@ -6,7 +6,7 @@ Measures, on the same freshly drawn images in the same run:
   converts to RGB (transparent images composited onto white, as artforge does), hashes the pixel bytes
   (SHA-256), then calls ``imagehash.phash``, ``phash(hash_size=16)``, ``dhash``, ``colorhash(binbits=3)``
   and ``pdqhash.compute`` each on the full RGB image;
-* artforge: :func:`artforge.fingerprint.fingerprint_all` on the whole batch (default: all cores), and
+* artforge: :func:`artforge.provenance.fingerprints.fingerprint_all` on the whole batch (default: all cores), and
   the same with one worker, to separate the shared-work gain from the parallel gain.  Methods run in
   interleaved rounds (``--repeats``, best wall time counts) so that load from other processes hits all
   of them alike; CPU time per image (workers included) is reported too.  One extra call in a fresh
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (RESULTS_DIR, describe_images, environment, mean, print_table,  # noqa: E402
                      write_images, write_json)
 
-from artforge.fingerprint import Fingerprint, default_workers, fingerprint_all, hamming  # noqa: E402
+from artforge.provenance.fingerprints import Fingerprint, default_workers, fingerprint_all, hamming  # noqa: E402
 
 EXACT_HASHES = ("phash64", "phash256", "dhash")  # must equal imagehash bit for bit
 REDUCED_HASHES = ("pdq", "colorhash")  # computed by artforge on a reduced image
@@ -121,10 +121,10 @@ def _cpu_seconds() -> float:
 def fresh_process_run(paths: Sequence[Path], workers: int) -> float:
     """Wall time of one ``fingerprint_all`` call in a new interpreter, as the CLI makes it.
 
-    The clock starts after ``import artforge.fingerprint``; it includes the pool start and each worker's
+    The clock starts after ``import artforge.provenance.fingerprints``; it includes the pool start and each worker's
     first-use imports (scipy.fftpack, imagehash, pdqhash), which the warm runs above have already paid.
     """
-    code = ("import sys, time; from artforge.fingerprint import fingerprint_all; t = time.perf_counter(); "
+    code = ("import sys, time; from artforge.provenance.fingerprints import fingerprint_all; t = time.perf_counter(); "
             "fingerprint_all(sys.argv[2:], workers=int(sys.argv[1])); print(time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code, str(workers), *map(str, paths)],
                          check=True, capture_output=True, text=True)

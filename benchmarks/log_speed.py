@@ -33,12 +33,12 @@ import sqlite_utils
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS_DIR, environment, print_table, write_json  # noqa: E402
 
-from artforge import translog  # noqa: E402
-from artforge.keys import Signer  # noqa: E402
-from artforge.merkle import (consistency_proof, inclusion_proof, root_of, verify_consistency,  # noqa: E402
+from artforge.registry import transparency_log as translog  # noqa: E402
+from artforge.provenance.keys import Signer  # noqa: E402
+from artforge.provenance.merkle import (consistency_proof, inclusion_proof, root_of, verify_consistency,  # noqa: E402
                              verify_inclusion)
-from artforge.provenance import sign_payload  # noqa: E402
-from artforge.migrations import MIGRATIONS  # noqa: E402
+from artforge.provenance.records import sign_payload  # noqa: E402
+from artforge.registry.migrations import MIGRATIONS  # noqa: E402
 
 
 def _empty_log(path: Path) -> sqlite_utils.Database:

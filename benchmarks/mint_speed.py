@@ -42,8 +42,8 @@ from artforge.chain.network import ChainSession, ChainTarget, connect, prepare, 
 from artforge.chain.sessions import open_session  # noqa: E402
 from artforge.config import Settings  # noqa: E402
 from artforge.errors import ChainError  # noqa: E402
-from artforge.home import Home, init_home  # noqa: E402
-from artforge.registration import register_images  # noqa: E402
+from artforge.usecases.home import Home, init_home  # noqa: E402
+from artforge.usecases.register import register_images  # noqa: E402
 
 REPO_ANVIL = Path(__file__).resolve().parents[1] / "tools" / "anvil" / "node_modules" / ".bin" / "anvil"
 

@@ -2,7 +2,7 @@
 
 1. ``builtin:digits`` at 32 px: each method trains for ``--seconds`` of wall time (same architecture widths,
    batch, data order and threads), then 1,000 images are scored with the classifier-FID and KID of
-   ``artforge.quality`` (the shipped ``digits`` feature net) against the whole digits set.  The reference
+   ``artforge.generation.quality`` (the shipped ``digits`` feature net) against the whole digits set.  The reference
    is sampled as its loop samples (generator in train mode, batches of 64); artforge samples its EMA
    generator in eval mode, which is what ``artforge generate`` does.  Target: artforge's FID <= 0.8x the
    reference's.
@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS_DIR, environment, print_table, write_json  # noqa: E402
 from reference_dcgan import reference_from_dataset  # noqa: E402
 
-from artforge.data import load_dataset  # noqa: E402
-from artforge.featurenet import load_feature_net  # noqa: E402
-from artforge.quality import evaluate_checkpoint, frechet_distance, kernel_inception_distance  # noqa: E402
-from artforge.training import TrainConfig, train  # noqa: E402
+from artforge.generation.data import load_dataset  # noqa: E402
+from artforge.generation.featurenet import load_feature_net  # noqa: E402
+from artforge.generation.quality import evaluate_checkpoint, frechet_distance, kernel_inception_distance  # noqa: E402
+from artforge.generation.training import TrainConfig, train  # noqa: E402
 
 
 def _train_artforge(model: str, data: str, seconds: float, args: argparse.Namespace, out: Path) -> dict:

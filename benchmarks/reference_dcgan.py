@@ -31,7 +31,7 @@ and D is nc -> 64 -> 128 -> 256 -> 1 for ngf = ndf = 64, which is layer for laye
 only from 128 px up; this module does not cap, like the reference would if extended).
 
 What is left out: argparse, the torchvision dataset / DataLoader (data comes as in-memory uint8 tensors,
-converted to [-1, 1] floats by :func:`artforge.data.to_float`, in the same seeded per-epoch order
+converted to [-1, 1] floats by :func:`artforge.generation.data.to_float`, in the same seeded per-epoch order
 artforge's trainer uses), the per-iteration ``print``, ``vutils.save_image``, ``torch.save`` of the nets
 per epoch, ``ngpu`` / ``DataParallel``, MPS/XPU selection and the ``--dry-run`` switch.
 
@@ -166,7 +166,7 @@ class ReferenceDCGAN:
 
     # -- data ----------------------------------------------------------------------------------------
     def _batch_iter(self) -> Iterator[torch.Tensor]:
-        from artforge.data import to_float
+        from artforge.generation.data import to_float
 
         size = self.batch_size
         while True:
@@ -262,7 +262,7 @@ class ReferenceDCGAN:
 def reference_from_dataset(source: str = "builtin:digits", image_size: int = 32, *, channels: int | None = None,
                            **kwargs) -> ReferenceDCGAN:
     """A :class:`ReferenceDCGAN` on an artforge dataset (same images as ``artforge train --data source``)."""
-    from artforge.data import load_dataset
+    from artforge.generation.data import load_dataset
 
     dataset = load_dataset(source, image_size, channels)
     return ReferenceDCGAN(dataset.images, image_size=image_size, **kwargs)

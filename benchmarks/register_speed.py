@@ -3,7 +3,7 @@
 Measures, in a fresh artforge home in a temp folder:
 
 1. registration: ``--count`` distinct small procedural images (64..128 px, PNG/JPEG mix, one seed each)
-   registered with :func:`artforge.registration.register_images` in batches of ``--batch``; works/s
+   registered with :func:`artforge.usecases.register.register_images` in batches of ``--batch``; works/s
    overall and per batch, with the time split between
 
    * analysis: decode, fingerprint and the matcher's stored layers (content box, ORB keypoints,
@@ -20,7 +20,7 @@ Measures, in a fresh artforge home in a temp folder:
    file plus the rows registered since, built into FAISS indexes; what every ``verify`` call pays once)
    and one :meth:`~artforge.matching.index.MatchIndex.propose` for an unrelated image (its query layers
    computed once, outside the timing);
-3. verify: :func:`artforge.verify.verify_images` called once per image on ``--probes`` modified copies
+3. verify: :func:`artforge.usecases.verify.verify_images` called once per image on ``--probes`` modified copies
    of registered works (JPEG re-encode, slight resize) and ``--probes`` unrelated images; p50/p95
    latency per image end to end (load + analysis, index open, exact lookups + layered matcher + work
    details), how that splits (wrappers around ``verify.open_index``, ``verify.decide`` and, inside the
@@ -62,17 +62,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (RESULTS_DIR, environment, mean, percentile, print_table,  # noqa: E402
                      write_images, write_json)
 
-import artforge.registration as registration  # noqa: E402
-import artforge.verify as verify  # noqa: E402
+import artforge.usecases.register as registration  # noqa: E402
+import artforge.usecases.verify as verify  # noqa: E402
 from artforge.config import Settings  # noqa: E402
-from artforge.home import Home, init_home  # noqa: E402
+from artforge.usecases.home import Home, init_home  # noqa: E402
 from artforge.imaging import load_image  # noqa: E402
 from artforge.matching import calibration as cal  # noqa: E402
 from artforge.matching.index import SNAPSHOT_EVERY, MatchIndex, index_path, open_index  # noqa: E402
 from artforge.matching.layers import QueryLayers  # noqa: E402
 from artforge.matching.matcher import MAX_PROPOSALS, analyse_query  # noqa: E402
-from artforge.registry import Registry  # noqa: E402
-from artforge.verify import verify_images  # noqa: E402
+from artforge.registry.database import Registry  # noqa: E402
+from artforge.usecases.verify import verify_images  # noqa: E402
 
 LICENCE = "CC-BY-4.0"
 # How each disputed copy is made from its original (cycled over the probes).

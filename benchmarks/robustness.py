@@ -10,7 +10,7 @@ What it does, in a fresh artforge home in a temp folder:
    original: the positive queries;
 3. uses the distractors (unrelated images, many sharing a template with an original) and a few transforms
    of them as negative queries;
-4. verifies every query with :func:`artforge.verify.verify_images` (the index, then the pixel decision);
+4. verifies every query with :func:`artforge.usecases.verify.verify_images` (the index, then the pixel decision);
    a positive counts when the verdict (exact, modified or derived) names its own original; any match of a
    negative, or of a positive to the wrong work, is a false match;
 5. in the same run, the baselines: pHash-256 alone and PDQ alone, nearest registered original by Hamming
@@ -44,10 +44,10 @@ from _common import RESULTS_DIR, environment, print_table, write_json  # noqa: E
 from _robust_data import FAMILIES, TRANSFORMS, build_corpus  # noqa: E402
 
 from artforge.config import Settings  # noqa: E402
-from artforge.fingerprint import fingerprint_all  # noqa: E402
-from artforge.home import Home, init_home  # noqa: E402
-from artforge.registration import register_images  # noqa: E402
-from artforge.verify import verify_images  # noqa: E402
+from artforge.provenance.fingerprints import fingerprint_all  # noqa: E402
+from artforge.usecases.home import Home, init_home  # noqa: E402
+from artforge.usecases.register import register_images  # noqa: E402
+from artforge.usecases.verify import verify_images  # noqa: E402
 
 NEGATIVE_TRANSFORMS = ("jpeg70", "crop10-centre", "hflip", "pad10-white", "rotate4-black", "grey")
 FOUND = ("exact-copy", "modified-copy", "derived-work")

@@ -52,10 +52,10 @@ from _tamper import (OUTCOMES, Outcome, Snapshot, apply_and_check, check_first_r
                      random_edits, summarise)
 
 from artforge.config import Settings  # noqa: E402
-from artforge.home import Home, init_home  # noqa: E402
-from artforge.licensing import grant_licence, transfer_work  # noqa: E402
-from artforge.provenance import ProvenanceRecord, WorkInfo, sign_payload  # noqa: E402
-from artforge.registration import RegisteredWork, register_images  # noqa: E402
+from artforge.usecases.home import Home, init_home  # noqa: E402
+from artforge.usecases.licensing import grant_licence, transfer_work  # noqa: E402
+from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload  # noqa: E402
+from artforge.usecases.register import RegisteredWork, register_images  # noqa: E402
 
 console = Console()
 

@@ -5,7 +5,7 @@ What runs (same process, same data, same batch, same architecture widths, same t
 * ``reference``: :class:`reference_dcgan.ReferenceDCGAN`, a faithful copy of pytorch/examples
   ``dcgan/main.py`` (BatchNorm in G and D, Sigmoid + ``nn.BCELoss``, plain Adam, D on real and on fake in two
   forward/backward passes, G step through D again) on ``load_dataset(--data, --size)`` images.
-* ``artforge`` and its variants: the real user path, :class:`artforge.training.Trainer` ``.fit()``
+* ``artforge`` and its variants: the real user path, :class:`artforge.generation.training.Trainer` ``.fit()``
   (its batch pipeline, the recipe's ``train_step``, the metrics log every 10 steps), with
   ``sample_every`` / ``checkpoint_every`` set out of reach so sample grids and checkpoints do not land in the
   timed loop.  Each ``fit()`` call trains the next ``--steps`` steps; the time is the trainer's own loop time
@@ -80,11 +80,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS_DIR, environment, percentile, print_table, write_json  # noqa: E402
 from reference_dcgan import ReferenceDCGAN  # noqa: E402
 
-from artforge.augment import _OPS as augment_ops  # noqa: E402
-from artforge.augment import diff_augment as plain_diff_augment  # noqa: E402
-from artforge.data import load_dataset  # noqa: E402
-from artforge.recipes import Batch, GANRecipe, OptimConfig  # noqa: E402
-from artforge.training import Callback, TrainConfig, Trainer  # noqa: E402
+from artforge.generation.augment import _OPS as augment_ops  # noqa: E402
+from artforge.generation.augment import diff_augment as plain_diff_augment  # noqa: E402
+from artforge.generation.data import load_dataset  # noqa: E402
+from artforge.generation.recipes import Batch, GANRecipe, OptimConfig  # noqa: E402
+from artforge.generation.training import Callback, TrainConfig, Trainer  # noqa: E402
 
 TOGGLES = {
     "no-cl": "channels_last off",
@@ -113,7 +113,7 @@ def default_amp() -> bool:
     """Whether artforge's defaults train under bf16 autocast on this CPU."""
     if not HAS_AMP:
         return False
-    from artforge import recipes
+    from artforge.generation import recipes
 
     return recipes.autocast_dtype(OptimConfig().amp, torch.device("cpu")) is not None
 
@@ -140,7 +140,7 @@ def _round(value: float, digits: int) -> float | None:
 
 # -- the variant train step ----------------------------------------------------------------------------
 def translation_gather(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
-    """``artforge.augment._translation`` with the same random draws and bit-identical output, as one
+    """``artforge.generation.augment._translation`` with the same random draws and bit-identical output, as one
     ``torch.gather`` over the flattened zero-padded image instead of advanced indexing on a permuted copy
     (backward: ``scatter_add`` instead of ``index_put_(accumulate=True)``); about 0.4 ms instead of 1.3-1.6 ms
     forward + backward for 128 1x32x32 images on 2 cores, i.e. about 1% of a training step."""
@@ -164,7 +164,7 @@ def fast_diff_augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
 
 def variant_train_step(self: GANRecipe, batch: Batch, *, bf16: bool = False, split_d: bool = False,
                        freeze_d: bool = False, fast_translate: bool = False) -> dict[str, float]:
-    """``GANRecipe.train_step`` (artforge/recipes.py) line for line, with four switches.
+    """``GANRecipe.train_step`` (artforge/generation/recipes.py) line for line, with four switches.
 
     With every switch off it is the same computation in the same order (checked by :func:`check_copy`).
     Where the recipe has its own ``amp_dtype`` / ``freeze_d`` settings (newer artforge), they are honoured
@@ -593,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": {"data": args.data, "image_size": args.size, "batch": args.batch, "ngf": args.ngf,
                      "ndf": args.ndf, "nz": args.nz, "steps": args.steps, "warmup": args.warmup,
                      "rounds": args.rounds, "seed": args.seed, "compile_cache": args.compile_cache,
-                     "artforge_path": "artforge.training.Trainer.fit (sample/checkpoint intervals out of reach); "
+                     "artforge_path": "artforge.generation.training.Trainer.fit (sample/checkpoint intervals out of reach); "
                                       "time = TrainResult.seconds (loop only)",
                      "reference_path": "benchmarks/reference_dcgan.py ReferenceDCGAN.train (loop only)"},
         "artforge_defaults": {"description": describe_defaults(), "optim": OptimConfig().to_dict(),

@@ -27,7 +27,7 @@ Data: N - P synthetic works (random 256-bit PDQ codes and tone hashes, 18 tone t
 ``--smooth-fraction`` of them, a second "box" PDQ for
 ``--border-fraction`` of them, ``--descriptors-per-work`` ORB descriptors each) with P REAL works planted
 at random rowids: procedural art (``--works``) and the bundled scikit-image photos (``--photos``),
-registered exactly as ``artforge register`` does (frame PDQ from :func:`artforge.fingerprint.pdq_hash`;
+registered exactly as ``artforge register`` does (frame PDQ from :func:`artforge.provenance.fingerprints.pdq_hash`;
 box, box PDQ, tone hash and descriptors from :func:`artforge.matching.layers.compute_layers`).  Queries
 are real modified copies of the planted works (JPEG q70 at 0.75x, 10% cropped off left and top,
 mirrored, rotated 4 degrees, padded 10% with white), prepared with
@@ -88,14 +88,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS_DIR, environment, mean, percentile, print_table, write_json  # noqa: E402
 
 import artforge.matching.index as index_module  # noqa: E402
-from artforge.fingerprint import pdq_hash  # noqa: E402
+from artforge.provenance.fingerprints import pdq_hash  # noqa: E402
 from artforge.matching.index import (GLOBAL_NEIGHBOURS, GLOBAL_RADIUS, IVF_PROBES, LOCAL_NEIGHBOURS,  # noqa: E402
                                      LOCAL_QUERY_POINTS, LOCAL_RADIUS, TONE_NEIGHBOURS, TONE_RADIUS, MatchIndex,
                                      global_query_codes, searches_tone, tone_query_codes)
 from artforge.matching.layers import (INDEXED_KEYPOINTS, QueryLayers, compute_layers, query_layers,  # noqa: E402
                                       tile_boxes)
 from artforge.matching.matcher import MAX_PROPOSALS  # noqa: E402
-from artforge.procedural import draw_art  # noqa: E402
+from artforge.generation.procedural import draw_art  # noqa: E402
 
 CODE_BYTES = 32
 TILES = len(tile_boxes())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from artforge.procedural import draw_art
+from artforge.generation.procedural import draw_art
 
 
 def disputed_copy(image: Image.Image) -> Image.Image:

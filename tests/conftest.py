@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from artforge.config import Settings
-from artforge.procedural import draw_art
-from artforge.home import Home, init_home
+from artforge.generation.procedural import draw_art
+from artforge.usecases.home import Home, init_home
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 
-from artforge.audit import audit_registry
-from artforge.home import Home
-from artforge.licensing import grant_licence, transfer_work
-from artforge.registration import register_images
+from artforge.usecases.audit import audit_registry
+from artforge.usecases.home import Home
+from artforge.usecases.licensing import grant_licence, transfer_work
+from artforge.usecases.register import register_images
 
 
 def _setup(home: Home, art) -> str:

@@ -14,7 +14,7 @@ from artforge.chain.ipfs import file_cid
 from artforge.chain.minting import MintRequest, mint_work
 from artforge.chain.network import ChainTarget, connect
 from artforge.errors import NotArtforgeContract, UsageError
-from artforge.provenance import SignedRecord, check_signature
+from artforge.provenance.records import SignedRecord, check_signature
 
 
 def _register(art, licence: str = "CC-BY-4.0", seed: int = 1) -> tuple[Path, str]:

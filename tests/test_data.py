@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from artforge.data import load_dataset, shapes_dataset, to_float, to_uint8
+from artforge.generation.data import load_dataset, shapes_dataset, to_float, to_uint8
 from artforge.errors import BadInput, UsageError
-from artforge.procedural import draw_art
+from artforge.generation.procedural import draw_art
 
 
 def _folder(root: Path, classes: dict[str, int], modes=("RGB",)) -> Path:

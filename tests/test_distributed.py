@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch.multiprocessing as mp
 
-from artforge.checkpoint import load_checkpoint
+from artforge.generation.model_checkpoint import load_checkpoint
 
 
 def _free_port() -> int:
@@ -26,7 +26,7 @@ def _worker(rank: int, world: int, port: int, out: str, queue) -> None:
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     import torch
 
-    from artforge.training import TrainConfig, Trainer
+    from artforge.generation.training import TrainConfig, Trainer
 
     torch.set_num_threads(1)
     config = TrainConfig(model="dcgan", data="builtin:digits", image_size=16, batch_size=16, steps=4, out=out,

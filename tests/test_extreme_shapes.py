@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from artforge.matching.layers import compute_layers, keypoints, query_layers
-from artforge.procedural import draw_art
+from artforge.generation.procedural import draw_art
 from cli_helpers import run
 
 SHAPES = [(4000, 2), (6, 2500), (1, 1), (3000, 1), (2, 4000), (5000, 12)]

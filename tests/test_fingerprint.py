@@ -11,7 +11,7 @@ import pdqhash
 from PIL import Image
 
 from artforge.errors import BadInput
-from artforge.fingerprint import Fingerprint, fingerprint_all, fingerprint_file, fingerprint_files, hamming
+from artforge.provenance.fingerprints import Fingerprint, fingerprint_all, fingerprint_file, fingerprint_files, hamming
 
 
 def _hex(h: imagehash.ImageHash) -> str:

@@ -37,13 +37,13 @@ from PIL import Image
 from artforge.cli import app
 from artforge.config import Settings
 from artforge.errors import BadInput, InvalidRecord
-from artforge.home import Home, init_home
+from artforge.usecases.home import Home, init_home
 from artforge.imaging import load_image
-from artforge.licensing import grant_licence, transfer_work
-from artforge.procedural import draw_art
-from artforge.provenance import SignedRecord, check_chain, check_signature
-from artforge.registration import register_images
-from artforge.transparency import build_bundle
+from artforge.usecases.licensing import grant_licence, transfer_work
+from artforge.generation.procedural import draw_art
+from artforge.provenance.records import SignedRecord, check_chain, check_signature
+from artforge.usecases.register import register_images
+from artforge.usecases.log_proofs import build_bundle
 from bench_modules import bundle_verifier
 from cli_helpers import run, run_json
 

@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from artforge.errors import UsageError
-from artforge.home import Home
-from artforge.sampling import (
+from artforge.usecases.home import Home
+from artforge.generation.sampling import (
     RECORD_CHUNK,
     generate_and_register,
     generate_images,
@@ -21,8 +21,8 @@ from artforge.sampling import (
     parse_seeds,
     sample,
 )
-from artforge.training import TrainConfig, train
-from artforge.verify import verify_images
+from artforge.generation.training import TrainConfig, train
+from artforge.usecases.verify import verify_images
 
 
 def _train(tmp_path: Path, model: str, data: str, name: str) -> str:

@@ -19,7 +19,7 @@ from artforge.errors import UsageError
 from artforge.textutil import clean_text
 from cli_helpers import run, run_json
 
-TITLE_LIMIT, FIELD_LIMIT = 500, 2000  # artforge.registration.MAX_TITLE_LENGTH, artforge.licensing.MAX_FIELD_LENGTH
+TITLE_LIMIT, FIELD_LIMIT = 500, 2000  # artforge.usecases.register.MAX_TITLE_LENGTH, artforge.usecases.licensing.MAX_FIELD_LENGTH
 
 HOSTILE_TEXT = {
     "sql-drop": "'); DROP TABLE works; --",
@@ -209,7 +209,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_generate_prefix_cannot_leave_the_output_folder(intact: Path, tiny_checkpoint: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # File names are <prefix>-seed<NNNNNN>.png inside --out (artforge/sampling.py): the prefix is the only
+    # File names are <prefix>-seed<NNNNNN>.png inside --out (artforge/generation/sampling.py): the prefix is the only
     # name part a user controls, and it may hold only letters, digits, '.', '_' and '-'.
     work = tmp_path / "work"
     (work / "out").mkdir(parents=True)

@@ -13,8 +13,8 @@ import pytest
 from cli_helpers import run, run_json
 from PIL import Image
 
-import artforge.registration
-from artforge.home import Home
+import artforge.usecases.register
+from artforge.usecases.home import Home
 
 
 def _snapshot(home: Home) -> sqlite3.Connection:
@@ -176,7 +176,7 @@ def _audit_messages_against(path: Path) -> tuple[int, list[str]]:
 
 def test_attest_signs_the_layers_an_older_artforge_left_unsigned(home, art, tmp_path, monkeypatch) -> None:
     with monkeypatch.context() as patch:  # registrations as an older artforge signed them: no layers digest
-        patch.setattr(artforge.registration, "layers_digest", lambda row: None)
+        patch.setattr(artforge.usecases.register, "layers_digest", lambda row: None)
         ids = [run("register", art(s), "--license", "CC0-1.0", "-q").stdout.strip() for s in (1, 2, 3)]
     image = Image.open(art(2))
     crop = tmp_path / "crop.jpg"
@@ -209,7 +209,7 @@ def test_key_names_are_signed_by_their_keys(home, studio) -> None:
 
 
 def test_a_deployment_is_logged_as_a_signed_event_once(home, monkeypatch) -> None:
-    from artforge import translog
+    from artforge.registry import transparency_log as translog
     from artforge.chain import store
 
     monkeypatch.setattr(translog, "utc_now", lambda: "2026-12-06T00:00:00Z")  # the same event, twice

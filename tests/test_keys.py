@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from artforge.errors import Conflict, NotFound, SigningKeyError, UsageError, WrongPassphrase
-from artforge.keys import KeyStore, key_id_for, parse_public_key, verify_signature
+from artforge.provenance.keys import KeyStore, key_id_for, parse_public_key, verify_signature
 
 
 def test_create_writes_private_key_0600_and_unencrypted_pem(tmp_path: Path) -> None:

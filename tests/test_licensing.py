@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from artforge.errors import Conflict, NotOwner, UsageError
-from artforge.home import Home
-from artforge.licences import BUILTIN_LICENCES, LicenceTerms
-from artforge.licensing import add_custom_licence, grant_licence, transfer_work
-from artforge.registration import register_images
-from artforge.works import show_work
+from artforge.usecases.home import Home
+from artforge.registry.licence_catalogue import BUILTIN_LICENCES, LicenceTerms
+from artforge.usecases.licensing import add_custom_licence, grant_licence, transfer_work
+from artforge.usecases.register import register_images
+from artforge.usecases.show import show_work
 
 
 def test_builtin_catalogue_terms() -> None:

@@ -11,15 +11,15 @@ from PIL import Image, ImageOps
 
 from registry_helpers import rewind_schema
 
-from artforge.home import Home
-from artforge.indexing import rebuild
+from artforge.usecases.home import Home
+from artforge.usecases.reindex import rebuild
 from artforge.matching import index as index_module
 from artforge.matching.index import MatchIndex, index_path, open_index, sync_index
 from artforge.matching.layers import (DIHEDRAL_OPS, FRAME, apply_dihedral, content_box, pdq_bits, query_layers,
                                       tile_boxes)
-from artforge.registration import register_images
-from artforge.registry import SCHEMA_VERSION
-from artforge.verify import verify_images
+from artforge.usecases.register import register_images
+from artforge.registry.database import SCHEMA_VERSION
+from artforge.usecases.verify import verify_images
 
 from cli_helpers import run
 

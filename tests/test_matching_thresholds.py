@@ -18,9 +18,9 @@ from PIL import Image
 
 from bench_modules import robust_data
 
-from artforge.home import Home
-from artforge.registration import register_images
-from artforge.verify import verify_images
+from artforge.usecases.home import Home
+from artforge.usecases.register import register_images
+from artforge.usecases.verify import verify_images
 
 FOUND = ("exact-copy", "modified-copy", "derived-work")
 POSITIVE = ("jpeg50", "resize0.5", "crop10-tl", "crop20-rand", "pad20-white", "pad20-letterbox", "rotate4-black",

@@ -8,9 +8,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from artforge.merkle import (EMPTY_ROOT, MemoryTree, ProofError, consistency_proof, inclusion_proof, leaf_hash,
+from artforge.provenance.merkle import (EMPTY_ROOT, MemoryTree, ProofError, consistency_proof, inclusion_proof, leaf_hash,
                              root_of, verify_consistency, verify_inclusion)
-from artforge.signednote import Checkpoint, NoteError, key_id, open_note, sign_note, verifier_key
+from artforge.provenance.notes import Checkpoint, NoteError, key_id, open_note, sign_note, verifier_key
 
 h = bytes.fromhex
 # The RFC 6962 reference vectors (certificate-transparency's merkle tests): eight leaves and the root of

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from artforge.fingerprint import default_workers
-from artforge.procedural import draw_art
+from artforge.provenance.fingerprints import default_workers
+from artforge.generation.procedural import draw_art
 from cli_helpers import run
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
@@ -91,7 +91,7 @@ def test_pool_workers_die_with_a_killed_register(isolated_home: Path, tmp_path: 
 # The fallback where PR_SET_PDEATHSIG is missing (macOS): a thread in the worker polls its parent.
 WATCHED_CHILD = """
 import os, sys, time
-from artforge.fingerprint import _watch_parent
+from artforge.provenance.fingerprints import _watch_parent
 parent = os.getpid()
 child = os.fork()
 if child == 0:

@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from artforge.errors import InvalidRecord
-from artforge.keys import Signer
-from artforge.provenance import (
+from artforge.provenance.keys import Signer
+from artforge.provenance.records import (
     ProvenanceRecord,
     SignedRecord,
     WorkInfo,

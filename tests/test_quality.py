@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from artforge.data import SHAPES, load_dataset, shapes_dataset, to_float
+from artforge.generation.data import SHAPES, load_dataset, shapes_dataset, to_float
 from artforge.errors import BadInput, UsageError
-from artforge.featurenet import WEIGHTS_DIR, accuracy, build_feature_net, load_feature_net, targets
-from artforge.quality import (evaluate_checkpoint, frechet_distance, gaussian_frechet_distance,
+from artforge.generation.featurenet import WEIGHTS_DIR, accuracy, build_feature_net, load_feature_net, targets
+from artforge.generation.quality import (evaluate_checkpoint, frechet_distance, gaussian_frechet_distance,
                               kernel_inception_distance)
-from artforge.training import TrainConfig, train
+from artforge.generation.training import TrainConfig, train
 
 
 def exact_gaussian_sample(rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray, n: int) -> np.ndarray:

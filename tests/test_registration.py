@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from artforge.errors import BadInput, SigningKeyError, UnknownLicence, UsageError
-from artforge.home import Home
-from artforge.provenance import check_chain
-from artforge.registration import register_images
+from artforge.usecases.home import Home
+from artforge.provenance.records import check_chain
+from artforge.usecases.register import register_images
 
 
 def _count(home: Home) -> tuple[int, int]:

@@ -148,7 +148,7 @@ def photo(corpus: rd.Corpus) -> Image.Image:
 
 @pytest.fixture(scope="module")
 def art() -> Image.Image:
-    from artforge.procedural import draw_art
+    from artforge.generation.procedural import draw_art
 
     return draw_art(7, (300, 200)).convert("RGB")
 

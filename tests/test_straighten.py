@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artforge.home import Home
+from artforge.usecases.home import Home
 from artforge.matching.straighten import straighten
-from artforge.procedural import draw_art
-from artforge.registration import register_images
-from artforge.verify import verify_images
+from artforge.generation.procedural import draw_art
+from artforge.usecases.register import register_images
+from artforge.usecases.verify import verify_images
 
 from test_matching import _smooth_art
 

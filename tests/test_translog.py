@@ -13,11 +13,11 @@ from registry_helpers import rewind_schema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from artforge import translog
-from artforge.audit import audit_registry
-from artforge.merkle import MemoryTree, verify_consistency, verify_inclusion
-from artforge.registry import Registry
-from artforge.signednote import Checkpoint, open_note, sign_note
+from artforge.registry import transparency_log as translog
+from artforge.usecases.audit import audit_registry
+from artforge.provenance.merkle import MemoryTree, verify_consistency, verify_inclusion
+from artforge.registry.database import Registry
+from artforge.provenance.notes import Checkpoint, open_note, sign_note
 
 def _verifier():
     return bundle_verifier()

@@ -8,10 +8,10 @@ from pathlib import Path
 from PIL import Image, ImageEnhance
 
 from artforge.errors import ExitCode
-from artforge.home import Home
-from artforge.registration import register_images
+from artforge.usecases.home import Home
+from artforge.usecases.register import register_images
 from artforge.matching import calibration
-from artforge.verify import verify_images
+from artforge.usecases.verify import verify_images
 
 
 def _register(home: Home, art, seeds) -> dict[int, str]:

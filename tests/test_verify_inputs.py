@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from artforge.home import Home
-from artforge.registration import register_images
-from artforge.verify import verify_images
+from artforge.usecases.home import Home
+from artforge.usecases.register import register_images
+from artforge.usecases.verify import verify_images
 
 
 def _register(home: Home, paths: list[Path]) -> list[str]:

@@ -30,11 +30,11 @@ from PIL import Image, ImageDraw
 
 from artforge.config import Settings
 from artforge.errors import InvalidRecord
-from artforge.home import Home, init_home
-from artforge.licensing import grant_licence, transfer_work
-from artforge.provenance import canonical_bytes, grant_payload, sign_payload
-from artforge.registration import register_images
-from artforge.works import export_records
+from artforge.usecases.home import Home, init_home
+from artforge.usecases.licensing import grant_licence, transfer_work
+from artforge.provenance.records import canonical_bytes, grant_payload, sign_payload
+from artforge.usecases.register import register_images
+from artforge.usecases.show import export_records
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "verify_record.py"

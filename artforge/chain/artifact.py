@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import StaleArtifact
+from artforge.errors import StaleArtifact
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 CONTRACT_NAME = "ArtforgeProvenance"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ..errors import ChainError, NotArtforgeContract, TransactionRejected, WrongChain
-from ..provenance import utc_now
-from ..registry import Registry
-from . import store
-from .artifact import ContractArtifact, load_artifact
-from .network import ChainSession, check_address, prepare, send
-from .store import Deployment
+from artforge.errors import ChainError, NotArtforgeContract, TransactionRejected, WrongChain
+from artforge.provenance.records import utc_now
+from artforge.registry.database import Registry
+from artforge.chain import store
+from artforge.chain.artifact import ContractArtifact, load_artifact
+from artforge.chain.network import ChainSession, check_address, prepare, send
+from artforge.chain.store import Deployment
 
 
 def code_sha256(code: bytes | str) -> str:

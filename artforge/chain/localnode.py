@@ -21,9 +21,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import ChainError, UsageError
-from ..fsutil import atomic_write, ensure_private_dir
-from ..provenance import utc_now
+from artforge.errors import ChainError, UsageError
+from artforge.fsutil import atomic_write, ensure_private_dir
+from artforge.provenance.records import utc_now
 
 ANVIL_ENV = "ARTFORGE_ANVIL"
 ANVIL_PACKAGE = "@foundry-rs/anvil@1.7.1"

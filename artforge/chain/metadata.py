@@ -12,9 +12,9 @@ from pathlib import Path
 
 import rfc8785
 
-from ..fsutil import atomic_write
-from ..works import WorkDetails
-from .ipfs import file_cid
+from artforge.fsutil import atomic_write
+from artforge.usecases.show import WorkDetails
+from artforge.chain.ipfs import file_cid
 
 METADATA_SCHEMA = "artforge.token-metadata/1"
 

@@ -15,22 +15,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import (ChainError, ChainUnreachable, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
+from artforge.errors import (ChainError, ChainUnreachable, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
                       TransactionRejected, UsageError)
-from ..home import Home
-from .. import translog
-from ..fsutil import read_regular_file
-from ..imaging import load_image, pixel_sha256
-from ..keys import Signer
-from ..provenance import sign_payload, utc_now
-from ..registry import Registry, WorkRow
-from ..works import work_details
-from . import store
-from .contract import contract_for
-from .metadata import TokenMetadata, build_metadata, write_metadata
-from .network import (ChainSession, ChainTarget, PreparedTransaction, broadcast, check_address, prepare, receipt_of,
+from artforge.usecases.home import Home
+from artforge.registry import transparency_log as translog
+from artforge.fsutil import read_regular_file
+from artforge.imaging import load_image, pixel_sha256
+from artforge.provenance.keys import Signer
+from artforge.provenance.records import sign_payload, utc_now
+from artforge.registry.database import Registry, WorkRow
+from artforge.usecases.show import work_details
+from artforge.chain import store
+from artforge.chain.contract import contract_for
+from artforge.chain.metadata import TokenMetadata, build_metadata, write_metadata
+from artforge.chain.network import (ChainSession, ChainTarget, PreparedTransaction, broadcast, check_address, prepare, receipt_of,
                       wait_for_receipt)
-from .sessions import open_session
+from artforge.chain.sessions import open_session
 
 DEFAULT_ROYALTY_BPS = 500  # 5%, a common marketplace default
 MAX_ROYALTY_BPS = 10_000  # ERC-2981's denominator: 100%

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
-from ..config import check_env_name
-from ..errors import (ChainError, ChainUnreachable, SigningKeyError, TransactionRejected, UsageError)
+from artforge.config import check_env_name
+from artforge.errors import (ChainError, ChainUnreachable, SigningKeyError, TransactionRejected, UsageError)
 
 CHAIN_KINDS = ("memory", "local", "rpc")
 RECEIPT_TIMEOUT_S = 120

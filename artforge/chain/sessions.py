@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ChainError, NotArtforgeContract
-from ..home import Home
-from . import store
-from .contract import bind, deploy_and_record
-from .localnode import ANVIL_DEV_KEY, LocalNode, running_node
-from .network import ChainSession, ChainTarget, connect
-from .store import Deployment
+from artforge.errors import ChainError, NotArtforgeContract
+from artforge.usecases.home import Home
+from artforge.chain import store
+from artforge.chain.contract import bind, deploy_and_record
+from artforge.chain.localnode import ANVIL_DEV_KEY, LocalNode, running_node
+from artforge.chain.network import ChainSession, ChainTarget, connect
+from artforge.chain.store import Deployment
 
 
 def open_session(home: Home, target: ChainTarget) -> ChainSession:

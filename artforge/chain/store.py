@@ -1,6 +1,6 @@
 """The registry's chain tables: where the contract is deployed, and which works have tokens.
 
-Rows are written inside the caller's :meth:`~artforge.registry.Registry.transaction`.  A token row is
+Rows are written inside the caller's :meth:`~artforge.registry.database.Registry.transaction`.  A token row is
 ``pending`` from just before its transaction is sent until the receipt makes it ``minted`` or ``failed``.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from .. import translog
-from ..provenance import sign_payload
-from ..registry import Registry
+from artforge.registry import transparency_log as translog
+from artforge.provenance.records import sign_payload
+from artforge.registry.database import Registry
 
 PENDING, MINTED, FAILED = "pending", "minted", "failed"
 

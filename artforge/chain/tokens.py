@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .. import translog
-from ..errors import ArtforgeError
-from ..registry import Registry
-from . import store
-from .store import TokenRow
+from artforge.registry import transparency_log as translog
+from artforge.errors import ArtforgeError
+from artforge.registry.database import Registry
+from artforge.chain import store
+from artforge.chain.store import TokenRow
 
 ROYALTY_PROBE_PRICE = 10_000  # royaltyInfo(token, 10000) returns the royalty in basis points
 
@@ -101,8 +101,8 @@ class LiveReader:
         self._sessions: dict[str, Any] = {}  # network -> ChainSession, or why that chain cannot be read
 
     def _session(self, network: str) -> Any:
-        from .localnode import ANVIL_DEV_KEY, running_node
-        from .network import ChainTarget, connect
+        from artforge.chain.localnode import ANVIL_DEV_KEY, running_node
+        from artforge.chain.network import ChainTarget, connect
 
         if network not in self._sessions:
             if network == "local":
@@ -134,7 +134,7 @@ class LiveReader:
 
 
 def _read_token(session: Any, row: TokenRow) -> dict:
-    from .artifact import load_artifact
+    from artforge.chain.artifact import load_artifact
 
     contract = session.w3.eth.contract(address=row.contract, abi=load_artifact().abi)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import chain, fingerprint, generate, home, index, keys, license, log, verify, works
+from artforge.cli import chain, fingerprint, generate, home, index, keys, license, log, verify, works
 
 app = typer.Typer(
     name="artforge",

@@ -8,12 +8,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from ..chain.localnode import DEFAULT_PORT, start, stop
-from ..chain.minting import DEFAULT_ROYALTY_BPS, MintRequest, mint_work
-from ..chain.network import ChainTarget
-from ..chain.sessions import deploy_contract, local_chain_status
-from .options import JsonOpt, QuietOpt, make_home
-from .output import Outcome, command, echo, warn
+from artforge.chain.localnode import DEFAULT_PORT, start, stop
+from artforge.chain.minting import DEFAULT_ROYALTY_BPS, MintRequest, mint_work
+from artforge.chain.network import ChainTarget
+from artforge.chain.sessions import deploy_contract, local_chain_status
+from artforge.cli.options import JsonOpt, QuietOpt, make_home
+from artforge.cli.output import Outcome, command, echo, warn
 
 app = typer.Typer()  # `mint`, joined at the top level
 chain_app = typer.Typer(name="chain", no_args_is_help=True,

@@ -6,9 +6,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..fingerprint import fingerprint_all
-from .options import ImagesArg, JsonOpt, make_home, read_paths
-from .output import Outcome, command, echo
+from artforge.provenance.fingerprints import fingerprint_all
+from artforge.cli.options import ImagesArg, JsonOpt, make_home, read_paths
+from artforge.cli.output import Outcome, command, echo
 
 app = typer.Typer()
 

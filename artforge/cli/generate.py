@@ -12,9 +12,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from .options import JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, make_home
-from .output import Outcome, command, echo, warn
-from .progress import TrainingProgress
+from artforge.cli.options import JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, make_home
+from artforge.cli.output import Outcome, command, echo, warn
+from artforge.cli.progress import TrainingProgress
 
 app = typer.Typer()
 
@@ -53,9 +53,9 @@ def train(
 
     Ctrl-C saves a checkpoint and exits 130; --resume latest continues exactly where it stopped.
     """
-    from ..recipes import OptimConfig
-    from ..training import TrainConfig, parse_duration
-    from ..training import train as run_training
+    from artforge.generation.recipes import OptimConfig
+    from artforge.generation.training import TrainConfig, parse_duration
+    from artforge.generation.training import train as run_training
 
     optim = OptimConfig(augment=augment, ema_decay=ema_decay)
     if lr is not None:
@@ -97,8 +97,8 @@ def generate(
     With --register --license ID each image is born registered: its provenance record names the
     checkpoint's SHA-256, model, seed, prompt or label, and training data fingerprint.
     """
-    from ..errors import UsageError
-    from ..sampling import generate_and_register, generate_images, parse_seeds
+    from artforge.errors import UsageError
+    from artforge.generation.sampling import generate_and_register, generate_images, parse_seeds
 
     seed_list = parse_seeds(seeds, count)
     if register and not license_id:
@@ -132,7 +132,7 @@ def interpolate(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Walk the noise space between two seeds; writes a GIF or PNG frames, prints their paths."""
-    from ..sampling import interpolate as run_interpolation
+    from artforge.generation.sampling import interpolate as run_interpolation
 
     paths = run_interpolation(checkpoint, seed_from, seed_to, frames, out, label=label, prompt=prompt,
                               truncation=truncation)
@@ -154,7 +154,7 @@ def evaluate(
 ) -> Outcome:
     """Score a checkpoint offline: classifier-FID and KID against its training data, and for conditional
     models the classifier's accuracy per label or prompt."""
-    from ..quality import evaluate_checkpoint
+    from artforge.generation.quality import evaluate_checkpoint
 
     report = evaluate_checkpoint(checkpoint, samples=samples, seed=seed, features=features)
 

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..licences import TDM_VALUES, LicenceTerms
-from ..licensing import add_custom_licence, get_licence, grant_licence, list_licences
-from .options import JsonOpt, KeyOpt, PassphraseEnvOpt, make_home
-from .output import Outcome, command, echo
+from artforge.registry.licence_catalogue import TDM_VALUES, LicenceTerms
+from artforge.usecases.licensing import add_custom_licence, get_licence, grant_licence, list_licences
+from artforge.cli.options import JsonOpt, KeyOpt, PassphraseEnvOpt, make_home
+from artforge.cli.output import Outcome, command, echo
 
 app = typer.Typer(name="license", help="Licence catalogue (SPDX ids) and signed licence grants.",
                   no_args_is_help=True)

@@ -10,10 +10,10 @@ from typing import Annotated, BinaryIO, Optional
 
 import typer
 
-from ..config import MAX_STDIN_BYTES, Settings, check_env_name
-from ..errors import SigningKeyError, UsageError
-from ..fsutil import read_path_lines
-from ..home import Home
+from artforge.config import MAX_STDIN_BYTES, Settings, check_env_name
+from artforge.errors import SigningKeyError, UsageError
+from artforge.fsutil import read_path_lines
+from artforge.usecases.home import Home
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")]

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from ..errors import ArtforgeError, ExitCode
+from artforge.errors import ArtforgeError, ExitCode
 
 ENVELOPE_VERSION = 1
 

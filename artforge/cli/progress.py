@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .output import stderr
+from artforge.cli.output import stderr
 
 
 class TrainingProgress:

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ..chain.tokens import TokenState
-from ..verify import Candidate, DisputeReport
-from ..works import Identity, WorkDetails
+from artforge.chain.tokens import TokenState
+from artforge.usecases.verify import Candidate, DisputeReport
+from artforge.usecases.show import Identity, WorkDetails
 
 
 def _who(identity: Identity) -> str:

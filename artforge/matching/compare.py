@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .colour import CLIP_MARGIN, colour_residual, grey_residual
-from .layers import MatchLayers, QueryLayers, apply_dihedral, content_box, is_grey, to_grey
+from artforge.matching.colour import CLIP_MARGIN, colour_residual, grey_residual
+from artforge.matching.layers import MatchLayers, QueryLayers, apply_dihedral, content_box, is_grey, to_grey
 
 GRID = 8
 MIN_OVERLAP = 0.08  # share of the original below which nothing is compared

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..fsutil import write_output
-from .compare import oriented_query
-from .layers import QueryLayers, content_box, decode_thumbnail
+from artforge.fsutil import write_output
+from artforge.matching.compare import oriented_query
+from artforge.matching.layers import QueryLayers, content_box, decode_thumbnail
 
 PANEL_HEIGHT = 320
 MAX_PANEL_WIDTH = 960

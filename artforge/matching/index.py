@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fingerprint import default_workers
-from ..fsutil import atomic_write
-from ..registry import Registry
-from .layers import DIHEDRAL_OPS, FRAME_TILE, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
+from artforge.provenance.fingerprints import default_workers
+from artforge.fsutil import atomic_write
+from artforge.registry.database import Registry
+from artforge.matching.layers import DIHEDRAL_OPS, FRAME_TILE, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
 
 INDEX_FORMAT = 3
 SNAPSHOT_EVERY = 2_000  # delta rows that make register rewrite the index file

@@ -1,6 +1,6 @@
 """The matching layers of one image: what survives crops, pads, flips, turns and small rotations.
 
-Global perceptual hashes (see :mod:`artforge.fingerprint`) describe the whole frame, so a crop or a pad
+Global perceptual hashes (see :mod:`artforge.provenance.fingerprints`) describe the whole frame, so a crop or a pad
 moves every bit.  These layers add:
 
 * **content box**: the image with uniform borders peeled off (padding, letterboxing, screenshot frames),

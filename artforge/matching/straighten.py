@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .layers import QueryLayers, query_layers, resize_long_side
+from artforge.matching.layers import QueryLayers, query_layers, resize_long_side
 
 DETECT_SIDE = 512  # long side of the copy the fill and its edges are found on
 MIN_SIDE = 32  # px; smaller images are not straightened

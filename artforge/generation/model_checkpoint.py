@@ -1,0 +1,94 @@
+"""Self-describing, atomically written training checkpoints.
+
+A checkpoint holds everything needed to sample from the model or to continue training exactly: the
+model spec (family, architecture, condition), every network's weights (G, D, EMA or the VAE), both
+optimisers, the step and data position, the RNG states, the training config and the dataset's
+description and fingerprint.  It is written to a temporary file and renamed, so a crash never leaves a
+truncated checkpoint, and read with ``torch.load(weights_only=True)``, which refuses pickled code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from artforge.config import MAX_CHECKPOINT_BYTES
+from artforge.errors import BadInput
+from artforge.fsutil import atomic_write, read_regular_file
+
+CHECKPOINT_FORMAT = "artforge.checkpoint/1"
+CHECKPOINT_GLOB = "ckpt-*.pt"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint and the SHA-256 of its file (the id provenance records cite)."""
+
+    data: dict[str, Any]
+    path: Path
+    sha256: str
+
+    @property
+    def spec(self) -> dict:
+        return self.data["spec"]
+
+    @property
+    def step(self) -> int:
+        return int(self.data["step"])
+
+
+def save_checkpoint(path: Path, data: dict[str, Any]) -> str:
+    """Write ``data`` atomically; returns the file's SHA-256."""
+    buffer = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, **data}, buffer)
+    raw = buffer.getvalue()
+    atomic_write(path, raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Read and check a checkpoint; :class:`BadInput` for missing, corrupt or foreign files."""
+    path = Path(path)
+    try:
+        missing, folder = not path.exists(), path.is_dir()
+    except (OSError, ValueError):  # a name too long, or with a NUL: read_regular_file says so
+        missing = folder = False
+    if missing:
+        raise BadInput(f"{path}: no such checkpoint")
+    if folder:
+        raise BadInput(f"{path}: is a folder; give a checkpoint file (or --resume latest)")
+    raw = read_regular_file(path, MAX_CHECKPOINT_BYTES, "a checkpoint")  # not a FIFO or /dev/zero
+    try:
+        data = torch.load(io.BytesIO(raw), map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch.load on arbitrary bytes raises anything (struct.error, ...)
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise BadInput(f"{path}: not a readable artforge checkpoint ({reason})") from None
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise BadInput(f"{path}: not an artforge checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
+    for key in ("spec", "modules", "step"):
+        if key not in data:
+            raise BadInput(f"{path}: checkpoint is incomplete (no '{key}')")
+    return Checkpoint(data=data, path=path, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def checkpoint_name(step: int) -> str:
+    return f"ckpt-{step:08d}.pt"
+
+
+def latest_checkpoint(folder: Path) -> Path:
+    """The newest ``ckpt-*.pt`` in a run folder (or its ``checkpoints/``)."""
+    candidates = sorted((folder / "checkpoints").glob(CHECKPOINT_GLOB)) or sorted(folder.glob(CHECKPOINT_GLOB))
+    if not candidates:
+        raise BadInput(f"{folder}: no checkpoint to resume from")
+    return candidates[-1]
+
+
+def prune_checkpoints(folder: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` checkpoints."""
+    for old in sorted(folder.glob(CHECKPOINT_GLOB))[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)

@@ -1,0 +1,81 @@
+"""The conditional GAN: the DCGAN networks steered by a class label or a short text prompt.
+
+A :class:`Conditioner` turns the condition into a vector: a learned embedding per class, or the
+:class:`~artforge.generation.models.text.TextEncoder` over the prompt's words.  The generator and the discriminator
+each own a conditioner (trained by their own loss); the generator reads the vector next to the noise,
+the discriminator through its projection term.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from artforge.generation.models.dcgan import DCGANConfig, Discriminator, Generator
+from artforge.generation.models.text import TextEncoder
+
+
+@dataclass
+class Condition:
+    """What a conditional model is conditioned on (stored in its checkpoint)."""
+
+    mode: str = "none"  # "none", "label" or "text"
+    num_classes: int = 0
+    class_names: tuple[str, ...] = ()
+    vocabulary: tuple[str, ...] = ()  # words, for mode "text"
+    dim: int = 64
+
+    def to_dict(self) -> dict:
+        return {"mode": self.mode, "num_classes": self.num_classes, "class_names": list(self.class_names),
+                "vocabulary": list(self.vocabulary), "dim": self.dim}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Condition":
+        return cls(mode=data["mode"], num_classes=data["num_classes"], class_names=tuple(data["class_names"]),
+                   vocabulary=tuple(data["vocabulary"]), dim=data["dim"])
+
+
+class Conditioner(nn.Module):
+    """labels (B,) or token ids (B, T) -> condition vector (B, dim)."""
+
+    def __init__(self, condition: Condition):
+        super().__init__()
+        self.mode = condition.mode
+        if condition.mode == "label":
+            self.embed = nn.Embedding(condition.num_classes, condition.dim)
+        elif condition.mode == "text":
+            self.encoder = TextEncoder(len(condition.vocabulary) + 1, out_dim=condition.dim)
+        else:
+            raise ValueError(f"unknown condition mode {condition.mode!r}")
+
+    def forward(self, cond: torch.Tensor) -> torch.Tensor:
+        return self.embed(cond) if self.mode == "label" else self.encoder(cond)
+
+
+class _Conditioned(nn.Module):
+    """A network plus its optional conditioner: (input, cond_input) -> net(input, condition vector)."""
+
+    network: type[nn.Module]
+
+    def __init__(self, config: DCGANConfig, condition: Condition):
+        super().__init__()
+        self.conditioner = Conditioner(condition) if condition.mode != "none" else None
+        self.net = self.network(config)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        vector = self.conditioner(cond) if self.conditioner is not None and cond is not None else None
+        return self.net(x, vector)
+
+
+class GANGenerator(_Conditioned):
+    """(z, cond_input) -> images."""
+
+    network = Generator
+
+
+class GANDiscriminator(_Conditioned):
+    """(images, cond_input) -> logits."""
+
+    network = Discriminator

@@ -1,0 +1,409 @@
+"""The model-agnostic trainer: data order, stopping, sample grids, metrics, checkpoints, resume, DDP.
+
+The trainer knows nothing about GANs or VAEs; a recipe (:mod:`artforge.generation.recipes`) does one optimisation
+step on a batch.  Everything the trainer does is reproducible from the seed: the data order of epoch
+``e`` is a permutation drawn from ``seed`` and ``e``, the noise and augmentations come from torch's
+global generator, whose state is saved in every checkpoint, so ``--resume latest`` continues with the
+same losses an uninterrupted run would have had (on the CPU).
+
+Run folder::
+
+    OUT/config.json            what was trained on what (model spec, training config, dataset)
+    OUT/metrics.jsonl          one JSON line per logged step
+    OUT/samples/step-N.png     grids from fixed noise
+    OUT/checkpoints/ckpt-N.pt  the newest few checkpoints
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) it trains with DistributedDataParallel: gloo on CPU, nccl on GPU;
+every process takes its share of each batch, and only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from artforge.version import __version__
+from artforge.generation.model_checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
+from artforge.generation.data import ImageDataset, load_dataset, to_float
+from artforge.errors import BadInput, Interrupted, UsageError
+from artforge.fsutil import atomic_write
+from artforge.generation.models.text import Vocabulary
+from artforge.generation.recipes import Batch, ModelSpec, OptimConfig, Recipe, build_recipe, spec_for
+from artforge.generation.sampling import save_grid
+
+GRID_ROWS = 8
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``artforge train`` can be told."""
+
+    model: str = "dcgan"
+    data: str = "builtin:digits"
+    image_size: int = 32
+    channels: int | None = None
+    batch_size: int = 64
+    steps: int | None = None
+    epochs: float | None = None
+    time_budget: float | None = None  # seconds of training in this invocation
+    seed: int = 0
+    device: str = "auto"
+    out: str = "runs/latest"
+    sample_every: int = 200
+    checkpoint_every: int = 500
+    log_every: int = 10
+    keep_checkpoints: int = 3
+    data_limit: int | None = None
+    condition: str = "auto"  # cgan: "auto", "label" or "text"
+    model_options: dict = field(default_factory=dict)  # architecture overrides, e.g. {"g_width": 32}
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        values["optim"] = OptimConfig(**data.get("optim", {}))
+        return cls(**values)
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    run_dir: str
+    checkpoint: str
+    checkpoint_sha256: str
+    step: int
+    epoch: int
+    seconds: float
+    images_per_second: float
+    metrics: dict[str, float]
+    interrupted: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Callback:
+    """Hooks the trainer calls on rank 0 (the CLI's progress bar is one)."""
+
+    def on_start(self, trainer: "Trainer") -> None: ...
+    def on_step(self, trainer: "Trainer", metrics: dict[str, float]) -> None: ...
+    def on_sample(self, trainer: "Trainer", path: Path) -> None: ...
+    def on_checkpoint(self, trainer: "Trainer", path: Path) -> None: ...
+    def on_end(self, trainer: "Trainer", result: TrainResult) -> None: ...
+
+
+def parse_duration(text: str) -> float:
+    """``"90s"``, ``"5m"``, ``"1.5h"`` or plain seconds -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise UsageError(f"cannot read duration {text!r}: use e.g. 90s, 5m or 1h")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then Apple MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown device {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("CUDA was asked for but no CUDA device is available")
+    return device
+
+
+def set_seed(seed: int) -> None:
+    """The one place randomness is seeded."""
+    torch.manual_seed(seed)
+
+
+@dataclass
+class _Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(device: torch.device) -> tuple[_Dist, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist(), device
+    import torch.distributed as dist
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return _Dist(dist.get_rank(), dist.get_world_size(), local_rank), device
+
+
+class Trainer:
+    """Drives a recipe over a dataset; see the module docstring."""
+
+    def __init__(self, config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None):
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.run_dir = Path(config.out)
+        device = pick_device(config.device)
+        self.dist, self.device = _init_distributed(device)
+        checkpoint = self._find_resume(resume)
+        if checkpoint is not None:  # the checkpoint's own settings win, except how long to train
+            saved = TrainConfig.from_dict(checkpoint.data["train_config"])
+            for name in ("steps", "epochs", "time_budget", "out", "device"):
+                setattr(saved, name, getattr(config, name))
+            self.config = config = saved
+        if config.batch_size % self.dist.world:
+            raise UsageError(f"batch size {config.batch_size} does not divide over {self.dist.world} processes")
+        set_seed(config.seed)
+        self.dataset = load_dataset(config.data, config.image_size, config.channels, config.data_limit)
+        if len(self.dataset) < config.batch_size:
+            raise BadInput(f"{config.data}: {len(self.dataset)} images, fewer than one batch of {config.batch_size}")
+        self.vocabulary = self._vocabulary(checkpoint)
+        info = self.dataset.describe()
+        spec = (ModelSpec(**checkpoint.spec) if checkpoint else
+                spec_for(config.model, info, vocabulary=self.vocabulary.words if self.vocabulary else None,
+                         overrides=config.model_options, condition=config.condition))
+        self.recipe: Recipe = build_recipe(spec, config.optim, self.device, len(self.dataset))
+        self.tokens = (self.vocabulary.batch(self.dataset.captions)
+                       if self.vocabulary is not None and self.dataset.captions else None)
+        self.steps_per_epoch = len(self.dataset) // config.batch_size
+        self.step = 0
+        self.epoch = 0
+        self.position = 0  # batches already taken from the current epoch
+        self.metrics: dict[str, float] = {}
+        self.checkpoint_sha256 = ""
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        if self.dist.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.recipe.distribute(lambda module: DistributedDataParallel(module, device_ids=ids))
+            torch.manual_seed(config.seed * 1000 + self.dist.rank + self.step)  # different noise per process
+        self._fixed = self._fixed_inputs()
+        self._stop_requested = False
+
+    # -- setup ---------------------------------------------------------------------------------------
+    def _find_resume(self, resume: str | None):
+        if resume is None:
+            return None
+        path = latest_checkpoint(self.run_dir) if resume == "latest" else Path(resume)
+        checkpoint = load_checkpoint(path, map_location=self.device)
+        if "train_config" not in checkpoint.data or "optimizers" not in checkpoint.data:
+            raise BadInput(f"{path}: checkpoint has no training state to resume")
+        return checkpoint
+
+    def _vocabulary(self, checkpoint) -> Vocabulary | None:
+        if checkpoint is not None:
+            words = checkpoint.spec["condition"].get("vocabulary") or []
+            return Vocabulary(list(words)) if words else None
+        if self.config.model == "cgan" and self.dataset.captions and self.config.condition != "label":
+            return Vocabulary.from_captions(self.dataset.captions)
+        return None
+
+    def _fixed_inputs(self) -> dict[str, Any]:
+        generator = torch.Generator().manual_seed(self.config.seed + 7919)
+        count = GRID_ROWS * GRID_ROWS
+        fixed: dict[str, Any] = {"z": torch.randn(count, self.recipe.z_dim, generator=generator)}
+        mode = self.recipe.condition.mode
+        if mode == "label":
+            fixed["cond"] = torch.arange(count) // GRID_ROWS % self.recipe.condition.num_classes
+        elif mode == "text":
+            rows = sorted(set(self.dataset.captions))[:: max(1, len(set(self.dataset.captions)) // GRID_ROWS)]
+            rows = (rows * GRID_ROWS)[:GRID_ROWS]
+            fixed["cond"] = self.vocabulary.batch([rows[i // GRID_ROWS] for i in range(count)])
+        fixed["real"] = to_float(self.dataset.images[:GRID_ROWS])
+        return fixed
+
+    # -- checkpoints ---------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "spec": self.recipe.spec.to_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "position": self.position,
+            "modules": {name: m.state_dict() for name, m in self.recipe.modules().items()},
+            "optimizers": {name: o.state_dict() for name, o in self.recipe.optimizers().items()},
+            "rng": {"torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "train_config": self.config.to_dict(),
+            "dataset": self.dataset.describe(),
+            "metrics": self.metrics,
+            "software": {"artforge": __version__, "torch": str(torch.__version__)},
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+    def _restore(self, checkpoint) -> None:
+        data = checkpoint.data
+        if data["dataset"]["fingerprint"] != self.dataset.fingerprint:
+            raise BadInput(f"{checkpoint.path}: trained on other data than {self.config.data} (fingerprints differ)")
+        for name, module in self.recipe.modules().items():
+            module.load_state_dict(data["modules"][name])
+        for name, optimizer in self.recipe.optimizers().items():
+            optimizer.load_state_dict(data["optimizers"][name])
+        self.step = self.recipe.step = int(data["step"])
+        self.epoch, self.position = int(data["epoch"]), int(data["position"])
+        self.metrics = dict(data.get("metrics", {}))
+        torch.set_rng_state(data["rng"]["torch"].cpu())
+        if data["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(data["rng"]["cuda"])
+        self._trim_metrics(self.step)
+
+    def save(self) -> Path:
+        """Write a checkpoint of the current state (rank 0 only); returns its path."""
+        folder = self.run_dir / "checkpoints"
+        path = folder / checkpoint_name(self.step)
+        self.checkpoint_sha256 = save_checkpoint(path, self.state())
+        prune_checkpoints(folder, self.config.keep_checkpoints)
+        for callback in self.callbacks:
+            callback.on_checkpoint(self, path)
+        return path
+
+    # -- files ---------------------------------------------------------------------------------------
+    def _trim_metrics(self, step: int) -> None:
+        path = self.run_dir / "metrics.jsonl"
+        if not path.exists():
+            return
+        kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        atomic_write(path, ("\n".join(kept) + "\n" if kept else "").encode())
+
+    def _log(self, row: dict) -> None:
+        with (self.run_dir / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+
+    def write_samples(self) -> Path:
+        images = self.recipe.generate(self._fixed["z"], self._fixed.get("cond"))
+        if hasattr(self.recipe, "reconstruct"):  # VAE: first rows are data, then its reconstructions
+            real = self._fixed["real"]
+            images = torch.cat([real.to(images.device), self.recipe.reconstruct(real), images])[: len(images)]
+        path = self.run_dir / "samples" / f"step-{self.step:08d}.png"
+        save_grid(images, path, GRID_ROWS)
+        for callback in self.callbacks:
+            callback.on_sample(self, path)
+        return path
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def total_steps(self) -> int | None:
+        """Absolute step at which training stops (None when only a time budget is set)."""
+        if self.config.steps is not None:
+            return self.config.steps
+        if self.config.epochs is not None:
+            return math.ceil(self.config.epochs * self.steps_per_epoch)
+        return None if self.config.time_budget is not None else 1000
+
+    def _batches(self):
+        size = self.config.batch_size
+        while True:
+            order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(
+                self.config.seed * 100_003 + self.epoch))
+            while self.position < self.steps_per_epoch:
+                index = order[self.position * size:(self.position + 1) * size][self.dist.rank::self.dist.world]
+                self.position += 1
+                images = to_float(self.dataset.images[index]).to(self.device)
+                labels = None if self.dataset.labels is None else self.dataset.labels[index].to(self.device)
+                tokens = None if self.tokens is None else self.tokens[index].to(self.device)
+                yield Batch(images, labels, tokens)
+            self.epoch += 1
+            self.position = 0
+
+    def _on_sigint(self, signum, frame) -> None:  # noqa: ARG002 - signal handler signature
+        self._stop_requested = True
+
+    def fit(self) -> TrainResult:
+        """Train until the step, epoch or time limit; returns where the final checkpoint is."""
+        config, main = self.config, self.dist.main
+        total = self.total_steps()
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.run_dir / "config.json", json.dumps(
+                {"spec": self.recipe.spec.to_dict(), "train": config.to_dict(), "dataset": self.dataset.describe()},
+                indent=2).encode())
+            for callback in self.callbacks:
+                callback.on_start(self)
+        previous = signal.signal(signal.SIGINT, self._on_sigint) if _in_main_thread() else None
+        started = time.perf_counter()
+        window_start, window_images = started, 0
+        interrupted = False
+        try:
+            batches = self._batches()
+            while total is None or self.step < total:
+                if config.time_budget is not None and time.perf_counter() - started >= config.time_budget:
+                    break
+                batch = next(batches)
+                self.metrics = self.recipe.train_step(batch)
+                self.step += 1
+                window_images += config.batch_size
+                if main and (self.step % config.log_every == 0 or self.step == total):
+                    now = time.perf_counter()
+                    self.metrics["images_per_second"] = window_images / max(now - window_start, 1e-9)
+                    window_start, window_images = now, 0
+                    self._log({"step": self.step, "epoch": self.epoch, "elapsed": round(now - started, 3),
+                               **self.metrics})
+                if main:
+                    for callback in self.callbacks:
+                        callback.on_step(self, self.metrics)
+                    if self.step % config.sample_every == 0:
+                        self.write_samples()
+                    if self.step % config.checkpoint_every == 0:
+                        self.save()
+                if self._stop_requested:
+                    interrupted = True
+                    break
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        seconds = time.perf_counter() - started
+        path = Path()
+        if main:
+            self.write_samples()
+            path = self.save()
+        if self.dist.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+        result = TrainResult(
+            run_dir=str(self.run_dir), checkpoint=str(path), checkpoint_sha256=self.checkpoint_sha256,
+            step=self.step, epoch=self.epoch, seconds=round(seconds, 3),
+            images_per_second=round(self.metrics.get("images_per_second", 0.0), 2),
+            metrics={k: round(v, 5) for k, v in self.metrics.items()}, interrupted=interrupted,
+        )
+        if main:
+            for callback in self.callbacks:
+                callback.on_end(self, result)
+        if interrupted:
+            raise Interrupted(f"interrupted at step {self.step}; checkpoint saved to {path}")
+        return result
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def train(config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None) -> TrainResult:
+    """Train a model (``artforge train``); see :class:`Trainer`."""
+    return Trainer(config, callbacks, resume).fit()

@@ -1,0 +1,450 @@
+"""The SQLite registry (via sqlite-utils): works, fingerprints, signed records, licences, grants, transfers.
+
+One file, readable as is with ``sqlite-utils`` and Datasette.  Opening it applies the ordered migrations
+(recorded in ``_migrations``) and sets WAL, a busy timeout and foreign keys.  Every write a command makes
+happens inside one :meth:`Registry.transaction`, so a failure leaves the file as it was.
+
+The signed records are the source of truth; the other tables are indexes over them that ``artforge
+audit`` cross-checks.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from artforge.errors import Conflict, NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
+from artforge.provenance.fingerprints import Fingerprint
+from artforge.registry import claims
+from artforge.registry import transparency_log as translog
+from artforge.registry.licence_catalogue import Licence
+from artforge.registry.migrations import MIGRATIONS, SCHEMA_VERSION, licence_row
+from artforge.provenance.keys import Signer
+from artforge.provenance.records import SignedRecord, sign_payload, utc_now
+
+BUSY_TIMEOUT_MS = 30_000
+MIN_ID_PREFIX = 6
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """One registered work as the registry indexes it."""
+
+    id: str
+    title: str
+    pixel_sha256: str
+    file_sha256: str
+    width: int
+    height: int
+    creator_key_id: str
+    owner_key_id: str
+    licence_id: str
+    origin: dict
+    parents: list[str]
+    created_at: str
+    head_record_id: str
+    record_count: int
+
+    @classmethod
+    def from_row(cls, row: dict) -> "WorkRow":
+        data = dict(row)
+        data["origin"] = json.loads(data["origin"] or "{}")
+        data["parents"] = json.loads(data["parents"] or "[]")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A licence grant, as indexed."""
+
+    record_id: str
+    work_id: str
+    grantee: str
+    terms: str
+    until: str | None
+    granted_by: str
+    created_at: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> RegistryError:
+    message = str(exc)
+    if "not a database" in message or "malformed" in message:
+        return RegistryError(f"{path}: not an artforge registry (not a valid SQLite database)")
+    if "readonly" in message or "read-only" in message:
+        return RegistryError(f"{path}: the registry is read-only")
+    if "unable to open" in message:
+        return RegistryError(f"{path}: cannot open the registry file")
+    if "locked" in message or "busy" in message:
+        return RegistryError(f"{path}: the registry is locked by another process")
+    return RegistryError(f"{path}: registry error ({message})")
+
+
+class Registry:
+    """An open registry file.  Use ``with Registry.open(path) as registry:``."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path):
+        self.db = db
+        self.path = path
+        # Signs a log checkpoint when a transaction that appended records commits (set by Home.registry;
+        # without it the records are still logged, and the next checkpoint covers them).
+        self.log_signer: Callable[[], Signer] | None = None
+        self._log_grew = False
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> "Registry":
+        """Open (and with ``create``, create) the registry, applying pending migrations."""
+        if not create and not path.exists():
+            raise RegistryError(f"no registry at {path}: run 'artforge init' first")
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from None
+        registry = cls(sqlite_utils.Database(conn), path)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            registry._migrate()
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _translate(exc, path) from None
+        except BaseException:
+            conn.close()
+            raise
+        return registry
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> "Registry":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        conn = self.db.conn
+        tables = set(self.db.table_names())
+        if tables and "_migrations" not in tables:
+            raise RegistryError(f"{self.path}: an SQLite database, but not an artforge registry")
+        applied = 0
+        if "_migrations" in tables:
+            applied = conn.execute("SELECT COALESCE(MAX(id), 0) FROM _migrations").fetchone()[0]
+        if applied > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path}: registry schema v{applied} is newer than this artforge supports "
+                f"(v{SCHEMA_VERSION}); upgrade artforge"
+            )
+        if applied == SCHEMA_VERSION:
+            return
+        with self.db.atomic():
+            if "_migrations" not in tables:
+                self.db["_migrations"].create({"id": int, "name": str, "applied_at": str}, pk="id")
+            for number, (name, migrate) in enumerate(MIGRATIONS, start=1):
+                if number <= applied:
+                    continue
+                migrate(self.db)
+                self.db["_migrations"].insert({"id": number, "name": name, "applied_at": utc_now()})
+
+    @contextmanager
+    def transaction(self) -> Iterator["Registry"]:
+        """All writes inside commit together or not at all.
+
+        The outermost level takes the write lock up front (BEGIN IMMEDIATE), so reads inside it, such as
+        a chain's head, cannot go stale before the write; nested levels are savepoints.
+        """
+        conn = self.db.conn
+        try:
+            if conn.in_transaction:
+                with self.db.atomic():
+                    yield self
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            self._log_grew = False
+            try:
+                yield self
+                if self._log_grew and self.log_signer is not None:
+                    translog.write_checkpoint(self.db, self.log_signer())  # commits with the records, or neither
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._log_grew = False
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise _translate(exc, self.path) from None
+
+    def schema_version(self) -> int:
+        return self.db.conn.execute("SELECT MAX(id) FROM _migrations").fetchone()[0]
+
+    # -- identities and licences (signed claims; see artforge.registry.claims) ---------------------------------
+    def remember_identity(self, key_id: str, public_key: str, seen_at: str) -> None:
+        """Record a public key (idempotent).  Its name comes only from a claim the key signs (:meth:`add_claim`)."""
+        self.db["identities"].insert({"key_id": key_id, "public_key": public_key, "name": None,
+                                      "first_seen": seen_at}, ignore=True)
+
+    def identity(self, key_id: str) -> dict | None:
+        rows = list(self.db["identities"].rows_where("key_id = ?", [key_id]))
+        return rows[0] if rows else None
+
+    def add_claim(self, record: SignedRecord) -> None:
+        """Store and log a signed claim; an identity claim also names the key in ``identities``."""
+        claims.store_claim(self.db, record)
+        self._log_grew = True
+        if record.record_type == "identity":
+            signer = record.payload["signer"]
+            self.remember_identity(signer["key_id"], signer["public_key"], record.payload["created_at"])
+            self.db["identities"].update(signer["key_id"], {"name": record.payload["identity"]["name"]})
+
+    def name_identity(self, signer: Signer, name: str | None) -> None:
+        """Have a key sign its own name, once (inside a transaction): the first time a key signs anything
+        here, or when it is created."""
+        if name and claims.identity_name(self.db, signer.key_id) is None:
+            self.add_claim(sign_payload(claims.identity_payload(signer.key_id, name), signer))
+
+    def identity_name(self, key_id: str) -> claims.SignedName | None:
+        """The name a key signed for itself, or None."""
+        return claims.identity_name(self.db, key_id)
+
+    def licence(self, licence_id: str) -> Licence:
+        """A licence by exact id, as its signer defined it; :class:`~artforge.errors.UnknownLicence` when unknown.
+
+        Built-in licences come from the package's catalogue, custom ones from their signed claim; the
+        ``licences`` table is only a cache of both (a custom licence stored before claims is returned with
+        ``unsigned`` set).
+        """
+        if not _is_unicode(licence_id):  # undecodable bytes from argv (surrogateescape): no licence has them
+            raise UnknownLicence(f"unknown licence {licence_id!r} (see 'artforge license list')")
+        rows = list(self.db["licences"].rows_where("id = ?", [licence_id]))
+        found = claims.resolve_licence(self.db, licence_id, rows[0] if rows else None)
+        if found is None:
+            raise UnknownLicence(f"unknown licence {licence_id!r} (see 'artforge license list')")
+        return found
+
+    def licences(self) -> list[Licence]:
+        """Every licence the catalogue or a claim defines (a row that neither does is left out: audit names it)."""
+        rows = {row["id"]: row for row in self.db["licences"].rows_where(order_by="builtin DESC, id")}
+        found = (claims.resolve_licence(self.db, licence_id, row) for licence_id, row in rows.items()
+                 if isinstance(licence_id, str))
+        return [licence for licence in found if licence is not None]
+
+    def add_licence(self, licence: Licence, claim: SignedRecord) -> None:
+        """Store a custom licence with the claim that defines it (signed by the key that adds it)."""
+        if list(self.db["licences"].rows_where("id = ?", [licence.id])):
+            raise Conflict(f"licence {licence.id} already exists")
+        self.db["licences"].insert(licence_row(licence))
+        self.add_claim(claim)
+
+    # -- works and records ---------------------------------------------------------------------------
+    def works_with_pixels(self, pixel_sha256: str) -> list[WorkRow]:
+        return [WorkRow.from_row(r) for r in self.db["works"].rows_where("pixel_sha256 = ?", [pixel_sha256])]
+
+    def works_with_file(self, file_sha256: str) -> list[WorkRow]:
+        return [WorkRow.from_row(r) for r in self.db["works"].rows_where("file_sha256 = ?", [file_sha256])]
+
+    def work(self, work_id: str) -> WorkRow:
+        rows = list(self.db["works"].rows_where("id = ?", [work_id]))
+        if not rows:
+            raise NotFound(f"no work {work_id[:12]}")
+        return WorkRow.from_row(rows[0])
+
+    def _match_records(self, reference: str, logged: bool = False) -> list[tuple[str, str]]:
+        ref = reference.strip().lower()
+        if len(ref) < MIN_ID_PREFIX or any(c not in "0123456789abcdef" for c in ref):
+            raise UsageError(f"{reference!r} is not a work or record id (give at least {MIN_ID_PREFIX} hex characters)")
+        # A prefix search on a unique index: ids are lower-case hex, so [ref, ref + "g") is the prefix range.
+        query = ("SELECT record_id, work_id FROM log_leaves WHERE record_id >= ? AND record_id < ? LIMIT 2" if logged
+                 else "SELECT id, work_id FROM records WHERE id >= ? AND id < ? LIMIT 2")
+        rows = self.db.execute(query, [ref, ref + "g"]).fetchall()
+        if not rows:
+            raise NotFound(f"no work or record matches {reference!r}")
+        return rows
+
+    def resolve_record(self, reference: str, logged: bool = False) -> str:
+        """The full id of the record whose id is or starts with ``reference`` (with ``logged``: of any leaf of
+        the log, claims and mint events too)."""
+        rows = self._match_records(reference, logged)
+        if len(rows) > 1:
+            raise UsageError(f"{reference!r} is ambiguous: give more characters")
+        return rows[0][0]
+
+    def resolve_work_id(self, reference: str) -> str:
+        """The id of the work named by its id, an id prefix (at least 6 hex chars) or the id (prefix) of any
+        of its records, found among the signed records (the works row is not needed)."""
+        rows = self._match_records(reference)
+        if len({work_id for _, work_id in rows}) > 1:
+            raise UsageError(f"{reference!r} is ambiguous: give more characters")
+        return rows[0][1]
+
+    def resolve_work(self, reference: str) -> WorkRow:
+        """A work's row by id, id prefix (at least 6 hex chars) or the id (prefix) of any of its records."""
+        return self.work(self.resolve_work_id(reference))
+
+    def works(self, limit: int | None = None, offset: int = 0) -> list[WorkRow]:
+        return [WorkRow.from_row(r) for r in self.db["works"].rows_where(order_by="rowid",
+                                                                         limit=limit, offset=offset)]
+
+    def count_works(self) -> int:
+        return self.db["works"].count
+
+    def records(self, work_id: str) -> list[SignedRecord]:
+        """A work's records in chain order."""
+        rows = self.db.execute(
+            "SELECT payload, signature FROM records WHERE work_id = ? ORDER BY seq", [work_id]
+        ).fetchall()
+        return [SignedRecord(payload=json.loads(payload), signature=signature) for payload, signature in rows]
+
+    def record_rows(self) -> Iterator[dict]:
+        """Every stored record row, by work and sequence (for audit)."""
+        yield from self.db["records"].rows_where(order_by="work_id, seq")
+
+    def insert_work(self, record: SignedRecord, fingerprint: Fingerprint, *, title: str, licence_id: str,
+                    origin: dict, parents: list[str]) -> WorkRow:
+        """Index a new work from its signed registration record."""
+        work_id = record.record_id
+        payload = record.payload
+        self.db["works"].insert({
+            "id": work_id, "title": title, "pixel_sha256": fingerprint.pixel_sha256,
+            "file_sha256": fingerprint.file_sha256, "width": fingerprint.width, "height": fingerprint.height,
+            "creator_key_id": record.signer_key_id, "owner_key_id": record.signer_key_id,
+            "licence_id": licence_id, "origin": json.dumps(origin, sort_keys=True),
+            "parents": json.dumps(parents), "created_at": payload["created_at"], "head_record_id": work_id,
+            "record_count": 0,
+        })
+        self.db["fingerprints"].insert({"work_id": work_id, **fingerprint.to_dict()})
+        self.append_record(work_id, record)
+        return self.work(work_id)
+
+    def append_record(self, work_id: str, record: SignedRecord) -> None:
+        """Store a signed record at the head of a work's chain."""
+        seq = self.db.execute("SELECT COUNT(*) FROM records WHERE work_id = ?", [work_id]).fetchone()[0]
+        self.db["records"].insert({
+            "id": record.record_id, "work_id": work_id, "seq": seq, "type": record.record_type,
+            "prev_id": record.prev, "signer_key_id": record.signer_key_id,
+            "created_at": record.payload.get("created_at"),
+            "payload": record.canonical.decode(), "signature": record.signature,
+        })
+        self.db["works"].update(work_id, {"head_record_id": record.record_id, "record_count": seq + 1})
+        self.log_event("record", record, work_id)
+
+    def log_event(self, kind: str, record: SignedRecord, work_id: str) -> int:
+        """Append a signed record to the transparency log (inside a transaction); returns its leaf index.
+
+        An event identical to one already logged (a dev chain reset and the same deployment or mint made
+        again within the second) is the same fact: its leaf is returned, not appended twice.
+        """
+        logged = self.db.execute("SELECT idx FROM log_leaves WHERE record_id = ?", [record.record_id]).fetchone()
+        if logged is not None:
+            return logged[0]
+        index = translog.append(self.db, kind, record, work_id)
+        self._log_grew = True
+        return index
+
+    def add_grant(self, record: SignedRecord) -> None:
+        grant = record.payload["grant"]
+        self.db["grants"].insert({
+            "record_id": record.record_id, "work_id": record.payload["work_id"], "grantee": grant["to"],
+            "terms": grant["terms"], "until": grant["until"], "granted_by": record.signer_key_id,
+            "created_at": record.payload["created_at"],
+        })
+
+    def add_transfer(self, record: SignedRecord, from_key_id: str) -> None:
+        to_key_id = record.payload["transfer"]["to"]["key_id"]
+        self.db["transfers"].insert({
+            "record_id": record.record_id, "work_id": record.payload["work_id"], "from_key_id": from_key_id,
+            "to_key_id": to_key_id, "created_at": record.payload["created_at"],
+        })
+        self.db["works"].update(record.payload["work_id"], {"owner_key_id": to_key_id})
+
+    def grants(self, work_id: str) -> list[GrantRow]:
+        return [GrantRow(**row) for row in self.db["grants"].rows_where("work_id = ?", [work_id],
+                                                                          order_by="created_at")]
+
+    def hash_columns(self, *columns: str) -> Iterator[tuple]:
+        """``(work_id, *columns)`` for every stored fingerprint: a lean scan for matchers."""
+        allowed = set(Fingerprint.__dataclass_fields__)
+        if not set(columns) <= allowed:
+            raise ValueError(f"unknown fingerprint columns: {sorted(set(columns) - allowed)}")
+        yield from self.db.execute(f"SELECT work_id, {', '.join(columns)} FROM fingerprints")
+
+    # -- matching layers -----------------------------------------------------------------------------
+    def put_match_layers(self, work_id: str, pdq: bytes, layers: dict | None) -> None:
+        """Store (or replace) a work's matching layers: ``layers`` is ``MatchLayers.to_row()``, or None."""
+        self.db["match_layers"].upsert({"work_id": work_id, "pdq": pdq, **(layers or {"version": 0})},
+                                       pk="work_id")
+
+    def match_layer_state(self) -> tuple[int, int, int]:
+        """``(rows, max rowid, rows with full layers)`` of the match_layers table."""
+        rows, max_rowid, full = self.db.execute(
+            "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COALESCE(SUM(version > 0), 0) FROM match_layers").fetchone()
+        return rows, max_rowid, full
+
+    def match_index_rows(self, after_rowid: int = 0) -> Iterator[tuple]:
+        """``(rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors)`` of every layers row after
+        ``after_rowid``."""
+        yield from self.db.execute(
+            "SELECT rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors FROM match_layers "
+            "WHERE rowid > ? ORDER BY rowid", [after_rowid])
+
+    def rows_without_tiles(self) -> list[dict]:
+        """Full layer rows (as :meth:`match_layers`) whose tone tiles were never computed."""
+        cursor = self.db.execute("SELECT rowid AS rowid_, * FROM match_layers "
+                                 "WHERE version > 0 AND tile_ahash IS NULL ORDER BY rowid")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def put_tile_hashes(self, work_id: str, tiles: bytes) -> None:
+        self.db.execute("UPDATE match_layers SET tile_ahash = ? WHERE work_id = ?", [tiles, work_id])
+
+    def match_layers(self, rowids: list[int]) -> dict[int, dict]:
+        """Full layer rows (with ``work_id``) by rowid."""
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        cursor = self.db.execute(f"SELECT rowid AS rowid_, * FROM match_layers WHERE rowid IN ({marks})", rowids)
+        names = [d[0] for d in cursor.description]
+        return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+
+    def match_layers_of(self, work_id: str) -> dict | None:
+        """A work's layer row (with ``rowid_``), or None."""
+        cursor = self.db.execute("SELECT rowid AS rowid_, * FROM match_layers WHERE work_id = ?", [work_id])
+        row = cursor.fetchone()
+        return dict(zip([d[0] for d in cursor.description], row)) if row else None
+
+    def works_without_layers(self) -> list[tuple[str, str]]:
+        """``(work_id, pixel_sha256)`` of works whose layers were never computed."""
+        return self.db.execute(
+            "SELECT w.id, w.pixel_sha256 FROM works w LEFT JOIN match_layers m ON m.work_id = w.id "
+            "WHERE m.version IS NULL OR m.version = 0 ORDER BY w.rowid").fetchall()
+
+    def fingerprint(self, work_id: str) -> Fingerprint:
+        rows = list(self.db["fingerprints"].rows_where("work_id = ?", [work_id]))
+        if not rows:
+            raise NotFound(f"no fingerprint for work {work_id[:12]}")
+        return Fingerprint.from_dict(rows[0])

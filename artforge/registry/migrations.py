@@ -1,0 +1,196 @@
+"""The registry's schema, as ordered migrations: each function takes the database from one version to the next.
+
+:class:`artforge.registry.database.Registry` applies the pending ones when it opens a file and records them in
+``_migrations``.  Append only: a migration that has shipped is never edited or reordered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import sqlite_utils
+
+from artforge.registry import transparency_log as translog
+from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence
+from artforge.provenance.records import SignedRecord
+
+
+def _migration_1_initial(db: sqlite_utils.Database) -> None:
+    db["identities"].create(
+        {"key_id": str, "public_key": str, "name": str, "first_seen": str},
+        pk="key_id",
+        not_null={"public_key"},
+    )
+    db["licences"].create(
+        {
+            "id": str, "name": str, "url": str, "builtin": int, "commercial": int, "derivatives": int,
+            "share_alike": int, "attribution": int, "data_mining": str, "ai_inference": str,
+            "ai_training": str, "ai_generative_training": str, "constraint_info": str, "text": str,
+        },
+        pk="id",
+        not_null={"name"},
+    )
+    db["works"].create(
+        {
+            "id": str, "title": str, "pixel_sha256": str, "file_sha256": str, "width": int, "height": int,
+            "creator_key_id": str, "owner_key_id": str, "licence_id": str, "origin": str, "parents": str,
+            "created_at": str, "head_record_id": str, "record_count": int,
+        },
+        pk="id",
+        not_null={"pixel_sha256", "creator_key_id", "owner_key_id", "licence_id", "created_at"},
+        foreign_keys=[("licence_id", "licences", "id"), ("creator_key_id", "identities", "key_id"),
+                      ("owner_key_id", "identities", "key_id")],
+    )
+    db["works"].create_index(["pixel_sha256"])
+    db["works"].create_index(["file_sha256"])
+    db["fingerprints"].create(
+        {
+            "work_id": str, "version": int, "file_sha256": str, "pixel_sha256": str, "phash64": str,
+            "phash256": str, "dhash": str, "pdq": str, "pdq_quality": int, "colorhash": str,
+            "width": int, "height": int, "mode": str,
+        },
+        pk="work_id",
+        foreign_keys=[("work_id", "works", "id")],
+    )
+    db["records"].create(
+        {
+            "id": str, "work_id": str, "seq": int, "type": str, "prev_id": str, "signer_key_id": str,
+            "created_at": str, "payload": str, "signature": str,
+        },
+        pk="id",
+        not_null={"work_id", "seq", "type", "payload", "signature"},
+    )
+    db["records"].create_index(["work_id", "seq"], unique=True)
+    db["grants"].create(
+        {
+            "record_id": str, "work_id": str, "grantee": str, "terms": str, "until": str,
+            "granted_by": str, "created_at": str,
+        },
+        pk="record_id",
+        foreign_keys=[("record_id", "records", "id"), ("work_id", "works", "id")],
+    )
+    db["grants"].create_index(["work_id"])
+    db["transfers"].create(
+        {"record_id": str, "work_id": str, "from_key_id": str, "to_key_id": str, "created_at": str},
+        pk="record_id",
+        foreign_keys=[("record_id", "records", "id"), ("work_id", "works", "id"),
+                      ("to_key_id", "identities", "key_id")],
+    )
+    db["transfers"].create_index(["work_id"])
+    for licence in BUILTIN_LICENCES.values():
+        db["licences"].insert(licence_row(licence))
+
+
+def _migration_2_match_layers(db: sqlite_utils.Database) -> None:
+    # The matcher's layers (artforge.matching.layers).  Works registered before this migration get a row
+    # with only their global PDQ; ``artforge index rebuild --images`` fills in the rest from the images.
+    db["match_layers"].create(
+        {
+            "work_id": str, "version": int, "pdq": bytes, "box": str, "box_pdq": bytes, "box_quality": int,
+            "box_ahash": bytes, "points": bytes, "descriptors": bytes, "thumbnail": bytes,
+        },
+        pk="work_id",
+        not_null={"pdq"},
+        foreign_keys=[("work_id", "works", "id")],
+    )
+    for work_id, pdq in db.execute("SELECT work_id, pdq FROM fingerprints ORDER BY rowid").fetchall():
+        db["match_layers"].insert({"work_id": work_id, "version": 0, "pdq": bytes.fromhex(pdq)})
+
+
+def _migration_3_tone_tiles(db: sqlite_utils.Database) -> None:
+    # Average hashes of windows of smooth works (artforge.matching.layers.tile_hashes).  NULL until computed:
+    # ``artforge index rebuild`` computes them from the stored thumbnails.
+    db["match_layers"].add_column("tile_ahash", bytes)
+
+
+def _migration_4_frame_tile(db: sqlite_utils.Database) -> None:
+    # Tone tiles gained a 19th, the frame itself (stripe art peels a stripe as its border).  Rows with the
+    # 18 older tiles are marked to be computed again by ``artforge index rebuild``; until then they keep
+    # their content-box hash.
+    db.execute("UPDATE match_layers SET tile_ahash = NULL WHERE length(tile_ahash) = ?", [18 * 32])
+
+
+def _migration_5_chain(db: sqlite_utils.Database) -> None:
+    # Tokens on EVM chains (artforge.chain).  A chain is known by its id; a deployment is checked by the
+    # code at its address each time it is used.  RPC URLs are not stored: they often carry an API key.
+    db["chain_deployments"].create(
+        {
+            "chain_id": int, "address": str, "network": str, "deployer": str, "tx_hash": str, "block": int,
+            "code_sha256": str, "created_at": str,
+        },
+        pk=("chain_id", "address"),
+        not_null={"network", "code_sha256", "created_at"},
+    )
+    # One row per (contract, provenance record): 'pending' from just before the transaction is sent until
+    # its receipt says 'minted' or 'failed'; never 'minted' without a receipt.
+    db["tokens"].create(
+        {
+            "chain_id": int, "contract": str, "record_id": str, "work_id": str, "token_id": int,
+            "recipient": str, "royalty_receiver": str, "royalty_bps": int, "token_uri": str,
+            "metadata_cid": str, "image_cid": str, "tx_hash": str, "block": int, "status": str,
+            "error": str, "created_at": str, "updated_at": str,
+        },
+        pk=("chain_id", "contract", "record_id"),
+        not_null={"work_id", "status", "token_uri", "created_at", "updated_at"},
+        foreign_keys=[("work_id", "works", "id")],
+    )
+    db["tokens"].create_index(["work_id"])
+
+
+def _migration_6_transparency_log(db: sqlite_utils.Database) -> None:
+    # The transparency log (artforge.registry.transparency_log).  Records stored before it are appended in the order they
+    # were stored; the first checkpoint is signed by the next command that writes (or 'artforge log
+    # checkpoint'), since a migration holds no key.
+    db["log_leaves"].create(
+        {"idx": int, "kind": str, "record_id": str, "work_id": str, "leaf": bytes, "leaf_hash": bytes,
+         "created_at": str},
+        pk="idx",
+        not_null={"kind", "record_id", "leaf", "leaf_hash"},
+    )
+    db["log_leaves"].create_index(["record_id"], unique=True)
+    db["log_nodes"].create({"level": int, "idx": int, "hash": bytes}, pk=("level", "idx"), not_null={"hash"})
+    db["log_keys"].create({"key_id": str, "origin": str, "public_key": str, "created_at": str}, pk="key_id")
+    db["log_checkpoints"].create(
+        {"size": int, "root": bytes, "note": str, "key_id": str, "created_at": str},
+        pk="size",
+        not_null={"root", "note", "key_id"},
+    )
+    for work_id, payload, signature in db.execute("SELECT work_id, payload, signature FROM records ORDER BY rowid"):
+        translog.append(db, "record", SignedRecord(json.loads(payload), signature), work_id)
+
+
+def _migration_7_claims(db: sqlite_utils.Database) -> None:
+    # Signed claims about keys and licences (artforge.registry.claims), logged like records.  Names and custom
+    # licences stored before it stay as they are: unsigned labels, shown as such, until 'artforge attest'
+    # has their keys sign them.  A migration holds no key, so it signs nothing itself.
+    db["claims"].create(
+        {"id": str, "type": str, "subject": str, "signer_key_id": str, "created_at": str, "payload": str,
+         "signature": str},
+        pk="id",
+        not_null={"type", "subject", "payload", "signature"},
+    )
+    db["claims"].create_index(["type", "subject"])
+    db["log_leaves"].create_index(["work_id"])  # a work's mint events, read by every 'show'
+
+
+# Append only: never edit or reorder a migration that has shipped.
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("initial", _migration_1_initial),
+    ("match_layers", _migration_2_match_layers),
+    ("tone_tiles", _migration_3_tone_tiles),
+    ("frame_tile", _migration_4_frame_tile),
+    ("chain", _migration_5_chain),
+    ("transparency_log", _migration_6_transparency_log),
+    ("claims", _migration_7_claims),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def licence_row(licence: Licence) -> dict:
+    """A licence as a row of the ``licences`` table."""
+    return {
+        "id": licence.id, "name": licence.name, "url": licence.url, "builtin": int(licence.builtin),
+        **{k: (int(v) if isinstance(v, bool) else v) for k, v in licence.terms.to_dict().items()},
+        "text": licence.text,
+    }

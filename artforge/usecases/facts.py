@@ -1,0 +1,108 @@
+"""A work's facts as its signed chain states them, and where the registry's rows disagree with them.
+
+The records are the truth; ``works``, ``fingerprints``, ``grants``, ``transfers`` and ``match_layers`` are
+indexes over them, there so that look-ups are fast.  ``show`` and ``verify`` present what :func:`derive_facts`
+reads from the verified chain, never a row, and report a work whose rows disagree (:func:`row_problems`) as
+"registry tampered"; ``audit`` runs the same comparison over every work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from artforge.errors import NotFound
+from artforge.matching.digest import layers_digest
+from artforge.provenance.records import SignedRecord, signed_layers_digest
+from artforge.registry.database import GrantRow, Registry, WorkRow
+
+
+@dataclass(frozen=True)
+class WorkFacts:
+    """What a work's chain of records says about it."""
+
+    work: WorkRow  # the works row the chain implies
+    fingerprints: dict  # as signed at registration
+    licence_terms: dict  # as signed at registration
+    grants: list[GrantRow]  # every grant record, in chain order
+    transfers: list[dict]  # the transfers rows the chain implies, in chain order
+    layers: dict | None  # the signed {"version", "sha256"} of the match layers, or None (registered before it)
+
+
+def derive_facts(records: list[SignedRecord]) -> WorkFacts:
+    """Read a work's facts from its chain (registration first).  ``KeyError``/``TypeError`` on a malformed
+    chain: check it first (:func:`~artforge.provenance.records.check_chain`)."""
+    registration = records[0].payload
+    signed_work = registration["work"]
+    work_id = records[0].record_id
+    owner = records[0].signer_key_id
+    grants: list[GrantRow] = []
+    transfers: list[dict] = []
+    for record in records[1:]:
+        payload = record.payload
+        if record.record_type == "grant":
+            grant = payload["grant"]
+            grants.append(GrantRow(record.record_id, work_id, grant["to"], grant["terms"], grant["until"],
+                                   record.signer_key_id, payload["created_at"]))
+        elif record.record_type == "transfer":
+            to_key_id = payload["transfer"]["to"]["key_id"]
+            transfers.append({"record_id": record.record_id, "work_id": work_id, "from_key_id": owner,
+                              "to_key_id": to_key_id, "created_at": payload["created_at"]})
+            owner = to_key_id
+    work = WorkRow(
+        id=work_id, title=signed_work["title"], pixel_sha256=signed_work["pixel_sha256"],
+        file_sha256=signed_work["file_sha256"], width=signed_work["width"], height=signed_work["height"],
+        creator_key_id=records[0].signer_key_id, owner_key_id=owner, licence_id=registration["licence"]["id"],
+        origin=registration["origin"], parents=list(registration["parents"]), created_at=registration["created_at"],
+        head_record_id=records[-1].record_id, record_count=len(records),
+    )
+    return WorkFacts(work, dict(signed_work["fingerprints"]), dict(registration["licence"]["terms"]), grants,
+                     transfers, signed_layers_digest(records))
+
+
+def _rows(registry: Registry, table: str, work_id: str) -> list[dict]:
+    cursor = registry.db.execute(f"SELECT * FROM {table} WHERE work_id = ? ORDER BY record_id", [work_id])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:
+    """Each way the registry's rows for this work differ from what its chain says (empty when they agree)."""
+    work_id = facts.work.id
+    problems = []
+    try:
+        stored = registry.work(work_id)
+    except (NotFound, ValueError, TypeError):  # gone, or a row whose JSON columns no longer parse
+        stored = None
+    if stored != facts.work:
+        changed = [] if stored is None else [name for name in stored.__dataclass_fields__
+                                             if getattr(stored, name) != getattr(facts.work, name)]
+        problems.append("the works row disagrees with the signed records"
+                        + (f" ({', '.join(changed)})" if changed else " (missing or unreadable)"))
+    fingerprint_rows = _fingerprint_rows(registry, work_id)
+    if fingerprint_rows != [{"work_id": work_id, **facts.fingerprints}]:
+        problems.append("the fingerprints row disagrees with the signed fingerprints")
+    grant_rows = [GrantRow(**row) for row in _rows(registry, "grants", work_id)]
+    if sorted(grant_rows, key=lambda g: g.record_id) != sorted(facts.grants, key=lambda g: g.record_id):
+        problems.append("the grants table disagrees with the signed grant records")
+    if _rows(registry, "transfers", work_id) != sorted(facts.transfers, key=lambda t: t["record_id"]):
+        problems.append("the transfers table disagrees with the signed transfer records")
+    problems += layer_problems(registry.match_layers_of(work_id), facts)
+    return problems
+
+
+def _fingerprint_rows(registry: Registry, work_id: str) -> list[dict]:
+    cursor = registry.db.execute("SELECT * FROM fingerprints WHERE work_id = ?", [work_id])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def layer_problems(row: dict | None, facts: WorkFacts) -> list[str]:
+    """Whether a work's stored match layers are the ones its chain signs (nothing to say when none are signed)."""
+    if facts.layers is None:
+        return []
+    if row is None:
+        return ["the signed match layers are missing from the registry"]
+    if layers_digest(row) != facts.layers:
+        return ["the match layers differ from the signed digest"]
+    return []
+

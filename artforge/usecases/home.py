@@ -1,0 +1,170 @@
+"""One artforge home: its settings, key store and registry, and ``artforge init``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from artforge.config import DEFAULT_KEY_NAME, LOG_KEY_NAME, Settings
+from artforge.errors import Conflict, RegistryError, SigningKeyError
+from artforge.fsutil import ensure_private_dir
+from artforge.provenance.keys import KeyInfo, KeyStore, PassphraseProvider, Signer
+from artforge.provenance.records import utc_now
+from artforge.registry.database import Registry
+
+
+@dataclass
+class Home:
+    """Entry point of the library: everything a command needs, found from :class:`Settings`."""
+
+    settings: Settings = field(default_factory=Settings.from_env)
+    passphrase: PassphraseProvider | None = None  # asked only when an encrypted key is used
+    _signers: dict[str, Signer] = field(default_factory=dict, repr=False)
+    _log_signer: Signer | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # One command asks for the passphrase once, though it may unlock two keys (identity and log key).
+        if self.passphrase is not None:
+            self.passphrase = _asked_once(self.passphrase)
+
+    @property
+    def keystore(self) -> KeyStore:
+        return KeyStore(self.settings.keys_dir)
+
+    @property
+    def log_keystore(self) -> KeyStore:
+        return KeyStore(self.settings.log_key_dir)
+
+    def registry(self) -> Registry:
+        """Open the registry (``with home.registry() as registry:``); its writes are checkpointed with the
+        home's log key."""
+        registry = Registry.open(self.settings.registry_path)
+        registry.log_signer = self.log_signer
+        return registry
+
+    def log_signer(self) -> Signer:
+        """The key that signs the transparency log's checkpoints, created on first use.
+
+        It is encrypted when the default identity is (with the same passphrase), so a home that chose
+        encryption never holds a plain private key.
+        """
+        if self._log_signer is None:
+            store, identities = self.log_keystore, self.keystore
+            if not store.exists(LOG_KEY_NAME):
+                encrypted = identities.exists(DEFAULT_KEY_NAME) and identities.info(DEFAULT_KEY_NAME).encrypted
+                secret = self.passphrase() if encrypted and self.passphrase else None
+                if encrypted and not secret:
+                    raise SigningKeyError("the log key must be created encrypted: give the passphrase")
+                try:
+                    store.create(LOG_KEY_NAME, secret)
+                except Conflict:  # another process created it first
+                    pass
+            self._log_signer = store.signer(LOG_KEY_NAME, self.passphrase)
+        return self._log_signer
+
+    def signer(self, key_name: str | None = None) -> Signer:
+        """The signer for a stored key (default: the home's default identity); loaded once per Home."""
+        name = key_name or DEFAULT_KEY_NAME
+        if name not in self._signers:
+            self._signers[name] = self.keystore.signer(name, self.passphrase)
+        return self._signers[name]
+
+
+def _asked_once(provider: PassphraseProvider) -> PassphraseProvider:
+    answer: list[bytes | None] = []
+
+    def provide() -> bytes | None:
+        if not answer:
+            answer.append(provider())
+        return answer[0]
+
+    return provide
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``artforge init`` created or found."""
+
+    home: str
+    registry: str
+    schema_version: int
+    key: KeyInfo
+    created_key: bool
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "key": self.key.to_dict()}
+
+
+@dataclass(frozen=True)
+class HomeInfo:
+    """Where things live (``artforge home``)."""
+
+    home: str
+    registry: str
+    keys: str
+    initialised: bool
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable[[], bytes | None] | None = None) -> InitResult:
+    """Create the home (0700), the registry and a default signing identity; safe to run again."""
+    settings = home.settings
+    store = home.keystore
+    created = not store.exists(key_name)
+    secret = passphrase() if passphrase and created else None  # asked first: a refusal leaves nothing behind
+    try:
+        ensure_private_dir(settings.home)
+        ensure_private_dir(settings.keys_dir)
+        ensure_private_dir(settings.log_key_dir)
+    except OSError as exc:
+        raise RegistryError(f"cannot create home {settings.home} ({exc.strerror})") from None
+    with Registry.open(settings.registry_path, create=True) as registry:
+        version = registry.schema_version()
+    info = store.create(key_name, secret) if created else store.info(key_name)
+    if created and not home.log_keystore.exists(LOG_KEY_NAME):
+        home.log_keystore.create(LOG_KEY_NAME, secret)  # the log key is protected as the identity is
+    if created:
+        _sign_name(home, key_name, lambda: secret, log_passphrase=lambda: secret)
+    return InitResult(
+        home=str(settings.home),
+        registry=str(settings.registry_path),
+        schema_version=version,
+        key=info,
+        created_key=created,
+    )
+
+
+def create_key(home: Home, name: str, passphrase: PassphraseProvider | None = None) -> KeyInfo:
+    """Create a signing key (encrypted when ``passphrase`` gives one) and, in an initialised home, have it sign
+    its name into the registry: the name ``show`` and ``verify`` then give the key."""
+    once = _asked_once(passphrase) if passphrase is not None else None
+    info = home.keystore.create(name, once)
+    if home.settings.registry_path.exists():
+        _sign_name(home, name, once)
+    return info
+
+
+def _sign_name(home: Home, name: str, passphrase: PassphraseProvider | None,
+               log_passphrase: PassphraseProvider | None = None) -> None:
+    # A new key may have another passphrase than the log key: then the claim is logged now and the next
+    # command that writes signs the checkpoint that covers it.
+    signer = home.keystore.signer(name, passphrase)
+    with Registry.open(home.settings.registry_path) as registry:
+        if log_passphrase is not None:
+            registry.log_signer = lambda: home.log_keystore.signer(LOG_KEY_NAME, log_passphrase)
+        with registry.transaction():
+            registry.remember_identity(signer.key_id, signer.public_key.hex(), utc_now())
+            registry.name_identity(signer, name)
+
+
+def describe_home(home: Home) -> HomeInfo:
+    """Paths of the home, whether or not it exists yet."""
+    settings = home.settings
+    return HomeInfo(
+        home=str(settings.home),
+        registry=str(settings.registry_path),
+        keys=str(settings.keys_dir),
+        initialised=settings.registry_path.exists(),
+    )

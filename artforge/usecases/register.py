@@ -1,0 +1,142 @@
+"""Registering images: fingerprint, sign a provenance record, index it; all or nothing per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from artforge.errors import UsageError
+from artforge.provenance.fingerprints import Fingerprint, analyse_all
+from artforge.usecases.home import Home
+from artforge.matching.digest import layers_digest
+from artforge.matching.index import sync_index
+from artforge.matching.matcher import Analysed, analyse_for_registration
+from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload
+from artforge.registry.database import Registry
+from artforge.textutil import clean_text
+
+MAX_TITLE_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class RegisteredWork:
+    """The outcome of registering one image."""
+
+    path: str
+    work_id: str  # the id of the registration record
+    title: str
+    licence_id: str
+    owner_key_id: str
+    created: bool  # False when these pixels were already registered by this key
+    fingerprint: Fingerprint
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "work_id": self.work_id,
+            "record_id": self.work_id,
+            "title": self.title,
+            "licence": self.licence_id,
+            "owner_key_id": self.owner_key_id,
+            "created": self.created,
+            "pixel_sha256": self.fingerprint.pixel_sha256,
+        }
+
+
+def _clean_title(title: str) -> str:
+    return clean_text(title, "title", MAX_TITLE_LENGTH)
+
+
+def register_analysed(
+    registry: Registry,
+    home: Home,
+    items: Sequence[tuple[str, Analysed, str] | tuple[str, Analysed, str, dict]],
+    *,
+    licence_id: str,
+    key_name: str | None = None,
+    parents: Sequence[str] = (),
+    origin: dict | None = None,
+) -> list[RegisteredWork]:
+    """Register already-analysed images (see :func:`analyse_for_registration`) in one transaction.
+
+    Each item is ``(path, analysed, title)`` or ``(path, analysed, title, origin)``; an item's own
+    origin (e.g. a generated image's generator details) overrides ``origin``.  The matcher's index file
+    is brought up to date afterwards when enough has been added since it was written.
+    """
+    licence = registry.licence(licence_id)
+    parent_ids = [registry.resolve_record(parent) for parent in parents]
+    signer = home.signer(key_name)
+    key_info = home.keystore.find_by_key_id(signer.key_id)
+    results: list[RegisteredWork] = []
+    named = False
+    with registry.transaction():
+        for path, analysed, title, *own_origin in items:
+            fingerprint = analysed.fingerprint
+            layers_row = {"pdq": bytes.fromhex(fingerprint.pdq), **analysed.layers.to_row()}
+            item_origin = own_origin[0] if own_origin else origin
+            existing = [w for w in registry.works_with_pixels(fingerprint.pixel_sha256)
+                        if w.creator_key_id == signer.key_id]
+            if existing:
+                work = existing[0]
+                results.append(RegisteredWork(path, work.id, work.title, work.licence_id, work.owner_key_id,
+                                              False, fingerprint))
+                continue
+            record = ProvenanceRecord(
+                work=WorkInfo(
+                    title=title,
+                    file_sha256=fingerprint.file_sha256,
+                    pixel_sha256=fingerprint.pixel_sha256,
+                    width=fingerprint.width,
+                    height=fingerprint.height,
+                    fingerprints=fingerprint.to_dict(),
+                    match_layers=layers_digest(layers_row),  # the matcher's evidence, signed with the work
+                ),
+                licence_id=licence.id,
+                licence_terms=licence.terms.to_dict(),
+                origin=item_origin or {"type": "registered"},
+                parents=tuple(parent_ids),
+            )
+            signed = sign_payload(record.payload(), signer)
+            if not named:  # the key's first new record in this batch: make sure its name is signed
+                named = True
+                registry.remember_identity(signer.key_id, signer.public_key.hex(), signed.payload["created_at"])
+                registry.name_identity(signer, key_info.name if key_info else None)
+            work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
+                                        origin=record.origin, parents=parent_ids)
+            registry.put_match_layers(work.id, layers_row["pdq"], analysed.layers.to_row())
+            results.append(RegisteredWork(path, work.id, title, licence.id, signer.key_id, True, fingerprint))
+    sync_index(registry)
+    return results
+
+
+def register_images(
+    home: Home,
+    paths: Sequence[str | Path],
+    *,
+    licence_id: str,
+    title: str | None = None,
+    key_name: str | None = None,
+    parents: Sequence[str] = (),
+    origin: dict | None = None,
+    workers: int | None = None,
+) -> list[RegisteredWork]:
+    """Register image files under a licence, signed by ``key_name``.
+
+    Idempotent: pixels this key has already registered return the existing work.  Either every image
+    is registered or, on any error (a bad file, an unknown licence, a locked key), none is.
+    """
+    if not paths:
+        raise UsageError("no images given")
+    if title is not None:
+        title = _clean_title(title)
+        if len(paths) > 1:
+            raise UsageError("--title names one image; register several without it (titles default to file names)")
+    path_list = [Path(p) for p in paths]
+    with home.registry() as registry:
+        registry.licence(licence_id)  # fail on an unknown licence before any work is done
+        home.signer(key_name)  # and on a missing or locked key
+        analysed = analyse_all(path_list, analyse_for_registration, workers=workers, **home.settings.image_limits)
+        items = [(str(p), a, title or _clean_title(p.stem)) for p, a in zip(path_list, analysed)]
+        return register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name,
+                                     parents=parents, origin=origin)

@@ -1,0 +1,318 @@
+"""``artforge verify``: which registered work is this disputed image, and what may be done with it?
+
+1. Exact copies are found by file hash, then by pixel hash (a re-encode of the same pixels).
+2. Otherwise the layered matcher (:mod:`artforge.matching`) proposes candidates from the persistent index
+   (PDQ with its 8 dihedral variants over the frame and the content box; ORB keypoints of the query and its
+   mirror) and decides each by warping the query onto the candidate's thumbnail and comparing pixels.
+3. The verdict: ``exact-copy``, ``modified-copy`` (an edited copy: re-encoded, resized, cropped, padded,
+   turned, recoloured within an affine colour map, captioned), ``derived-work`` (the original is clearly
+   in it, but only part of it, or recoloured, or inside a larger picture), ``ambiguous`` (two registered
+   works match equally well) or ``no-match``.
+
+Images too small or too plain for perceptual matching (long side under ``MIN_MATCH_SIDE`` px, or no
+structure: pixel spread under ``MIN_CONTRAST``) are matched exactly only, and the report
+says so: a blank canvas must not match every other blank canvas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from artforge.errors import ArtforgeError, BadInput, ExitCode
+from artforge.provenance.fingerprints import Fingerprint, analyse_files
+from artforge.usecases.home import Home
+from artforge.matching import calibration as cal
+from artforge.matching.diffimage import render_diff, write_diff
+from artforge.matching.digest import layers_digest
+from artforge.matching.index import MatchIndex, open_index
+from artforge.matching.layers import QueryLayers
+from artforge.matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
+from artforge.provenance.records import check_chain, signed_layers_digest
+from artforge.registry.database import Registry
+from artforge.chain.tokens import LiveReader
+from artforge.usecases.show import REGISTRY_TAMPERED, WorkDetails, with_token_owners, work_details
+
+MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
+MIN_MATCH_SIDE = 24
+MAX_CANDIDATES = 5
+
+VERDICTS = ("exact-copy", "modified-copy", "derived-work", "ambiguous", "no-match")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A registered work that may be the original, with the evidence."""
+
+    work_id: str
+    method: str  # "file-sha256", "pixel-sha256" or "layered"
+    score: float  # 1.0 for exact matches; the decision score otherwise
+    kind: str | None  # "exact-copy", "modified-copy", "derived-work", or None (compared, not a match)
+    evidence: Evidence | None = None
+
+    def to_dict(self) -> dict:
+        return {"work_id": self.work_id, "method": self.method, "score": round(self.score, 4), "kind": self.kind,
+                "evidence": self.evidence.to_dict() if self.evidence else None}
+
+
+@dataclass
+class DisputeReport:
+    """Everything a dispute needs about one image."""
+
+    path: str
+    verdict: str
+    fingerprint: Fingerprint
+    candidates: list[Candidate]
+    match: Candidate | None = None
+    details: WorkDetails | None = None
+    notes: list[str] = field(default_factory=list)
+    registry_problems: list[str] = field(default_factory=list)  # rows found disagreeing with signed records
+    diff_path: str | None = None
+    compared: QueryLayers | None = field(default=None, repr=False, compare=False)  # what the candidates saw
+
+    @property
+    def signature_valid(self) -> bool | None:
+        return None if self.details is None else self.details.chain_valid
+
+    @property
+    def status(self) -> str | None:
+        """The matched work's status (``valid``, ``signature-invalid``, ``registry-tampered``), or
+        ``registry-tampered`` when rows met on the way disagreed with their records; None otherwise."""
+        if self.details is not None and self.details.status != "valid":
+            return self.details.status
+        if self.registry_problems:
+            return REGISTRY_TAMPERED
+        return None if self.details is None else self.details.status
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.signature_valid is False:
+            return ExitCode.SIGNATURE_INVALID
+        if self.status == REGISTRY_TAMPERED:
+            return ExitCode.REGISTRY_TAMPERED
+        if self.verdict == "no-match":
+            return ExitCode.NO_MATCH
+        if self.verdict == "ambiguous":
+            return ExitCode.AMBIGUOUS
+        return ExitCode.OK
+
+    def to_dict(self) -> dict:
+        details = self.details.to_dict() if self.details else None
+        return {
+            "path": self.path,
+            "verdict": self.verdict,
+            "match": self.match.to_dict() if self.match else None,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "signature_valid": self.signature_valid,
+            "status": self.status,
+            "registry_problems": self.registry_problems,
+            "work": details,
+            "fingerprint": {"file_sha256": self.fingerprint.file_sha256,
+                            "pixel_sha256": self.fingerprint.pixel_sha256,
+                            "pdq_quality": self.fingerprint.pdq_quality},
+            "notes": self.notes,
+            "diff": self.diff_path,
+        }
+
+
+class SignedEvidence:
+    """Admits what the registry's index tables offer only where the work's verified records say the same.
+
+    The index tables find candidates fast; the records decide whether a candidate's hashes and match layers
+    are really that work's.  What disagrees is left out and named in ``problems`` (the registry was edited).
+    """
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.problems: list[str] = []  # rows that disagree with their records: the registry was edited
+        self.unsigned: list[str] = []  # layers of works registered before their digest was signed
+        self._signed: dict[str, dict | None] = {}
+
+    def _registration(self, work_id: str) -> dict | None:
+        """The work's signed registration payload, with its layers digest; None when its chain fails."""
+        if work_id not in self._signed:
+            records = self.registry.records(work_id)
+            valid = bool(records) and not check_chain(records)
+            self._signed[work_id] = ({**records[0].payload, "layers": signed_layers_digest(records)}
+                                     if valid else None)
+        return self._signed[work_id]
+
+    @staticmethod
+    def _refuse(found: list[str], message: str) -> bool:
+        if message not in found:
+            found.append(message)
+        return False
+
+    def exact(self, work_id: str, column: str, value: str) -> bool:
+        """Whether the work's registration signs this file or pixel hash."""
+        registration = self._registration(work_id)
+        if registration is None:
+            return True  # the chain fails: kept, and reported as a broken signature
+        if registration.get("work", {}).get(column) != value:
+            return self._refuse(self.problems,
+                                f"work {work_id[:12]}: its row claims a {column} its signed record does not")
+        return True
+
+    def layers(self, row: dict) -> bool:
+        """Whether a stored layers row is the one the work's records sign."""
+        work_id = row["work_id"]
+        registration = self._registration(work_id)
+        signed = registration.get("layers") if registration else None
+        if signed is None:
+            return self._refuse(self.unsigned, f"work {work_id[:12]}: its match layers are signed by no record "
+                                "(registered by an older artforge: run 'artforge attest'); not used as evidence")
+        if layers_digest(row) != signed:
+            return self._refuse(self.problems, f"work {work_id[:12]}: its match layers differ from their signed "
+                                "digest; not used as evidence")
+        return True
+
+
+def _exact_candidates(registry: Registry, fingerprint: Fingerprint, signed: SignedEvidence) -> list[Candidate]:
+    exact = [Candidate(w.id, "file-sha256", 1.0, "exact-copy") for w in registry.works_with_file(fingerprint.file_sha256)
+             if signed.exact(w.id, "file_sha256", fingerprint.file_sha256)]
+    seen = {c.work_id for c in exact}
+    exact += [Candidate(w.id, "pixel-sha256", 1.0, "exact-copy")
+              for w in registry.works_with_pixels(fingerprint.pixel_sha256)
+              if w.id not in seen and signed.exact(w.id, "pixel_sha256", fingerprint.pixel_sha256)]
+    return exact
+
+
+def matchable(fingerprint: Fingerprint, query: QueryLayers) -> str | None:
+    """Why an image cannot be matched perceptually, or None when it can."""
+    if max(fingerprint.width, fingerprint.height) < MIN_MATCH_SIDE:
+        return f"image is under {MIN_MATCH_SIDE} px; only exact copies are found"
+    if float(query.work.std()) < MIN_CONTRAST:
+        return "image has too little structure for perceptual matching; only exact copies are found"
+    return None
+
+
+def _layered_candidates(registry: Registry, query: QueryLayers, matcher: LayeredMatcher) -> list[Candidate]:
+    return [Candidate(e.work_id, "layered", e.score, e.kind, e) for e in matcher.evidence(registry, query)
+            ][:MAX_CANDIDATES]
+
+
+def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMatcher) -> DisputeReport:
+    """Find candidates for one analysed image, turn them into a verdict, attach the matched work's details.
+
+    Only evidence that the candidates' signed records vouch for is used (:class:`SignedEvidence`).
+    """
+    fingerprint, query = analysed.fingerprint, analysed.layers
+    assert isinstance(query, QueryLayers)
+    report = DisputeReport(path=path, verdict="no-match", fingerprint=fingerprint, candidates=[])
+    if analysed.frames > 1:
+        report.notes.append(f"animated or multi-frame file: its first of {analysed.frames} frames was compared")
+    signed = SignedEvidence(registry)
+    matcher.admit = signed.layers
+    try:
+        _find(registry, report, analysed, matcher, signed)
+    finally:
+        matcher.admit = None
+    report.notes += signed.unsigned  # an older registry, not an edited one
+    report.registry_problems = signed.problems
+    return report
+
+
+def _find(registry: Registry, report: DisputeReport, analysed: Analysed, matcher: LayeredMatcher,
+          signed: SignedEvidence) -> None:
+    fingerprint, query = analysed.fingerprint, analysed.layers
+    candidates = _exact_candidates(registry, fingerprint, signed)
+    if not candidates:
+        reason = matchable(fingerprint, query)
+        if reason:
+            report.notes.append(reason)
+        else:
+            candidates, report.compared = _layered_candidates(registry, query, matcher), query
+            if query.as_given is not None:
+                if not any(c.kind for c in candidates):  # straightened wrongly?  Try the image as it came
+                    as_given = _layered_candidates(registry, query.as_given, matcher)
+                    if any(c.kind for c in as_given):
+                        candidates, report.compared = as_given, query.as_given
+                if report.compared is query:
+                    report.notes.append(f"turned by {query.straightened:.1f} degrees with filled corners: "
+                                        "compared upright, without the corners")
+    report.candidates = candidates
+    matches = [c for c in candidates if c.kind is not None]
+    if not matches:
+        return
+    best = matches[0]
+    rivals = [c for c in matches[1:] if c.work_id != best.work_id and best.score - c.score <= cal.AMBIGUITY_MARGIN]
+    if rivals:
+        report.verdict = "ambiguous"
+        report.notes.append(f"{len(rivals) + 1} registered works match equally well")
+        return
+    report.verdict = best.kind or "no-match"
+    report.match = best
+    report.details = work_details(registry, best.work_id)
+    if not report.details.chain_valid:
+        report.notes.append("the matched work's signature or record chain does not verify")
+    elif report.details.registry_problems:
+        report.notes.append("the registry's rows about the matched work disagree with its signed records: "
+                            "what is shown is what the records say")
+
+
+@dataclass(frozen=True)
+class VerifyFailure:
+    """An image that could not be verified (unreadable, refused), in a streamed batch."""
+
+    path: str
+    error: ArtforgeError
+
+
+def diff_target(diff: Path, image: Path, batch: bool) -> Path:
+    """Where ``--diff`` writes an image's picture: the path itself for one image, else ``<dir>/<stem>.diff.png``."""
+    if not batch and diff.suffix.lower() == ".png":
+        return diff
+    return diff / f"{image.stem}.diff.png"
+
+
+def _write_diff(registry: Registry, report: DisputeReport, query: QueryLayers, out: Path) -> None:
+    row = registry.match_layers_of(report.match.work_id) if report.match else None
+    if row is None or not row.get("version"):
+        report.notes.append("no diff: the matched work has no stored thumbnail (run 'artforge index rebuild --images')")
+        return
+    evidence = report.match.evidence
+    picture = render_diff(query, row["thumbnail"], np.array(evidence.matrix) if evidence else None,
+                          dihedral=evidence.dihedral if evidence else "identity",
+                          mirrored=evidence.mirrored if evidence else False, caption=report.verdict)
+    report.diff_path = str(write_diff(picture, out))
+
+
+def iter_verify(home: Home, paths: Sequence[str | Path], *, workers: int | None = None,
+                index: MatchIndex | None = None, diff: Path | None = None,
+                rpc_url: str | None = None) -> Iterator[DisputeReport | VerifyFailure]:
+    """A dispute report per image, in input order, as each is ready (analysis runs on all cores).
+
+    A bad file yields a :class:`VerifyFailure` and the batch goes on.  Nothing is written to the registry;
+    with ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).
+    A matched work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).
+    """
+    path_list = [Path(p) for p in paths]
+    tokens = LiveReader(home.settings.home, rpc_url)
+    with home.registry() as registry:
+        matcher = LayeredMatcher(index if index is not None else open_index(registry))
+        for path, result in analyse_files(path_list, analyse_query, workers=workers, **home.settings.image_limits):
+            if isinstance(result, ArtforgeError):
+                yield VerifyFailure(str(path), result)
+            elif isinstance(result, Exception):
+                yield VerifyFailure(str(path), BadInput(f"{path}: cannot analyse ({type(result).__name__}: {result})"))
+            else:
+                report = decide(registry, str(path), result, matcher)
+                if report.details is not None:
+                    report.details = with_token_owners(report.details, tokens)
+                if diff is not None and report.match is not None:
+                    _write_diff(registry, report, report.compared or result.layers,
+                                diff_target(diff, path, len(path_list) > 1))
+                yield report
+
+
+def verify_images(home: Home, paths: Sequence[str | Path], *, workers: int | None = None) -> list[DisputeReport]:
+    """Dispute reports for every image, or the first bad file's error (nothing is written)."""
+    reports = []
+    for item in iter_verify(home, paths, workers=workers):
+        if isinstance(item, VerifyFailure):
+            raise item.error
+        reports.append(item)
+    return reports
