@@ -14,7 +14,6 @@ from artforge.errors import UsageError
 from artforge.usecases.home import Home
 from artforge.generation.sampling import (
     RECORD_CHUNK,
-    generate_and_register,
     generate_images,
     interpolate,
     load_model,
@@ -22,6 +21,7 @@ from artforge.generation.sampling import (
     sample,
 )
 from artforge.generation.training import TrainConfig, train
+from artforge.usecases.generate import generate_and_register
 from artforge.usecases.verify import verify_images
 
 

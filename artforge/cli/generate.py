@@ -98,7 +98,8 @@ def generate(
     checkpoint's SHA-256, model, seed, prompt or label, and training data fingerprint.
     """
     from artforge.errors import UsageError
-    from artforge.generation.sampling import generate_and_register, generate_images, parse_seeds
+    from artforge.generation.sampling import generate_images, parse_seeds
+    from artforge.usecases.generate import generate_and_register
 
     seed_list = parse_seeds(seeds, count)
     if register and not license_id:

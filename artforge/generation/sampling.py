@@ -1,4 +1,4 @@
-"""Checkpoint -> images: seeded sampling, grids, interpolation, and registration of what is generated.
+"""Checkpoint -> images: seeded sampling, grids and interpolation (registering them is ``usecases.generate``).
 
 Each image's noise comes from its own seed (``torch.Generator().manual_seed(seed)``), so the same seed
 gives the same pixels whatever else is generated with it.  ``truncation`` scales the noise towards the
@@ -262,37 +262,3 @@ def interpolate(checkpoint: str | Path, seed_a: int, seed_b: int, frames: int, o
         atomic_write(path, png_bytes(picture))
         paths.append(str(path))
     return paths
-
-
-def generate_and_register(home, checkpoint: str | Path, out_dir: str | Path, seeds: list[int], *,
-                          licence_id: str, key_name: str | None = None, label: int | None = None,
-                          prompt: str | None = None, truncation: float = 1.0, grid: str | Path | None = None,
-                          prefix: str = "img") -> GenerateResult:
-    """Generate, then register every image with origin ``generated`` in one transaction.
-
-    The licence and key are checked before anything is written.  Each PNG then gets its record id in a
-    ``artforge:record`` text chunk; the record's ``file_sha256`` is that of the PNG as first written (the
-    chunk cannot hold the hash of the file it is in), and the pixel hash identifies the file either way.
-    """
-    from artforge.provenance.fingerprints import analyse_all
-    from artforge.matching.matcher import analyse_for_registration
-    from artforge.usecases.register import register_analysed
-
-    with home.registry() as registry:
-        registry.licence(licence_id)
-        home.signer(key_name)
-        result, model = generate_images(checkpoint, out_dir, seeds, label=label, prompt=prompt,
-                                        truncation=truncation, grid=grid, prefix=prefix)
-        paths = [Path(item.path) for item in result.images]
-        analysed = analyse_all(paths, analyse_for_registration, workers=1, **home.settings.image_limits)
-        items = [(str(path), fp, f"{model.family} seed {item.seed}" + (f": {prompt}" if prompt else ""),
-                  generation_origin(model, item.seed, label, prompt, truncation))
-                 for path, fp, item in zip(paths, analysed, result.images)]
-        registered = register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name)
-    for item, work in zip(result.images, registered):
-        item.work_id = work.work_id
-        with Image.open(item.path) as picture:
-            picture.load()
-            atomic_write(Path(item.path), png_bytes(picture, {RECORD_CHUNK: work.work_id}))
-    result.registered = True
-    return result

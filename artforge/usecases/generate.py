@@ -1,0 +1,48 @@
+"""Generate images from a checkpoint and register each one as a work with origin ``generated``.
+
+The generation wing makes the images and knows nothing of keys or the registry; this use case joins it to
+registration, so that a generated work's record names its checkpoint, seed, prompt and dataset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from artforge.fsutil import atomic_write
+from artforge.generation import sampling
+from artforge.matching.matcher import analyse_for_registration
+from artforge.provenance.fingerprints import analyse_all
+from artforge.usecases.home import Home
+from artforge.usecases.register import register_analysed
+
+
+def generate_and_register(home: Home, checkpoint: str | Path, out_dir: str | Path, seeds: list[int], *,
+                          licence_id: str, key_name: str | None = None, label: int | None = None,
+                          prompt: str | None = None, truncation: float = 1.0, grid: str | Path | None = None,
+                          prefix: str = "img") -> sampling.GenerateResult:
+    """Generate, then register every image with origin ``generated`` in one transaction.
+
+    The licence and key are checked before anything is written.  Each PNG then gets its record id in a
+    ``artforge:record`` text chunk; the record's ``file_sha256`` is that of the PNG as first written (the
+    chunk cannot hold the hash of the file it is in), and the pixel hash identifies the file either way.
+    """
+    with home.registry() as registry:
+        registry.licence(licence_id)
+        home.signer(key_name)
+        result, model = sampling.generate_images(checkpoint, out_dir, seeds, label=label, prompt=prompt,
+                                        truncation=truncation, grid=grid, prefix=prefix)
+        paths = [Path(item.path) for item in result.images]
+        analysed = analyse_all(paths, analyse_for_registration, workers=1, **home.settings.image_limits)
+        items = [(str(path), fp, f"{model.family} seed {item.seed}" + (f": {prompt}" if prompt else ""),
+                  sampling.generation_origin(model, item.seed, label, prompt, truncation))
+                 for path, fp, item in zip(paths, analysed, result.images)]
+        registered = register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name)
+    for item, work in zip(result.images, registered):
+        item.work_id = work.work_id
+        with Image.open(item.path) as picture:
+            picture.load()
+            atomic_write(Path(item.path), sampling.png_bytes(picture, {sampling.RECORD_CHUNK: work.work_id}))
+    result.registered = True
+    return result
