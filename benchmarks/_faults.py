@@ -203,7 +203,7 @@ class RegistryCrashes:
     def _start_chain(self, port: int) -> None:
         from artforge.chain import localnode
         from artforge.chain.network import ChainTarget
-        from artforge.chain.sessions import deploy_contract
+        from artforge.usecases.chain_setup import deploy_contract
 
         localnode.start(self.home.settings.home, port)
         deploy_contract(self.home, ChainTarget("local"))
@@ -243,7 +243,7 @@ class RegistryCrashes:
         return lambda: transfer_work(self._fresh_home(), work, target, key_name=None)
 
     def _mint(self) -> Callable[[], None]:
-        from artforge.chain.minting import MintRequest, mint_work
+        from artforge.usecases.mint import MintRequest, mint_work
 
         path = self._take(1)[0]
         register_images(self.home, [path], licence_id="CC-BY-4.0", workers=1)
@@ -267,7 +267,7 @@ class RegistryCrashes:
 
     def _reconciles(self, path: Path) -> list[str]:
         """After a killed mint, minting again yields exactly one token for the work, recorded as minted."""
-        from artforge.chain.minting import MintRequest, mint_work
+        from artforge.usecases.mint import MintRequest, mint_work
 
         result = mint_work(self._fresh_home(), MintRequest(str(path)), self.chain)
         with sqlite3.connect(self.home.settings.registry_path) as db:
@@ -276,7 +276,7 @@ class RegistryCrashes:
         if rows != [("minted", result.token.token_id)]:
             problems.append(f"after the killed mint and a rerun the token rows are {rows}")
         from artforge.chain.contract import bind
-        from artforge.chain.sessions import open_session
+        from artforge.usecases.chain_setup import open_session
 
         session = open_session(self.home, self.chain)
         contract = bind(session, result.token.contract)

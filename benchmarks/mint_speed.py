@@ -4,7 +4,7 @@ Measures, in the same run and on the same chain:
 
 * baseline: the least a script must do per token: build the ``mint`` call (web3 estimates gas), sign it
   locally, send it and wait for the receipt; a constant URI and a counter as the record hash;
-* artforge: :func:`artforge.chain.minting.mint_work` per registered work, on one open session: load the
+* artforge: :func:`artforge.usecases.mint.mint_work` per registered work, on one open session: load the
   image, check the record chain, owner and licence, build the metadata and both CIDs, write the metadata
   file, ask the contract whether the record has a token, estimate, sign, record the row as pending, send,
   wait, record it as minted (the registry rows only on anvil: the in-process chain is not recorded);
@@ -37,9 +37,9 @@ from _common import RESULTS_DIR, environment, print_table, write_images, write_j
 
 from artforge.chain import localnode  # noqa: E402
 from artforge.chain.contract import deploy, deploy_and_record  # noqa: E402
-from artforge.chain.minting import MintRequest, mint_work  # noqa: E402
+from artforge.usecases.mint import MintRequest, mint_work  # noqa: E402
 from artforge.chain.network import ChainSession, ChainTarget, connect, prepare, send  # noqa: E402
-from artforge.chain.sessions import open_session  # noqa: E402
+from artforge.usecases.chain_setup import open_session  # noqa: E402
 from artforge.config import Settings  # noqa: E402
 from artforge.errors import ChainError  # noqa: E402
 from artforge.usecases.home import Home, init_home  # noqa: E402

@@ -11,7 +11,7 @@ from cli_helpers import run, run_json
 
 from artforge.chain.contract import bind, deploy
 from artforge.chain.ipfs import file_cid
-from artforge.chain.minting import MintRequest, mint_work
+from artforge.usecases.mint import MintRequest, mint_work
 from artforge.chain.network import ChainTarget, connect
 from artforge.errors import NotArtforgeContract, UsageError
 from artforge.provenance.records import SignedRecord, check_signature

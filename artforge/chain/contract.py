@@ -96,3 +96,13 @@ def contract_for(registry: Registry, session: ChainSession, address: str | None 
         return bind(session, deployment.address), deployment
     deployment = current_deployment(registry, session, address)
     return bind(session, deployment.address), deployment
+
+
+def minted_token_id(contract: Any, receipt: Any) -> int:
+    """The token id in a mint transaction's ``Minted`` event."""
+    from web3.logs import DISCARD  # the receipt also holds Transfer and MetadataUpdate logs
+
+    events = contract.events.Minted().process_receipt(receipt, errors=DISCARD)
+    if not events:
+        raise ChainError("mint: the receipt has no Minted event")
+    return int(events[0]["args"]["tokenId"])

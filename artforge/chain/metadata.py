@@ -13,7 +13,9 @@ from pathlib import Path
 import rfc8785
 
 from artforge.fsutil import atomic_write
-from artforge.usecases.show import WorkDetails
+from artforge.provenance.records import SignedRecord
+from artforge.registry.database import WorkRow
+from artforge.registry.licence_catalogue import Licence
 from artforge.chain.ipfs import file_cid
 
 METADATA_SCHEMA = "artforge.token-metadata/1"
@@ -33,10 +35,9 @@ class TokenMetadata:
         return f"ipfs://{self.cid}"
 
 
-def build_metadata(details: WorkDetails, creator_public_key: str, image_bytes: bytes) -> TokenMetadata:
+def build_metadata(work: WorkRow, licence: Licence, registration: SignedRecord, creator_public_key: str,
+                   image_bytes: bytes) -> TokenMetadata:
     """The metadata of a work's token; ``image_bytes`` are the registered image file's bytes."""
-    work, licence = details.work, details.licence
-    registration = details.records[0]
     fingerprints = registration.payload["work"]["fingerprints"]
     image_cid = file_cid(image_bytes)
     commercial = "allowed" if licence.terms.commercial else "not allowed"

@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 
 from artforge.chain.localnode import DEFAULT_PORT, start, stop
-from artforge.chain.minting import DEFAULT_ROYALTY_BPS, MintRequest, mint_work
+from artforge.usecases.mint import DEFAULT_ROYALTY_BPS, MintRequest, mint_work
 from artforge.chain.network import ChainTarget
-from artforge.chain.sessions import deploy_contract, local_chain_status
+from artforge.usecases.chain_setup import deploy_contract, local_chain_status
 from artforge.cli.options import JsonOpt, QuietOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
 

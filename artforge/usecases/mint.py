@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from artforge.errors import (ChainError, ChainUnreachable, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
+from artforge.errors import (ChainUnreachable, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
                       TransactionRejected, UsageError)
 from artforge.usecases.home import Home
 from artforge.registry import transparency_log as translog
@@ -26,11 +26,11 @@ from artforge.provenance.records import sign_payload, utc_now
 from artforge.registry.database import Registry, WorkRow
 from artforge.usecases.show import work_details
 from artforge.chain import store
-from artforge.chain.contract import contract_for
+from artforge.chain.contract import contract_for, minted_token_id
 from artforge.chain.metadata import TokenMetadata, build_metadata, write_metadata
 from artforge.chain.network import (ChainSession, ChainTarget, PreparedTransaction, broadcast, check_address, prepare, receipt_of,
                       wait_for_receipt)
-from artforge.chain.sessions import open_session
+from artforge.usecases.chain_setup import open_session
 
 DEFAULT_ROYALTY_BPS = 500  # 5%, a common marketplace default
 MAX_ROYALTY_BPS = 10_000  # ERC-2981's denominator: 100%
@@ -140,7 +140,8 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
             f"work {work.id[:12]} is licensed {details.licence.id}, which forbids commercial use; a token "
             f"can be sold, so pass --allow-noncommercial-token to mint it anyway (the licence stays in "
             f"its metadata)")
-    metadata = build_metadata(details, details.records[0].payload["signer"]["public_key"], image)
+    metadata = build_metadata(details.work, details.licence, details.records[0],
+                              details.records[0].payload["signer"]["public_key"], image)
     metadata_path = write_metadata(home.settings.home / "tokens", metadata)
     session = open_chain()
     contract, _ = contract_for(registry, session, request.contract)
@@ -299,12 +300,7 @@ class Minter:
             store.delete_token(self.registry, row)
 
     def _token_from_receipt(self, receipt: Any) -> int:
-        from web3.logs import DISCARD  # the receipt also holds Transfer and MetadataUpdate logs
-
-        events = self.contract.events.Minted().process_receipt(receipt, errors=DISCARD)
-        if not events:
-            raise ChainError("mint: the receipt has no Minted event")
-        return int(events[0]["args"]["tokenId"])
+        return minted_token_id(self.contract, receipt)
 
     def _result(self, row: store.TokenRow, created: bool) -> MintResult:
         return MintResult(row, self.session.target.label, self.session.target.kind, self.metadata_path, created,
