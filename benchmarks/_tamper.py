@@ -125,7 +125,7 @@ def record_mint(home: Path, work_id: str, image: Path) -> None:
     from artforge.config import Settings
     from artforge.usecases.home import Home
     from artforge.provenance.records import sign_payload, utc_now
-    from artforge.registry.transparency_log import MINT_TYPE, mint_payload
+    from artforge.chain.events import MINT_TYPE, mint_payload
 
     account, contract = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x5FbDB2315678afecb367f032d93F642f64180aa3"
     now = utc_now()

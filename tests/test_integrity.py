@@ -209,17 +209,16 @@ def test_key_names_are_signed_by_their_keys(home, studio) -> None:
 
 
 def test_a_deployment_is_logged_as_a_signed_event_once(home, monkeypatch) -> None:
-    from artforge.registry import transparency_log as translog
-    from artforge.chain import store
+    from artforge.chain import events, store
 
-    monkeypatch.setattr(translog, "utc_now", lambda: "2026-12-06T00:00:00Z")  # the same event, twice
+    monkeypatch.setattr(events, "utc_now", lambda: "2026-12-06T00:00:00Z")  # the same event, twice
     deployment = store.Deployment(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "local", "0x" + "11" * 20,
                                   "0x" + "22" * 32, 1, "33" * 32, "2026-12-06T00:00:00Z")
     for _ in range(2):  # a reset dev chain gives the same address and transaction again
         with home.registry() as registry, registry.transaction():
             store.record_deployment(registry, deployment)
     with home.registry() as registry:
-        [event] = translog.chain_events(registry.db, translog.DEPLOYMENT_TYPE)
+        [event] = events.chain_events(registry.db, events.DEPLOYMENT_TYPE)
     assert event["deployment"]["network"] == "local"
     assert run("audit").exit_code == 0
     _edit(home, "UPDATE chain_deployments SET network = 'rpc'")

@@ -6,10 +6,9 @@ Rows are written inside the caller's :meth:`~artforge.registry.database.Registry
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
-from artforge.registry import transparency_log as translog
+from artforge.chain import events
 from artforge.provenance.records import sign_payload
 from artforge.registry.database import Registry
 
@@ -64,8 +63,8 @@ def record_deployment(registry: Registry, deployment: Deployment) -> None:
     ``show`` reads a contract's network from that event, and ``audit`` checks the row against it."""
     registry.db["chain_deployments"].insert(deployment.to_dict(), replace=True)
     if registry.log_signer is not None:
-        event = sign_payload(translog.deployment_payload(deployment.to_dict()), registry.log_signer())
-        registry.log_event(translog.DEPLOYMENT_TYPE, event, "")
+        event = sign_payload(events.deployment_payload(deployment.to_dict()), registry.log_signer())
+        registry.log_event(events.DEPLOYMENT_TYPE, event, "")
 
 
 def deployments(registry: Registry, chain_id: int | None = None) -> list[Deployment]:
@@ -97,12 +96,15 @@ def put_token(registry: Registry, row: TokenRow) -> None:
 
 def mint_logged(registry: Registry, row: TokenRow) -> bool:
     """Whether the transparency log already holds the mint event of this token."""
-    for (leaf,) in registry.db.execute("SELECT leaf FROM log_leaves WHERE kind = 'mint' AND work_id = ?", [row.work_id]):
-        token = json.loads(bytes(leaf))["payload"]["token"]
-        if (token["chain_id"], token["contract"], token["token_id"]) == (row.chain_id, row.contract, row.token_id):
-            return True
-    return False
+    return events.mint_logged(registry.db, row.work_id, row.chain_id, row.contract, row.token_id)
 
 
 def delete_token(registry: Registry, row: TokenRow) -> None:
     registry.db["tokens"].delete((row.chain_id, row.contract, row.record_id))
+
+
+def table_rows(registry: Registry, table: str, where: str | None = None) -> list[dict]:
+    """Every row of one of this module's tables (``tokens``, ``chain_deployments``) as stored, for audit."""
+    if table not in ("tokens", "chain_deployments"):
+        raise ValueError(f"{table} is not a chain table")
+    return list(registry.db[table].rows_where(where))

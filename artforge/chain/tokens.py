@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from artforge.registry import transparency_log as translog
+from artforge.chain import events
 from artforge.errors import ArtforgeError
 from artforge.registry.database import Registry
 from artforge.chain import store
@@ -71,9 +71,9 @@ def recorded_tokens(registry: Registry, work_id: str) -> list[TokenState]:
         return []  # most works: no need to read the log's chain events
     networks = {(d.chain_id, d.address): d.network for d in store.deployments(registry)}
     networks.update({(e["deployment"]["chain_id"], e["deployment"]["address"]): e["deployment"]["network"]
-                     for e in translog.chain_events(db, translog.DEPLOYMENT_TYPE)})
+                     for e in events.chain_events(db, events.DEPLOYMENT_TYPE)})
     mints = {(e["token"]["chain_id"], e["token"]["contract"], e["token"]["token_id"]): e
-             for e in translog.chain_events(db, translog.MINT_TYPE, work_id)}
+             for e in events.chain_events(db, events.MINT_TYPE, work_id)}
     states = []
     for row in rows:
         network = networks.get((row.chain_id, row.contract), "unknown")

@@ -278,10 +278,11 @@ class Registry:
         ref = reference.strip().lower()
         if len(ref) < MIN_ID_PREFIX or any(c not in "0123456789abcdef" for c in ref):
             raise UsageError(f"{reference!r} is not a work or record id (give at least {MIN_ID_PREFIX} hex characters)")
-        # A prefix search on a unique index: ids are lower-case hex, so [ref, ref + "g") is the prefix range.
-        query = ("SELECT record_id, work_id FROM log_leaves WHERE record_id >= ? AND record_id < ? LIMIT 2" if logged
-                 else "SELECT id, work_id FROM records WHERE id >= ? AND id < ? LIMIT 2")
-        rows = self.db.execute(query, [ref, ref + "g"]).fetchall()
+        if logged:
+            rows = translog.ids_with_prefix(self.db, ref)
+        else:  # a prefix search on a unique index: ids are lower-case hex, so [ref, ref + "g") is the range
+            rows = self.db.execute("SELECT id, work_id FROM records WHERE id >= ? AND id < ? LIMIT 2",
+                                   [ref, ref + "g"]).fetchall()
         if not rows:
             raise NotFound(f"no work or record matches {reference!r}")
         return rows
@@ -359,9 +360,9 @@ class Registry:
         An event identical to one already logged (a dev chain reset and the same deployment or mint made
         again within the second) is the same fact: its leaf is returned, not appended twice.
         """
-        logged = self.db.execute("SELECT idx FROM log_leaves WHERE record_id = ?", [record.record_id]).fetchone()
+        logged = translog.leaf_index(self.db, record.record_id)
         if logged is not None:
-            return logged[0]
+            return logged
         index = translog.append(self.db, kind, record, work_id)
         self._log_grew = True
         return index

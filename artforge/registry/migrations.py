@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
+import rfc8785
 import sqlite_utils
 
-from artforge.registry import transparency_log as translog
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence
-from artforge.provenance.records import SignedRecord
 
 
 def _migration_1_initial(db: sqlite_utils.Database) -> None:
@@ -156,8 +157,37 @@ def _migration_6_transparency_log(db: sqlite_utils.Database) -> None:
         pk="size",
         not_null={"root", "note", "key_id"},
     )
-    for work_id, payload, signature in db.execute("SELECT work_id, payload, signature FROM records ORDER BY rowid"):
-        translog.append(db, "record", SignedRecord(json.loads(payload), signature), work_id)
+    _log_stored_records_v6(db)
+
+
+def _log_stored_records_v6(db: sqlite_utils.Database) -> None:
+    """Append every stored record to the new log, as the log of schema 6 wrote leaves and nodes.
+
+    Frozen: this is the leaf format and node layout of that version, written out here rather than called
+    from :mod:`artforge.registry.transparency_log`, so that a later change there cannot change what this
+    step writes for a home that upgrades from schema 5 years from now.
+    """
+    def sha256(data: bytes) -> bytes:
+        return hashlib.sha256(data).digest()
+
+    nodes: dict[tuple[int, int], bytes] = {}  # (level, index) -> hash of that perfect subtree
+    created_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    rows = db.execute("SELECT work_id, payload, signature FROM records ORDER BY rowid").fetchall()
+    for index, (work_id, payload, signature) in enumerate(rows):
+        body = json.loads(payload)
+        record_id = sha256(rfc8785.dumps(body)).hex()  # a record's id: SHA-256 of its canonical payload
+        leaf = rfc8785.dumps({"payload": body, "signature": signature})
+        level, position, digest = 0, index, sha256(b"\x00" + leaf)  # RFC 9162 leaf hash
+        db["log_leaves"].insert({"idx": index, "kind": "record", "record_id": record_id, "work_id": work_id,
+                                 "leaf": leaf, "leaf_hash": digest, "created_at": created_at})
+        completed = [(level, position, digest)]
+        while position & 1:  # each parent this leaf closes: RFC 9162 node hash of left and right
+            digest = sha256(b"\x01" + nodes[(level, position - 1)] + digest)
+            level, position = level + 1, position >> 1
+            completed.append((level, position, digest))
+        for level_, position_, value in completed:
+            nodes[(level_, position_)] = value
+        db["log_nodes"].insert_all({"level": lv, "idx": ix, "hash": h} for lv, ix, h in completed)
 
 
 def _migration_7_claims(db: sqlite_utils.Database) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -23,59 +22,75 @@ from artforge.errors import InvalidRecord, NotFound, UsageError
 from artforge.provenance.keys import Signer, key_id_for
 from artforge.provenance.merkle import (ProofError, completed_nodes, consistency_proof, inclusion_proof, leaf_hash, range_hash,
                      verify_consistency, verify_inclusion)
-from artforge.provenance.records import SignedRecord, canonical_bytes, utc_now
+from artforge.provenance.records import CLAIM_TYPES, RECORD_TYPES, SignedRecord, canonical_bytes, utc_now
 from artforge.provenance.notes import Checkpoint, NoteError, open_note, sign_note, verifier_key
-
-if TYPE_CHECKING:
-    from artforge.registry.database import Registry
 
 ORIGIN_PREFIX = "artforge.local/log/"
 CLAIM_KIND = "claim"  # the leaf kind of a signed claim (artforge.registry.claims): a key's name, a custom licence
-MINT_TYPE = "mint"  # a mint, as the registry saw its receipt, signed by the log key (not by the work's owner)
 
 
-DEPLOYMENT_TYPE = "deployment"  # a contract deployment as the registry recorded it, signed by the log key
-MINT_FIELDS = ("chain_id", "contract", "token_id", "tx_hash", "block", "token_uri", "recipient", "royalty_receiver",
-               "royalty_bps")
-MINT_FIELDS_SINCE_V7 = ("record_id", "metadata_cid", "image_cid")  # signed too by mints after schema v7
-DEPLOYMENT_FIELDS = ("chain_id", "address", "network", "deployer", "tx_hash", "block", "code_sha256")
+def leaf_kind(record: SignedRecord) -> str:
+    """The kind a signed record is logged as: ``record`` for the records of a work's chain, ``claim`` for a
+    claim, and an event's own type (``deployment``, ``mint``) for what the log key signs."""
+    if record.record_type in CLAIM_TYPES:
+        return CLAIM_KIND
+    return "record" if record.record_type in RECORD_TYPES else record.record_type
 
 
-def mint_payload(work_id: str, token: dict) -> dict:
-    """The payload of a mint event: which work, which token on which chain, from which transaction."""
-    from artforge.provenance.records import RECORD_SCHEMA
-
-    fields = MINT_FIELDS + tuple(name for name in MINT_FIELDS_SINCE_V7 if name in token)
-    return {"schema": RECORD_SCHEMA, "type": MINT_TYPE, "created_at": utc_now(), "work_id": work_id,
-            "token": {name: token[name] for name in fields}}
+def log_keys(db: sqlite_utils.Database) -> dict[str, bytes]:
+    """Every recorded log key: key id -> public key."""
+    return {key_id: bytes.fromhex(public) for key_id, public in db.execute("SELECT key_id, public_key FROM log_keys")}
 
 
-def deployment_payload(deployment: dict) -> dict:
-    """The payload of a deployment event: the contract, its chain and the network it is read from."""
-    from artforge.provenance.records import RECORD_SCHEMA
-
-    return {"schema": RECORD_SCHEMA, "type": DEPLOYMENT_TYPE, "created_at": utc_now(),
-            "deployment": {name: deployment[name] for name in DEPLOYMENT_FIELDS}}
+def signed_by_log_key(record: SignedRecord, keys: dict[str, bytes]) -> bool:
+    """Whether ``record`` is signed, validly, by one of the recorded log keys ``keys``."""
+    public = keys.get(record.signer_key_id)
+    return public is not None and record.payload["signer"].get("public_key") == public.hex() and _signed(record)
 
 
-def chain_events(db: sqlite_utils.Database, kind: str, work_id: str | None = None) -> list[dict]:
-    """The payloads of the log's mint or deployment events (of one work, for mints) whose signature by a
-    recorded log key verifies, oldest first."""
-    keys = {key_id: bytes.fromhex(public) for key_id, public in db.execute("SELECT key_id, public_key FROM log_keys")}
-    query, args = "SELECT leaf FROM log_leaves WHERE kind = ?", [kind]
+def leaves(db: sqlite_utils.Database, kind: str, work_id: str | None = None, *,
+           unreadable: bool = False) -> list[tuple[int, SignedRecord | None]]:
+    """The leaves of one kind (of one work when given), oldest first, as (index, record); a leaf whose bytes
+    are not a signed record is left out, or given as (index, None) with ``unreadable``."""
+    query, args = "SELECT idx, leaf FROM log_leaves WHERE kind = ?", [kind]
     if work_id is not None:
         query, args = query + " AND work_id = ?", args + [work_id]
-    found = []
-    for (leaf,) in db.execute(query + " ORDER BY idx", args):
+    found: list[tuple[int, SignedRecord | None]] = []
+    for index, leaf in db.execute(query + " ORDER BY idx", args):
         try:
             data = json.loads(bytes(leaf))
-            record = SignedRecord(data["payload"], data["signature"])
-            public = keys.get(record.signer_key_id)
-            if public is not None and record.payload["signer"].get("public_key") == public.hex() and _signed(record):
+            found.append((index, SignedRecord(data["payload"], data["signature"])))
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidRecord):
+            if unreadable:
+                found.append((index, None))
+    return found
+
+
+def signed_events(db: sqlite_utils.Database, kind: str, work_id: str | None = None) -> list[dict]:
+    """The payloads of the leaves of ``kind`` (of one work when given) whose signature by a recorded log key
+    verifies, oldest first."""
+    keys = log_keys(db)
+    found = []
+    for _index, record in leaves(db, kind, work_id):
+        try:
+            if signed_by_log_key(record, keys):
                 found.append(record.payload)
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # an unreadable event is audit's to name
     return found
+
+
+def leaf_index(db: sqlite_utils.Database, record_id: str) -> int | None:
+    """The index of the leaf that logs ``record_id``, if it is logged."""
+    row = db.execute("SELECT idx FROM log_leaves WHERE record_id = ?", [record_id]).fetchone()
+    return None if row is None else row[0]
+
+
+def ids_with_prefix(db: sqlite_utils.Database, prefix: str, limit: int = 2) -> list[tuple[str, str]]:
+    """(record id, work id) of up to ``limit`` leaves whose record id starts with ``prefix`` (lower-case hex)."""
+    # A prefix search on a unique index: ids are lower-case hex, so [prefix, prefix + "g") is the range.
+    return db.execute("SELECT record_id, work_id FROM log_leaves WHERE record_id >= ? AND record_id < ? LIMIT ?",
+                      [prefix, prefix + "g", limit]).fetchall()
 
 
 def record_leaf(record: SignedRecord) -> bytes:
@@ -224,11 +239,9 @@ def _verified_checkpoint(db: sqlite_utils.Database, stored: SignedCheckpoint) ->
     return Checkpoint.parse(open_note(stored.note, origin, public)), public
 
 
-def prove_inclusion(registry: "Registry", reference: str) -> InclusionProof:
-    """An inclusion proof of a record or claim (by id or prefix) against the newest checkpoint, checked
-    before it is returned."""
-    db = registry.db
-    record_id = registry.resolve_record(reference, logged=True)
+def prove_inclusion(db: sqlite_utils.Database, record_id: str) -> InclusionProof:
+    """An inclusion proof of a logged record, claim or event against the newest checkpoint, checked before it
+    is returned."""
     row = db.execute("SELECT idx, leaf_hash FROM log_leaves WHERE record_id = ?", [record_id]).fetchone()
     if row is None:
         raise NotFound(f"record {record_id[:12]} is not in the log")
@@ -241,9 +254,8 @@ def prove_inclusion(registry: "Registry", reference: str) -> InclusionProof:
     return InclusionProof(record_id, row[0], checkpoint.size, bytes(row[1]), path, stored, public)
 
 
-def prove_consistency(registry: "Registry", old_size: int, new_size: int | None = None) -> ConsistencyProof:
+def prove_consistency(db: sqlite_utils.Database, old_size: int, new_size: int | None = None) -> ConsistencyProof:
     """A consistency proof between two tree sizes (the newer defaults to the newest checkpoint's)."""
-    db = registry.db
     stored = latest_checkpoint(db)
     newest = stored.size if stored else 0
     new = newest if new_size is None else new_size
@@ -308,7 +320,6 @@ def audit(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple
             problems.append(f"{where}: the log has only {tree.size} leaves")
         elif tree.root(checkpoint.size) != checkpoint.root:
             problems.append(f"{where}: its root is not the log's root at that size (history rewritten)")
-    problems += _audit_chain_events(db, rows)
     newest = signed[-1].size if signed else 0
     if newest < tree.size:
         notes.append(f"the newest checkpoint covers {newest} of {tree.size} log leaves: run 'artforge log checkpoint'")
@@ -347,73 +358,16 @@ def _audit_logged_table(db: sqlite_utils.Database, rows: list, kind: str, table:
     return problems
 
 
-def _audit_chain_events(db: sqlite_utils.Database, rows: list) -> list[str]:
-    """Every mint and deployment leaf is signed by a recorded log key; every minted token's row and every
-    deployment row says what its event says, and back."""
-    problems = []
-    keys = {key_id: bytes.fromhex(public) for key_id, public in db.execute("SELECT key_id, public_key FROM log_keys")}
-    mints: dict[tuple, tuple[int, dict]] = {}
-    deployments: dict[tuple, tuple[int, dict]] = {}
-    for index, kind, _record_id, leaf, _hash in rows:
-        if kind not in (MINT_TYPE, DEPLOYMENT_TYPE):
-            continue
-        try:
-            data = json.loads(bytes(leaf))
-            record = SignedRecord(data["payload"], data["signature"])
-            if kind == MINT_TYPE:
-                token = record.payload["token"]
-                mints[(token["chain_id"], token["contract"], record.payload["work_id"], token["token_id"])] = (
-                    index, token)
-            else:
-                event = record.payload["deployment"]
-                deployments[(event["chain_id"], event["address"])] = (index, event)
-        except (ValueError, KeyError, TypeError):
-            problems.append(f"log leaf {index}: an unreadable {kind} event")
-            continue
-        public = keys.get(record.signer_key_id)
-        if public is None or record.payload["signer"].get("public_key") != public.hex() or not _signed(record):
-            problems.append(f"log leaf {index}: a {kind} event not signed by the log key")
-    for row in _table_rows(db, "SELECT * FROM tokens WHERE status = 'minted'"):
-        chain_id, work_id, token_id = row["chain_id"], row["work_id"], row["token_id"]
-        found = mints.pop((chain_id, row["contract"], work_id, token_id), None)
-        where = f"token {token_id} of work {str(work_id)[:12]} on chain {chain_id}"
-        if found is None:
-            problems.append(f"{where} is not in the log")
-        elif any(row[name] != value for name, value in found[1].items()) or \
-                row["token_uri"] != f"ipfs://{row['metadata_cid']}":
-            problems.append(f"{where}: its row differs from its mint event (log leaf {found[0]})")
-    for (chain_id, _contract, work_id, token_id), (index, _token) in mints.items():
-        problems.append(f"log leaf {index}: mint of token {token_id} (work {work_id[:12]}, chain {chain_id}) "
-                        f"is not in the tokens table")
-    for row in _table_rows(db, "SELECT * FROM chain_deployments"):
-        found = deployments.pop((row["chain_id"], row["address"]), None)
-        where = f"deployment {row['address']} on chain {row['chain_id']}"
-        if found is None:
-            problems.append(f"{where} is not in the log")
-        elif any(row[name] != value for name, value in found[1].items()):
-            problems.append(f"{where}: its row differs from its deployment event (log leaf {found[0]})")
-    for (chain_id, address), (index, _event) in deployments.items():
-        problems.append(f"log leaf {index}: deployment {address} on chain {chain_id} is not in the registry")
-    return problems
-
-
 def _leaf_columns(leaf: bytes) -> tuple[str, str, str] | None:
     """(kind, record id, work id) as a leaf's own bytes give them, as ``append`` stores them beside it."""
     try:
         data = json.loads(leaf)
         record = SignedRecord(data["payload"], data["signature"])
-        kind = {"mint": MINT_TYPE, "deployment": DEPLOYMENT_TYPE, "identity": CLAIM_KIND, "licence": CLAIM_KIND}.get(
-            record.record_type, "record")
+        kind = leaf_kind(record)
         work_id = record.payload.get("work_id") or (record.record_id if record.record_type == "registration" else "")
         return kind, record.record_id, work_id
     except (ValueError, KeyError, TypeError, AttributeError, InvalidRecord):
         return None
-
-
-def _table_rows(db: sqlite_utils.Database, query: str) -> list[dict]:
-    cursor = db.execute(query)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
 def _signed(record: SignedRecord) -> bool:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from artforge.registry import transparency_log as translog
+from artforge.chain import events
 from artforge.chain import store
 from artforge.registry.claims import licence_payload
 from artforge.errors import SigningKeyError
@@ -144,12 +144,12 @@ def _log_chain_rows(registry: Registry, home: Home) -> int:
     """Log the deployments and minted tokens that no event covers yet (recorded before they were logged)."""
     db = registry.db
     deployed = {(e["deployment"]["chain_id"], e["deployment"]["address"])
-                for e in translog.chain_events(db, translog.DEPLOYMENT_TYPE)}
+                for e in events.chain_events(db, events.DEPLOYMENT_TYPE)}
     minted = {(e["token"]["chain_id"], e["token"]["contract"], e["token"]["token_id"])
-              for e in translog.chain_events(db, translog.MINT_TYPE)}
-    pending = [(translog.DEPLOYMENT_TYPE, translog.deployment_payload(d.to_dict()), "")
+              for e in events.chain_events(db, events.MINT_TYPE)}
+    pending = [(events.DEPLOYMENT_TYPE, events.deployment_payload(d.to_dict()), "")
                for d in store.deployments(registry) if (d.chain_id, d.address) not in deployed]
-    pending += [(translog.MINT_TYPE, translog.mint_payload(t.work_id, t.to_dict()), t.work_id)
+    pending += [(events.MINT_TYPE, events.mint_payload(t.work_id, t.to_dict()), t.work_id)
                 for t in store.all_tokens(registry)
                 if t.status == store.MINTED and (t.chain_id, t.contract, t.token_id) not in minted]
     for kind, payload, work_id in pending:

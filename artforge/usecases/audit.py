@@ -24,6 +24,7 @@ from pathlib import Path
 
 from artforge.registry import claims
 
+from artforge.chain import events
 from artforge.registry import transparency_log as translog
 from artforge.config import LOG_KEY_NAME
 from artforge.errors import BadInput, InvalidRecord
@@ -250,7 +251,7 @@ def _audit_log(registry: Registry, report: AuditReport, log_key: bytes | None,
     log_problems, log_notes = translog.audit(registry.db, log_key)
     report.notes = log_notes + report.notes
     report.log_size = translog.size(registry.db)
-    report.add("log", log_problems)
+    report.add("log", log_problems + events.audit_chain_events(registry))
     for path, note in saved:
         report.add("log", [f"{path}: {p}" for p in translog.check_against(registry.db, note, log_key)])
 

@@ -72,13 +72,13 @@ def log_checkpoint(home: Home, out: Path | None = None) -> LogState:
 def prove_record(home: Home, reference: str) -> InclusionProof:
     """``artforge log prove RECORD``."""
     with home.registry() as registry:
-        return translog.prove_inclusion(registry, reference)
+        return translog.prove_inclusion(registry.db, registry.resolve_record(reference, logged=True))
 
 
 def prove_consistency(home: Home, old_size: int, new_size: int | None = None) -> ConsistencyProof:
     """``artforge log consistency OLD [NEW]``."""
     with home.registry() as registry:
-        return translog.prove_consistency(registry, old_size, new_size)
+        return translog.prove_consistency(registry.db, old_size, new_size)
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def build_bundle(home: Home, reference: str) -> dict:
     with home.registry() as registry, registry.transaction():  # one snapshot: every proof, one checkpoint
         work = registry.resolve_work(reference)
         records = registry.records(work.id)
-        proofs = [translog.prove_inclusion(registry, record.record_id) for record in records]
+        proofs = [translog.prove_inclusion(registry.db, record.record_id) for record in records]
     checkpoint, public = proofs[-1].checkpoint, proofs[-1].log_public_key
     origin = translog.origin_for(public)
     # The log key also attests how many records the work has at this size, and which is the last: a bundle

@@ -18,7 +18,7 @@ from typing import Any
 from artforge.errors import (ChainUnreachable, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
                       TransactionRejected, UsageError)
 from artforge.usecases.home import Home
-from artforge.registry import transparency_log as translog
+from artforge.chain import events
 from artforge.fsutil import read_regular_file
 from artforge.imaging import load_image, pixel_sha256
 from artforge.provenance.keys import Signer
@@ -286,8 +286,8 @@ class Minter:
         with self.registry.transaction():
             store.put_token(self.registry, row)
             if row.status == store.MINTED and self.log_signer is not None and not self._logged(row):
-                payload = translog.mint_payload(row.work_id, row.to_dict())
-                self.registry.log_event(translog.MINT_TYPE, sign_payload(payload, self.log_signer), row.work_id)
+                payload = events.mint_payload(row.work_id, row.to_dict())
+                self.registry.log_event(events.MINT_TYPE, sign_payload(payload, self.log_signer), row.work_id)
 
     def _logged(self, row: store.TokenRow) -> bool:
         return store.mint_logged(self.registry, row)
