@@ -10,7 +10,7 @@ Measures, in a fresh artforge home in a temp folder:
      thumbnail), on ``--workers`` processes (``registration.analyse_all`` with
      :func:`artforge.matching.matcher.analyse_for_registration`);
    * signing: canonical JSON + Ed25519 (``registration.sign_payload``);
-   * registry writes: ``Registry.insert_work`` and ``Registry.put_match_layers``;
+   * registry writes: ``Registry.insert_work`` and ``layer_store.put_match_layers``;
    * index sync: ``registration.sync_index``, which rewrites the index file only once
      ``SNAPSHOT_EVERY`` rows have been added since the last snapshot (how many batches did is reported);
    * other: licence/key checks, identity, the transaction and the duplicate-pixels lookup (the rest);
@@ -68,6 +68,7 @@ from artforge.config import Settings  # noqa: E402
 from artforge.usecases.home import Home, init_home  # noqa: E402
 from artforge.imaging import load_image  # noqa: E402
 from artforge.matching import calibration as cal  # noqa: E402
+from artforge.matching import layer_store  # noqa: E402
 from artforge.matching.index import SNAPSHOT_EVERY, MatchIndex, index_path, open_index  # noqa: E402
 from artforge.matching.layers import QueryLayers  # noqa: E402
 from artforge.matching.matcher import MAX_PROPOSALS, analyse_query  # noqa: E402
@@ -120,17 +121,17 @@ def instrument_registration(watch: Stopwatch, snapshots: list[int]) -> Callable[
     index then, None otherwise).
     """
     saved = (registration.analyse_all, registration.sign_payload, registration.sync_index,
-             Registry.insert_work, Registry.put_match_layers)
+             Registry.insert_work, layer_store.put_match_layers)
     registration.analyse_all = watch.wrap(ANALYSIS, saved[0])
     registration.sign_payload = watch.wrap(SIGN, saved[1])
     registration.sync_index = watch.wrap(SYNC, saved[2],
                                          lambda index: snapshots.append(index.covered_rowid) if index else None)
     Registry.insert_work = watch.wrap(INSERT, saved[3])
-    Registry.put_match_layers = watch.wrap(LAYERS, saved[4])
+    layer_store.put_match_layers = watch.wrap(LAYERS, saved[4])
 
     def undo() -> None:
         (registration.analyse_all, registration.sign_payload, registration.sync_index,
-         Registry.insert_work, Registry.put_match_layers) = saved
+         Registry.insert_work, layer_store.put_match_layers) = saved
 
     return undo
 

@@ -56,6 +56,7 @@ from artforge.usecases.home import Home, init_home  # noqa: E402
 from artforge.usecases.licensing import grant_licence, transfer_work  # noqa: E402
 from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload  # noqa: E402
 from artforge.usecases.register import RegisteredWork, register_images  # noqa: E402
+from artforge.matching import layer_store
 
 console = Console()
 
@@ -144,7 +145,7 @@ def synthesise(home: Home, templates: list[RegisteredWork], start: int, stop: in
                     signed = sign_payload(record.payload(), signer)
                     registry.insert_work(signed, fingerprint, title=work.title, licence_id=licence.id,
                                          origin=record.origin, parents=[])
-                    registry.put_match_layers(signed.record_id, bytes.fromhex(fingerprint.pdq), None)
+                    layer_store.put_match_layers(registry, signed.record_id, bytes.fromhex(fingerprint.pdq), None)
     return (stop - start) / (time.perf_counter() - started)
 
 

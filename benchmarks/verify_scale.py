@@ -112,7 +112,7 @@ ROUND_TRIP_QUERIES = 30  # queries whose proposals must be identical after save 
 # -- real works and their modified copies -----------------------------------------------------------------
 @dataclass
 class RealWork:
-    """A planted work: its registry row (as ``Registry.match_index_rows`` yields it) less the rowid."""
+    """A planted work: its registry row (as ``layer_store.match_index_rows`` yields it) less the rowid."""
 
     name: str
     pdq: bytes
@@ -248,7 +248,7 @@ class SyntheticRows:
 
     def __iter__(self) -> Iterator[tuple[int, bytes, str | None, bytes | None, bytes | None, bytes | None,
                                          bytes | None]]:
-        """``(rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors)``, as ``Registry.match_index_rows``.
+        """``(rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors)``, as ``layer_store.match_index_rows``.
 
         A ``smooth_fraction`` of the synthetic works are smooth and carry tone tiles."""
         rng = np.random.default_rng(self.seed + 1)

@@ -20,6 +20,7 @@ from artforge.matching.layers import (DIHEDRAL_OPS, FRAME, apply_dihedral, conte
 from artforge.usecases.register import register_images
 from artforge.registry.database import SCHEMA_VERSION
 from artforge.usecases.verify import verify_images
+from artforge.matching import layer_store
 
 from cli_helpers import run
 
@@ -141,7 +142,7 @@ def test_works_registered_before_layers_are_migrated_and_filled_in(home: Home, a
     image.crop((0, 0, int(image.width * 0.8), int(image.height * 0.8))).save(cropped, quality=85)
     with home.registry() as registry:  # reopening applies migrations 2 and 3
         assert registry.schema_version() == SCHEMA_VERSION
-        assert len(registry.works_without_layers()) == 3
+        assert len(layer_store.works_without_layers(registry)) == 3
     before = verify_images(home, [cropped], workers=1)[0]
     assert before.match is None or before.match.work_id == ids[2]  # never a wrong work
     result = rebuild(home, [art(s) for s in range(3)] + [art(9)], workers=1)
@@ -159,16 +160,16 @@ def test_tone_tiles_of_works_registered_before_them_are_computed_by_rebuild(home
         originals.append(path)
     ids = [w.work_id for w in register_images(home, originals, licence_id="CC0-1.0", workers=1)]
     with home.registry() as registry, registry.transaction():
-        tiles = registry.match_layers_of(ids[1])["tile_ahash"]
+        tiles = layer_store.match_layers_of(registry, ids[1])["tile_ahash"]
         assert len(tiles) == len(tile_boxes()) * 32  # registered with its tiles
         registry.db.execute("UPDATE match_layers SET tile_ahash = NULL")  # as migration 3 leaves older rows
     with home.registry() as registry:
-        assert len(registry.rows_without_tiles()) == 3
+        assert len(layer_store.rows_without_tiles(registry)) == 3
     result = rebuild(home, workers=1)
     assert result.tiles_added == 3
     with home.registry() as registry:
-        assert registry.rows_without_tiles() == []
-        assert registry.match_layers_of(ids[1])["tile_ahash"] == tiles  # the same hashes as at registration
+        assert layer_store.rows_without_tiles(registry) == []
+        assert layer_store.match_layers_of(registry, ids[1])["tile_ahash"] == tiles  # the same hashes as at registration
         assert len(open_index(registry).tone_codes) == 3 * 19  # the box and 18 windows; the frame is the box
 
 
@@ -177,15 +178,15 @@ def test_tiles_computed_before_the_frame_tile_are_computed_again(home: Home, tmp
     Image.fromarray(_stripe_flag([(0, 150, 214), (255, 255, 255), (0, 122, 61)])).save(path)
     [work] = register_images(home, [path], licence_id="CC0-1.0", workers=1)
     with home.registry() as registry, registry.transaction():
-        tiles = registry.match_layers_of(work.work_id)["tile_ahash"]
+        tiles = layer_store.match_layers_of(registry, work.work_id)["tile_ahash"]
         # As a registry of schema v3 holds it: 18 windows, no frame tile.
-        registry.put_tile_hashes(work.work_id, tiles[:18 * 32])
+        layer_store.put_tile_hashes(registry, work.work_id, tiles[:18 * 32])
         rewind_schema(registry.db, 3)
     with home.registry() as registry:  # reopening applies migration 4
-        assert [row["work_id"] for row in registry.rows_without_tiles()] == [work.work_id]
+        assert [row["work_id"] for row in layer_store.rows_without_tiles(registry)] == [work.work_id]
     assert rebuild(home, workers=1).tiles_added == 1
     with home.registry() as registry:
-        assert registry.match_layers_of(work.work_id)["tile_ahash"] == tiles
+        assert layer_store.match_layers_of(registry, work.work_id)["tile_ahash"] == tiles
 
 
 # --- stripe art and captions on smooth art ------------------------------------------------------------

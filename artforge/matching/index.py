@@ -39,6 +39,7 @@ from artforge.provenance.fingerprints import default_workers
 from artforge.fsutil import atomic_write
 from artforge.registry.database import Registry
 from artforge.matching.layers import DIHEDRAL_OPS, FRAME_TILE, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
+from artforge.matching import layer_store
 
 INDEX_FORMAT = 3
 SNAPSHOT_EVERY = 2_000  # delta rows that make register rewrite the index file
@@ -135,7 +136,7 @@ class MatchIndex:
 
     # -- building --------------------------------------------------------------------------------------
     def add_rows(self, rows) -> int:
-        """Add ``Registry.match_index_rows`` rows; returns how many."""
+        """Add ``layer_store.match_index_rows`` rows; returns how many."""
         g_codes, g_owner, g_box, l_codes, l_owner, t_codes, t_owner, t_tile = [], [], [], [], [], [], [], []
         count = 0
         for rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors in rows:
@@ -430,11 +431,11 @@ def _train_ivf(codes: np.ndarray):
 
 def open_index(registry: Registry) -> MatchIndex:
     """The index for a registry: the snapshot on disk plus the rows registered since (or all rows)."""
-    rows, max_rowid, _ = registry.match_layer_state()
+    rows, max_rowid, _ = layer_store.match_layer_state(registry)
     index = MatchIndex.load(index_path(registry.path))
     if index is None or index.covered_rowid > max_rowid or index.works > rows:
         index = MatchIndex()  # missing, unreadable, or from another registry state: rebuild in memory
-    index.add_rows(registry.match_index_rows(index.covered_rowid))
+    index.add_rows(layer_store.match_index_rows(registry, index.covered_rowid))
     return index.build()
 
 
@@ -451,14 +452,14 @@ def read_meta(path: Path) -> dict | None:
 def sync_index(registry: Registry, *, force: bool = False) -> MatchIndex | None:
     """Rewrite the index file when the delta since its snapshot is large (or ``force``); the new index, or None."""
     path = index_path(registry.path)
-    _, max_rowid, _ = registry.match_layer_state()
+    _, max_rowid, _ = layer_store.match_layer_state(registry)
     meta = read_meta(path)
     covered = int(meta["covered_rowid"]) if meta else 0
     if not force and max_rowid - covered < SNAPSHOT_EVERY:
         return None
     if force:
         index = MatchIndex()
-        index.add_rows(registry.match_index_rows(0))
+        index.add_rows(layer_store.match_index_rows(registry, 0))
         index.build()
     else:
         index = open_index(registry)
@@ -477,7 +478,7 @@ def rebuild_index(registry: Registry) -> tuple[MatchIndex, float]:
 def index_stats(registry: Registry, index: MatchIndex | None = None) -> IndexStats:
     """Sizes and freshness of a registry's index (``index``: one already open, so it is not read again)."""
     path = index_path(registry.path)
-    rows, max_rowid, full = registry.match_layer_state()
+    rows, max_rowid, full = layer_store.match_layer_state(registry)
     meta = read_meta(path)  # the snapshot's metadata only; its arrays stay on disk
     covered = int(meta["covered_rowid"]) if meta else 0
     index = index if index is not None else open_index(registry)

@@ -17,6 +17,7 @@ from artforge.matching.compare import (SEARCH_MIN_PEAK_TEXTURED, Alignment, Comp
 from artforge.matching.index import MatchIndex, Proposal, is_smooth
 from artforge.matching.layers import FRAME, MatchLayers, QueryLayers, compute_layers, decode_thumbnail, tile_boxes, to_grey
 from artforge.matching.straighten import disputed_layers
+from artforge.matching import layer_store
 
 ANALYSIS_MAX_SIDE = 1024  # layers never need more; shrinking first keeps huge images cheap
 MAX_PROPOSALS = 6
@@ -163,7 +164,7 @@ class LayeredMatcher:
         by_work: dict[int, list[Proposal]] = {}
         for proposal in proposals:  # strongest first; a work may be proposed by several layers
             by_work.setdefault(proposal.rowid, []).append(proposal)
-        rows = registry.match_layers(list(by_work))
+        rows = layer_store.match_layers(registry, list(by_work))
         smooth_query = is_smooth(query)
         results = []
         for rowid, work_proposals in by_work.items():

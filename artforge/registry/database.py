@@ -394,56 +394,6 @@ class Registry:
             raise ValueError(f"unknown fingerprint columns: {sorted(set(columns) - allowed)}")
         yield from self.db.execute(f"SELECT work_id, {', '.join(columns)} FROM fingerprints")
 
-    # -- matching layers -----------------------------------------------------------------------------
-    def put_match_layers(self, work_id: str, pdq: bytes, layers: dict | None) -> None:
-        """Store (or replace) a work's matching layers: ``layers`` is ``MatchLayers.to_row()``, or None."""
-        self.db["match_layers"].upsert({"work_id": work_id, "pdq": pdq, **(layers or {"version": 0})},
-                                       pk="work_id")
-
-    def match_layer_state(self) -> tuple[int, int, int]:
-        """``(rows, max rowid, rows with full layers)`` of the match_layers table."""
-        rows, max_rowid, full = self.db.execute(
-            "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COALESCE(SUM(version > 0), 0) FROM match_layers").fetchone()
-        return rows, max_rowid, full
-
-    def match_index_rows(self, after_rowid: int = 0) -> Iterator[tuple]:
-        """``(rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors)`` of every layers row after
-        ``after_rowid``."""
-        yield from self.db.execute(
-            "SELECT rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors FROM match_layers "
-            "WHERE rowid > ? ORDER BY rowid", [after_rowid])
-
-    def rows_without_tiles(self) -> list[dict]:
-        """Full layer rows (as :meth:`match_layers`) whose tone tiles were never computed."""
-        cursor = self.db.execute("SELECT rowid AS rowid_, * FROM match_layers "
-                                 "WHERE version > 0 AND tile_ahash IS NULL ORDER BY rowid")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-    def put_tile_hashes(self, work_id: str, tiles: bytes) -> None:
-        self.db.execute("UPDATE match_layers SET tile_ahash = ? WHERE work_id = ?", [tiles, work_id])
-
-    def match_layers(self, rowids: list[int]) -> dict[int, dict]:
-        """Full layer rows (with ``work_id``) by rowid."""
-        if not rowids:
-            return {}
-        marks = ",".join("?" * len(rowids))
-        cursor = self.db.execute(f"SELECT rowid AS rowid_, * FROM match_layers WHERE rowid IN ({marks})", rowids)
-        names = [d[0] for d in cursor.description]
-        return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
-
-    def match_layers_of(self, work_id: str) -> dict | None:
-        """A work's layer row (with ``rowid_``), or None."""
-        cursor = self.db.execute("SELECT rowid AS rowid_, * FROM match_layers WHERE work_id = ?", [work_id])
-        row = cursor.fetchone()
-        return dict(zip([d[0] for d in cursor.description], row)) if row else None
-
-    def works_without_layers(self) -> list[tuple[str, str]]:
-        """``(work_id, pixel_sha256)`` of works whose layers were never computed."""
-        return self.db.execute(
-            "SELECT w.id, w.pixel_sha256 FROM works w LEFT JOIN match_layers m ON m.work_id = w.id "
-            "WHERE m.version IS NULL OR m.version = 0 ORDER BY w.rowid").fetchall()
-
     def fingerprint(self, work_id: str) -> Fingerprint:
         rows = list(self.db["fingerprints"].rows_where("work_id = ?", [work_id]))
         if not rows:

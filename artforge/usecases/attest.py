@@ -32,6 +32,7 @@ from artforge.matching.digest import layers_digest
 from artforge.matching.layers import decode_thumbnail, pdq_bits
 from artforge.provenance.records import attestation_payload, check_chain, sign_payload, utc_now
 from artforge.registry.database import Registry
+from artforge.matching import layer_store
 
 # A stored thumbnail's PDQ against the PDQ signed at registration: resizing to the thumbnail moves a few
 # bits; another work's thumbnail differs in about half of the 256.
@@ -102,7 +103,7 @@ def _attest_layers(registry: Registry, signers: _Signers, result: AttestResult) 
         facts = derive_facts(records)
         if facts.layers is not None:
             continue
-        row = registry.match_layers_of(work_id)
+        row = layer_store.match_layers_of(registry, work_id)
         unfit = "; ".join(row_problems(registry, facts)) or layers_fit(row, facts.fingerprints)
         if unfit:
             result.refused.append(f"{work_id[:12]}: {unfit}")

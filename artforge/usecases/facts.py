@@ -14,6 +14,7 @@ from artforge.errors import NotFound
 from artforge.matching.digest import layers_digest
 from artforge.provenance.records import SignedRecord, signed_layers_digest
 from artforge.registry.database import GrantRow, Registry, WorkRow
+from artforge.matching import layer_store
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:
         problems.append("the grants table disagrees with the signed grant records")
     if _rows(registry, "transfers", work_id) != sorted(facts.transfers, key=lambda t: t["record_id"]):
         problems.append("the transfers table disagrees with the signed transfer records")
-    problems += layer_problems(registry.match_layers_of(work_id), facts)
+    problems += layer_problems(layer_store.match_layers_of(registry, work_id), facts)
     return problems
 
 

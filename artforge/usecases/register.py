@@ -15,6 +15,7 @@ from artforge.matching.matcher import Analysed, analyse_for_registration
 from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload
 from artforge.registry.database import Registry
 from artforge.textutil import clean_text
+from artforge.matching import layer_store
 
 MAX_TITLE_LENGTH = 500
 
@@ -104,7 +105,7 @@ def register_analysed(
                 registry.name_identity(signer, key_info.name if key_info else None)
             work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
                                         origin=record.origin, parents=parent_ids)
-            registry.put_match_layers(work.id, layers_row["pdq"], analysed.layers.to_row())
+            layer_store.put_match_layers(registry, work.id, layers_row["pdq"], analysed.layers.to_row())
             results.append(RegisteredWork(path, work.id, title, licence.id, signer.key_id, True, fingerprint))
     sync_index(registry)
     return results

@@ -12,6 +12,7 @@ from artforge.matching.index import IndexStats, index_stats, rebuild_index
 from artforge.matching.layers import MatchLayers, work_tiles
 from artforge.matching.matcher import analyse_for_registration
 from artforge.registry.database import Registry
+from artforge.matching import layer_store
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | Non
         tiles_added = fill_tiles(registry)
         if images:
             missing: dict[str, list[str]] = {}
-            for work_id, pixel_sha256 in registry.works_without_layers():
+            for work_id, pixel_sha256 in layer_store.works_without_layers(registry):
                 missing.setdefault(pixel_sha256, []).append(work_id)
             analysed = analyse_all(images, analyse_for_registration, workers=workers, **home.settings.image_limits)
             with registry.transaction():
@@ -52,20 +53,20 @@ def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | Non
                         unmatched.append(str(path))
                         continue
                     for work_id in work_ids:
-                        registry.put_match_layers(work_id, bytes.fromhex(item.fingerprint.pdq), item.layers.to_row())
+                        layer_store.put_match_layers(registry, work_id, bytes.fromhex(item.fingerprint.pdq), item.layers.to_row())
                         added += 1
         index, seconds = rebuild_index(registry)
-        remaining = len(registry.works_without_layers())
+        remaining = len(layer_store.works_without_layers(registry))
         return RebuildResult(added, tiles_added, unmatched, remaining, seconds, index_stats(registry, index))
 
 
 def fill_tiles(registry: Registry) -> int:
     """Compute the tone tiles of layer rows that predate them (b"" for textured works); returns how many."""
-    rows = registry.rows_without_tiles()
+    rows = layer_store.rows_without_tiles(registry)
     with registry.transaction():
         for row in rows:
             layers = MatchLayers.from_row(row)
-            registry.put_tile_hashes(row["work_id"], work_tiles(layers.thumbnail, len(layers.points), layers.box_quality))
+            layer_store.put_tile_hashes(registry, row["work_id"], work_tiles(layers.thumbnail, len(layers.points), layers.box_quality))
     return len(rows)
 
 

@@ -35,6 +35,7 @@ from artforge.provenance.records import check_chain, signed_layers_digest
 from artforge.registry.database import Registry
 from artforge.chain.tokens import LiveReader
 from artforge.usecases.show import REGISTRY_TAMPERED, WorkDetails, with_token_owners, work_details
+from artforge.matching import layer_store
 
 MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
 MIN_MATCH_SIDE = 24
@@ -269,7 +270,7 @@ def diff_target(diff: Path, image: Path, batch: bool) -> Path:
 
 
 def _write_diff(registry: Registry, report: DisputeReport, query: QueryLayers, out: Path) -> None:
-    row = registry.match_layers_of(report.match.work_id) if report.match else None
+    row = layer_store.match_layers_of(registry, report.match.work_id) if report.match else None
     if row is None or not row.get("version"):
         report.notes.append("no diff: the matched work has no stored thumbnail (run 'artforge index rebuild --images')")
         return
