@@ -14,7 +14,7 @@ ANVIL     := $(ANVIL_DIR)/node_modules/.bin/anvil
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,chain]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -27,8 +27,13 @@ $(ANVIL_DIR)/node_modules/.installed: $(ANVIL_DIR)/package.json $(ANVIL_DIR)/pac
 		npm ci --prefix $(ANVIL_DIR) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the tests that need anvil will be skipped" >&2; fi
 
+# The whole suite, then the core again with the chain extra (web3) absent, as after a plain `pip install artforge`.
+CORE_TESTS := tests/test_optional_chain.py tests/test_cli.py tests/test_verify.py tests/test_registration.py \
+	tests/test_audit.py tests/test_translog.py tests/test_licensing.py tests/test_integrity.py
+
 test: $(VENV)/.installed anvil
 	$(PY) -m pytest -q
+	ARTFORGE_WITHOUT_CHAIN=1 $(PY) -m pytest -q -m "not slow" $(CORE_TESTS)
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/fingerprint_speed.py

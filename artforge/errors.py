@@ -125,6 +125,10 @@ class ChainError(ArtforgeError):
     exit_code = ExitCode.CHAIN_ERROR
 
 
+class ChainExtraMissing(ChainError):
+    """web3, the optional extra that talks to chains, is not installed."""
+
+
 class ChainUnreachable(ChainError):
     """No node answers at the chain's address."""
 

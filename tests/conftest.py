@@ -1,16 +1,40 @@
-"""Shared fixtures: every test gets its own artforge home; real images are drawn on the spot."""
+"""Shared fixtures: every test gets its own artforge home; real images are drawn on the spot.
+
+With ``ARTFORGE_WITHOUT_CHAIN=1`` the optional extra ``artforge[chain]`` (web3, eth-tester) cannot be
+imported, as on a machine where only ``pip install artforge`` ran: ``make test`` runs the core tests that way
+as well (see the Makefile), so a module-level ``import web3`` anywhere outside minting fails them.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from importlib.abc import MetaPathFinder
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from artforge.config import Settings
-from artforge.generation.procedural import draw_art
-from artforge.usecases.home import Home, init_home
+CHAIN_EXTRA = frozenset({"web3", "eth_tester", "eth_account", "eth_abi", "eth_utils", "eth_typing", "eth_keys",
+                         "eth_hash", "eth", "hexbytes"})
+
+
+class _ChainExtraAbsent(MetaPathFinder):
+    """Import finder that makes the chain extra's packages absent (ModuleNotFoundError, as if uninstalled)."""
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: D102 - the MetaPathFinder protocol
+        if fullname.partition(".")[0] in CHAIN_EXTRA:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
+if os.environ.get("ARTFORGE_WITHOUT_CHAIN") == "1":
+    sys.meta_path.insert(0, _ChainExtraAbsent())
+
+from artforge.config import Settings  # noqa: E402
+from artforge.generation.procedural import draw_art  # noqa: E402
+from artforge.usecases.home import Home, init_home  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

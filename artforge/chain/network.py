@@ -15,7 +15,7 @@ from typing import Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from artforge.config import check_env_name
-from artforge.errors import (ChainError, ChainUnreachable, SigningKeyError, TransactionRejected, UsageError)
+from artforge.errors import (ChainError, ChainExtraMissing, ChainUnreachable, SigningKeyError, TransactionRejected, UsageError)
 
 CHAIN_KINDS = ("memory", "local", "rpc")
 RECEIPT_TIMEOUT_S = 120
@@ -121,6 +121,7 @@ class ChainSession:
 
 def check_address(value: str, what: str = "address") -> str:
     """A 0x-prefixed 20-byte address, returned in checksum form; a clear error otherwise."""
+    require_chain_extra()
     from eth_utils import is_checksum_address, to_checksum_address
 
     if not _ADDRESS.match(value or ""):
@@ -141,11 +142,26 @@ def _key_from_env(name: str) -> bytes:
     return bytes.fromhex(value[2:] if value.startswith("0x") else value)
 
 
+def require_chain_extra(memory: bool = False) -> None:
+    """Raise :class:`ChainExtraMissing` unless web3 (and, for the in-process chain, eth-tester) can be imported.
+
+    They are the optional extra ``artforge[chain]``: everything but talking to a chain runs without them.
+    """
+    try:
+        import web3  # noqa: F401
+        if memory:
+            import eth_tester  # noqa: F401
+    except ImportError as exc:
+        raise ChainExtraMissing(f"talking to a chain needs the optional extra ({exc.name} is not installed): "
+                                'pip install "artforge[chain]"') from None
+
+
 def connect(target: ChainTarget, local_url: str | None = None, default_key: bytes | None = None) -> ChainSession:
     """Open ``target``: the in-process chain, or the node at ``local_url`` / ``target.rpc_url``.
 
     ``default_key`` signs when no ``--key-env`` is given (the local node's well-known dev account).
     """
+    require_chain_extra(memory=target.kind == "memory")
     from eth_account import Account
     from web3 import Web3
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from artforge.cli import chain, fingerprint, generate, home, index, keys, license, log, verify, works
+from artforge.cli import (chain_commands, fingerprint_commands, generate_commands, home_commands, index_commands,
+                          keys_commands, license_commands, log_commands, verify_commands, works_commands)
 
 app = typer.Typer(
     name="artforge",
@@ -14,13 +15,14 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for group in (home, fingerprint, works, verify, generate, chain, log):
+for group in (home_commands, fingerprint_commands, works_commands, verify_commands, generate_commands, chain_commands,
+              log_commands):
     app.registered_commands.extend(group.app.registered_commands)
-app.add_typer(keys.app)
-app.add_typer(license.app)
-app.add_typer(index.app)
-app.add_typer(chain.chain_app)
-app.add_typer(log.log_app)
+app.add_typer(keys_commands.app)
+app.add_typer(license_commands.app)
+app.add_typer(index_commands.app)
+app.add_typer(chain_commands.chain_app)
+app.add_typer(log_commands.log_app)
 
 
 def main() -> None:

@@ -28,8 +28,8 @@ from artforge.usecases.show import work_details
 from artforge.chain import store
 from artforge.chain.contract import contract_for, minted_token_id
 from artforge.chain.metadata import TokenMetadata, build_metadata, write_metadata
-from artforge.chain.network import (ChainSession, ChainTarget, PreparedTransaction, broadcast, check_address, prepare, receipt_of,
-                      wait_for_receipt)
+from artforge.chain.network import (ChainSession, ChainTarget, PreparedTransaction, broadcast, check_address, prepare,
+                                    receipt_of, require_chain_extra, wait_for_receipt)
 from artforge.usecases.chain_setup import open_session
 
 DEFAULT_ROYALTY_BPS = 500  # 5%, a common marketplace default
@@ -158,6 +158,7 @@ def mint_work(home: Home, request: MintRequest, target: ChainTarget,
 
     ``session`` reuses an open chain (several mints on one in-process chain); else ``target`` is opened.
     """
+    require_chain_extra(memory=target.kind == "memory")  # before anything is read or written
     with home.registry() as registry:
         return prepare_mint(registry, home, request, lambda: session or open_session(home, target)).run()
 
