@@ -55,7 +55,7 @@ def _median_ms(samples: list[float]) -> float:
 
 
 def measure(db: sqlite_utils.Database, signer: Signer, size: int, rng: random.Random, probes: int) -> dict:
-    nodes = translog._Nodes(db)
+    nodes = translog.Nodes(db)
     start = time.perf_counter()
     root = translog.root(db, size)
     root_s = time.perf_counter() - start
@@ -64,12 +64,12 @@ def measure(db: sqlite_utils.Database, signer: Signer, size: int, rng: random.Ra
         index = rng.randrange(size)
         leaf = bytes(db.execute("SELECT leaf_hash FROM log_leaves WHERE idx = ?", [index]).fetchone()[0])
         start = time.perf_counter()
-        path = inclusion_proof(translog._Nodes(db).perfect, index, size)
+        path = inclusion_proof(translog.Nodes(db).perfect, index, size)
         inclusion.append(time.perf_counter() - start)
         verify_inclusion(index, size, leaf, path, root)
         old = rng.randint(1, size)
         start = time.perf_counter()
-        proof = consistency_proof(translog._Nodes(db).perfect, old, size)
+        proof = consistency_proof(translog.Nodes(db).perfect, old, size)
         consistency.append(time.perf_counter() - start)
         verify_consistency(old, size, translog.root(db, old), root, proof)
         start = time.perf_counter()

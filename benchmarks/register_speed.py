@@ -69,7 +69,8 @@ from artforge.usecases.home import Home, init_home  # noqa: E402
 from artforge.imaging import load_image  # noqa: E402
 from artforge.matching import calibration as cal  # noqa: E402
 from artforge.matching import layer_store  # noqa: E402
-from artforge.matching.index import SNAPSHOT_EVERY, MatchIndex, index_path, open_index  # noqa: E402
+from artforge.matching.index import MatchIndex  # noqa: E402
+from artforge.matching.index_file import SNAPSHOT_EVERY, index_path, open_index  # noqa: E402
 from artforge.matching.layers import QueryLayers  # noqa: E402
 from artforge.matching.matcher import MAX_PROPOSALS, analyse_query  # noqa: E402
 from artforge.registry.database import Registry  # noqa: E402

@@ -14,7 +14,8 @@ from registry_helpers import rewind_schema
 from artforge.usecases.home import Home
 from artforge.usecases.reindex import rebuild
 from artforge.matching import index as index_module
-from artforge.matching.index import MatchIndex, index_path, open_index, sync_index
+from artforge.matching.index import MatchIndex
+from artforge.matching.index_file import index_path, open_index, sync_index
 from artforge.matching.layers import (DIHEDRAL_OPS, FRAME, apply_dihedral, content_box, pdq_bits, query_layers,
                                       tile_boxes)
 from artforge.usecases.register import register_images

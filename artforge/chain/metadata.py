@@ -14,7 +14,7 @@ import rfc8785
 
 from artforge.fsutil import atomic_write
 from artforge.provenance.records import SignedRecord
-from artforge.registry.database import WorkRow
+from artforge.registry.rows import WorkRow
 from artforge.registry.licence_catalogue import Licence
 from artforge.chain.ipfs import file_cid
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import signal
 import threading
@@ -38,6 +37,7 @@ from artforge.generation.data import ImageDataset, load_dataset, to_float
 from artforge.errors import BadInput, Interrupted, UsageError
 from artforge.fsutil import atomic_write
 from artforge.generation.models.text import Vocabulary
+from artforge.generation.runtime import init_distributed, pick_device, set_seed
 from artforge.generation.recipes import Batch, ModelSpec, OptimConfig, Recipe, build_recipe, spec_for
 from artforge.generation.sampling import save_grid
 
@@ -114,54 +114,6 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def pick_device(name: str) -> torch.device:
-    """``auto`` picks CUDA, then Apple MPS, then the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"unknown device {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("CUDA was asked for but no CUDA device is available")
-    return device
-
-
-def set_seed(seed: int) -> None:
-    """The one place randomness is seeded."""
-    torch.manual_seed(seed)
-
-
-@dataclass
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def _init_distributed(device: torch.device) -> tuple[_Dist, torch.device]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist(), device
-    import torch.distributed as dist
-
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), local_rank), device
-
-
 class Trainer:
     """Drives a recipe over a dataset; see the module docstring."""
 
@@ -170,7 +122,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.run_dir = Path(config.out)
         device = pick_device(config.device)
-        self.dist, self.device = _init_distributed(device)
+        self.dist, self.device = init_distributed(device)
         checkpoint = self._find_resume(resume)
         if checkpoint is not None:  # the checkpoint's own settings win, except how long to train
             saved = TrainConfig.from_dict(checkpoint.data["train_config"])

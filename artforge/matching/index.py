@@ -1,10 +1,7 @@
 """The persistent candidate index: FAISS binary indexes over PDQ hashes and ORB descriptors.
 
-The registry's ``match_layers`` table is the source of truth; this index is a cache of it, kept in one
-file next to the registry (``<registry>.index.npz``, written whole and renamed into place, so a reader
-never sees half of it).  The file covers the table's rows up to ``covered_rowid``; rows registered after
-that are read from SQLite and added in memory when the index is opened (the *delta*), and
-:func:`sync_index` rewrites the file once the delta grows past ``SNAPSHOT_EVERY`` rows.
+A cache of the registry's ``match_layers`` rows, saved whole and renamed into place (a reader never sees
+half a file); :mod:`artforge.matching.index_file` keeps that file in step with the table.
 
 * Global layer: every work's frame PDQ, plus its content-box PDQ when it has a border, in an exact
   ``IndexBinaryFlat``: a query's 8 dihedral hashes (16 with a border) are compared against every stored
@@ -28,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +33,9 @@ import numpy as np
 
 from artforge.provenance.fingerprints import default_workers
 from artforge.fsutil import atomic_write
-from artforge.registry.database import Registry
 from artforge.matching.layers import DIHEDRAL_OPS, FRAME_TILE, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
-from artforge.matching import layer_store
 
 INDEX_FORMAT = 3
-SNAPSHOT_EVERY = 2_000  # delta rows that make register rewrite the index file
 IVF_ABOVE = 100_000  # descriptors (about 1,500 works); below this the local layer is searched exactly
 IVF_SAMPLE_PER_CELL = 32
 IVF_KMEANS_ITERATIONS = 10
@@ -80,30 +73,6 @@ class Proposal:
     tile: int = -1  # tone: the tone tile that matched (layers.tile_boxes() order); -1 for the whole content box
     mirrored: bool = False  # local: the query's mirror image matched
     distance: int | None = None
-
-
-@dataclass
-class IndexStats:
-    """What ``artforge index stats`` reports."""
-
-    path: str
-    exists: bool
-    works: int
-    works_with_layers: int
-    global_hashes: int
-    descriptors: int
-    local_kind: str
-    covered_rowid: int
-    delta_rows: int
-    file_bytes: int
-    memory_bytes: int
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def index_path(registry_path: Path) -> Path:
-    return registry_path.with_name(registry_path.name + ".index.npz")
 
 
 def _faiss():
@@ -427,63 +396,3 @@ def _train_ivf(codes: np.ndarray):
     ivf.own_fields = True
     quantizer.this.disown()
     return ivf
-
-
-def open_index(registry: Registry) -> MatchIndex:
-    """The index for a registry: the snapshot on disk plus the rows registered since (or all rows)."""
-    rows, max_rowid, _ = layer_store.match_layer_state(registry)
-    index = MatchIndex.load(index_path(registry.path))
-    if index is None or index.covered_rowid > max_rowid or index.works > rows:
-        index = MatchIndex()  # missing, unreadable, or from another registry state: rebuild in memory
-    index.add_rows(layer_store.match_index_rows(registry, index.covered_rowid))
-    return index.build()
-
-
-def read_meta(path: Path) -> dict | None:
-    """The snapshot's metadata alone (the arrays stay on disk), or None."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(bytes(data["meta"]).decode())
-    except (OSError, ValueError, KeyError):
-        return None
-    return meta if meta.get("format") == INDEX_FORMAT else None
-
-
-def sync_index(registry: Registry, *, force: bool = False) -> MatchIndex | None:
-    """Rewrite the index file when the delta since its snapshot is large (or ``force``); the new index, or None."""
-    path = index_path(registry.path)
-    _, max_rowid, _ = layer_store.match_layer_state(registry)
-    meta = read_meta(path)
-    covered = int(meta["covered_rowid"]) if meta else 0
-    if not force and max_rowid - covered < SNAPSHOT_EVERY:
-        return None
-    if force:
-        index = MatchIndex()
-        index.add_rows(layer_store.match_index_rows(registry, 0))
-        index.build()
-    else:
-        index = open_index(registry)
-    index.save(path)
-    return index
-
-
-def rebuild_index(registry: Registry) -> tuple[MatchIndex, float]:
-    """Build the index from every layers row and write it; returns it and the seconds taken."""
-    started = time.perf_counter()
-    index = sync_index(registry, force=True)
-    assert index is not None
-    return index, time.perf_counter() - started
-
-
-def index_stats(registry: Registry, index: MatchIndex | None = None) -> IndexStats:
-    """Sizes and freshness of a registry's index (``index``: one already open, so it is not read again)."""
-    path = index_path(registry.path)
-    rows, max_rowid, full = layer_store.match_layer_state(registry)
-    meta = read_meta(path)  # the snapshot's metadata only; its arrays stay on disk
-    covered = int(meta["covered_rowid"]) if meta else 0
-    index = index if index is not None else open_index(registry)
-    return IndexStats(
-        path=str(path), exists=meta is not None, works=rows, works_with_layers=full,
-        global_hashes=len(index.global_codes), descriptors=len(index.local_codes), local_kind=index.local_kind,
-        covered_rowid=covered, delta_rows=max_rowid - covered,
-        file_bytes=path.stat().st_size if meta is not None else 0, memory_bytes=index.memory_bytes)

@@ -14,7 +14,6 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
@@ -24,58 +23,13 @@ from artforge.provenance.fingerprints import Fingerprint
 from artforge.registry import claims
 from artforge.registry import transparency_log as translog
 from artforge.registry.licence_catalogue import Licence
+from artforge.registry.rows import GrantRow, WorkRow
 from artforge.registry.migrations import MIGRATIONS, SCHEMA_VERSION, licence_row
 from artforge.provenance.keys import Signer
 from artforge.provenance.records import SignedRecord, sign_payload, utc_now
 
 BUSY_TIMEOUT_MS = 30_000
 MIN_ID_PREFIX = 6
-
-
-@dataclass(frozen=True)
-class WorkRow:
-    """One registered work as the registry indexes it."""
-
-    id: str
-    title: str
-    pixel_sha256: str
-    file_sha256: str
-    width: int
-    height: int
-    creator_key_id: str
-    owner_key_id: str
-    licence_id: str
-    origin: dict
-    parents: list[str]
-    created_at: str
-    head_record_id: str
-    record_count: int
-
-    @classmethod
-    def from_row(cls, row: dict) -> "WorkRow":
-        data = dict(row)
-        data["origin"] = json.loads(data["origin"] or "{}")
-        data["parents"] = json.loads(data["parents"] or "[]")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class GrantRow:
-    """A licence grant, as indexed."""
-
-    record_id: str
-    work_id: str
-    grantee: str
-    terms: str
-    until: str | None
-    granted_by: str
-    created_at: str
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 def _is_unicode(text: str) -> bool:

@@ -25,6 +25,7 @@ from pathlib import Path
 from artforge.registry import claims
 
 from artforge.chain import events
+from artforge.registry import log_audit
 from artforge.registry import transparency_log as translog
 from artforge.config import LOG_KEY_NAME
 from artforge.errors import BadInput, InvalidRecord
@@ -248,12 +249,12 @@ def audit_registry(home: Home, against: Sequence[Path] = ()) -> AuditReport:
 
 def _audit_log(registry: Registry, report: AuditReport, log_key: bytes | None,
                saved: list[tuple[Path, str]]) -> None:
-    log_problems, log_notes = translog.audit(registry.db, log_key)
+    log_problems, log_notes = log_audit.audit_log(registry.db, log_key)
     report.notes = log_notes + report.notes
     report.log_size = translog.size(registry.db)
     report.add("log", log_problems + events.audit_chain_events(registry))
     for path, note in saved:
-        report.add("log", [f"{path}: {p}" for p in translog.check_against(registry.db, note, log_key)])
+        report.add("log", [f"{path}: {p}" for p in log_audit.check_against(registry.db, note, log_key)])
 
 
 def _home_log_key(home: Home) -> bytes | None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from artforge.errors import NotFound
 from artforge.matching.digest import layers_digest
 from artforge.provenance.records import SignedRecord, signed_layers_digest
-from artforge.registry.database import GrantRow, Registry, WorkRow
+from artforge.registry.database import Registry
+from artforge.registry.rows import GrantRow, WorkRow
 from artforge.matching import layer_store
 
 

@@ -18,7 +18,8 @@ from artforge.provenance.keys import Signer, key_id_for, parse_public_key
 from artforge.registry.licence_catalogue import Licence, LicenceTerms, check_custom_id
 from artforge.provenance.records import check_chain, grant_payload, sign_payload, transfer_payload, utc_now
 from artforge.registry.claims import licence_payload
-from artforge.registry.database import Registry, WorkRow
+from artforge.registry.database import Registry
+from artforge.registry.rows import WorkRow
 from artforge.textutil import clean_text
 
 MAX_TEXT_BYTES = 1_000_000

@@ -23,7 +23,8 @@ from artforge.fsutil import read_regular_file
 from artforge.imaging import load_image, pixel_sha256
 from artforge.provenance.keys import Signer
 from artforge.provenance.records import sign_payload, utc_now
-from artforge.registry.database import Registry, WorkRow
+from artforge.registry.database import Registry
+from artforge.registry.rows import WorkRow
 from artforge.usecases.show import work_details
 from artforge.chain import store
 from artforge.chain.contract import contract_for, minted_token_id

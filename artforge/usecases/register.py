@@ -10,7 +10,7 @@ from artforge.errors import UsageError
 from artforge.provenance.fingerprints import Fingerprint, analyse_all
 from artforge.usecases.home import Home
 from artforge.matching.digest import layers_digest
-from artforge.matching.index import sync_index
+from artforge.matching.index_file import sync_index
 from artforge.matching.matcher import Analysed, analyse_for_registration
 from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload
 from artforge.registry.database import Registry

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from artforge.provenance.fingerprints import analyse_all
 from artforge.usecases.home import Home
-from artforge.matching.index import IndexStats, index_stats, rebuild_index
+from artforge.matching.index_file import IndexStats, index_stats, rebuild_index
 from artforge.matching.layers import MatchLayers, work_tiles
 from artforge.matching.matcher import analyse_for_registration
 from artforge.registry.database import Registry

@@ -11,7 +11,8 @@ from artforge.errors import UnknownLicence
 from artforge.usecases.facts import WorkFacts, derive_facts, row_problems
 from artforge.registry.licence_catalogue import Licence, LicenceTerms
 from artforge.provenance.records import SignedRecord, check_chain
-from artforge.registry.database import GrantRow, Registry, WorkRow
+from artforge.registry.database import Registry
+from artforge.registry.rows import GrantRow, WorkRow
 
 VALID, SIGNATURE_INVALID, REGISTRY_TAMPERED = "valid", "signature-invalid", "registry-tampered"
 

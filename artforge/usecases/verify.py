@@ -28,7 +28,8 @@ from artforge.usecases.home import Home
 from artforge.matching import calibration as cal
 from artforge.matching.diffimage import render_diff, write_diff
 from artforge.matching.digest import layers_digest
-from artforge.matching.index import MatchIndex, open_index
+from artforge.matching.index import MatchIndex
+from artforge.matching.index_file import open_index
 from artforge.matching.layers import QueryLayers
 from artforge.matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
 from artforge.provenance.records import check_chain, signed_layers_digest
