@@ -29,7 +29,7 @@ $(ANVIL_DIR)/node_modules/.installed: $(ANVIL_DIR)/package.json $(ANVIL_DIR)/pac
 
 # The whole suite, then the core again with the chain extra (web3) absent, as after a plain `pip install artforge`.
 CORE_TESTS := tests/test_optional_chain.py tests/test_cli.py tests/test_verify.py tests/test_registration.py \
-	tests/test_audit.py tests/test_translog.py tests/test_licensing.py tests/test_integrity.py
+	tests/test_audit.py tests/test_translog.py tests/test_licensing.py tests/test_integrity.py tests/test_api_docs.py
 
 test: $(VENV)/.installed anvil
 	$(PY) -m pytest -q

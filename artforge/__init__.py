@@ -1,30 +1,71 @@
-"""artforge: fingerprint, sign, license and verify images (and, soon, make them).
+"""artforge: make images with generators, then prove, license and defend them.
 
-The library is usable without the CLI::
+The Python API, one function per use case (the CLI calls the same ones)::
 
-    from artforge import Home, register_images, verify_images
-    home = Home()
-    register_images(home, ["art.png"], licence_id="CC-BY-4.0")
+    import artforge
+
+    home = artforge.create_home("studio", passphrase="correct horse")   # keys encrypted at rest
+    [work] = artforge.register("art.png", licence="CC-BY-4.0", home=home)
+    [report] = artforge.verify("disputed.jpg", home=home)
+    print(report.status, report.match.work_id if report.match else None)
+
+``docs/api.md`` walks through every function; its examples run as tests.  Names load on first use, so
+``import artforge`` stays fast: torch, faiss and web3 come in with the function that needs them.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from artforge.usecases.audit import audit_registry
-from artforge.config import Settings
-from artforge.errors import ArtforgeError, ExitCode
-from artforge.provenance.fingerprints import Fingerprint, fingerprint_file
-from artforge.usecases.home import Home, init_home
-from artforge.provenance.records import ProvenanceRecord, SignedRecord, canonical_bytes, check_chain, check_signature
-from artforge.usecases.register import register_images
-from artforge.usecases.verify import DisputeReport, verify_images
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("artforge")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+from artforge.version import __version__
 
-__all__ = [
-    "ArtforgeError", "DisputeReport", "ExitCode", "Fingerprint", "Home", "ProvenanceRecord", "Settings",
-    "SignedRecord", "__version__", "audit_registry", "canonical_bytes", "check_chain", "check_signature",
-    "fingerprint_file", "init_home", "register_images", "verify_images",
-]
+# public name -> module that defines it
+_EXPORTS = {
+    "open_home": "artforge.usecases.api", "create_home": "artforge.usecases.api",
+    "fingerprint": "artforge.usecases.api", "register": "artforge.usecases.api", "verify": "artforge.usecases.api",
+    "show": "artforge.usecases.api", "export": "artforge.usecases.api", "audit": "artforge.usecases.api",
+    "train": "artforge.usecases.api", "generate": "artforge.usecases.api", "mint": "artforge.usecases.api",
+    "Home": "artforge.usecases.home", "Settings": "artforge.config",
+    "ArtforgeError": "artforge.errors", "ExitCode": "artforge.errors",
+    "Signer": "artforge.provenance.keys",
+    "Fingerprint": "artforge.provenance.fingerprints",
+    "SignedRecord": "artforge.provenance.records", "check_chain": "artforge.provenance.records",
+    "check_signature": "artforge.provenance.records", "canonical_bytes": "artforge.provenance.records",
+    "RegisteredWork": "artforge.usecases.register", "DisputeReport": "artforge.usecases.verify",
+    "WorkDetails": "artforge.usecases.show", "AuditReport": "artforge.usecases.audit",
+    "TrainConfig": "artforge.generation.training", "TrainResult": "artforge.generation.training",
+    "GenerateResult": "artforge.generation.sampling", "MintResult": "artforge.usecases.mint",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
+    from artforge.config import Settings
+    from artforge.errors import ArtforgeError, ExitCode
+    from artforge.generation.sampling import GenerateResult
+    from artforge.generation.training import TrainConfig, TrainResult
+    from artforge.provenance.fingerprints import Fingerprint
+    from artforge.provenance.keys import Signer
+    from artforge.provenance.records import SignedRecord, canonical_bytes, check_chain, check_signature
+    from artforge.usecases.api import (audit, create_home, export, fingerprint, generate, mint, open_home, register,
+                                       show, train, verify)
+    from artforge.usecases.audit import AuditReport
+    from artforge.usecases.home import Home
+    from artforge.usecases.mint import MintResult
+    from artforge.usecases.register import RegisteredWork
+    from artforge.usecases.show import WorkDetails
+    from artforge.usecases.verify import DisputeReport
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'artforge' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -82,6 +82,22 @@ class Signer:
         return f"Signer(name={self.name!r}, key_id={self.key_id!r})"
 
     @classmethod
+    def from_callback(cls, public_key: bytes, sign: Callable[[bytes], bytes], name: str = "") -> "Signer":
+        """A signer whose private key lives elsewhere (a hardware key, a KMS): ``sign`` returns the Ed25519
+        signature of the bytes it is given.  It is tried once here, so a callback that signs with another
+        key, or not at all, fails now rather than in a record nobody can verify."""
+        if len(public_key) != 32:
+            raise SigningKeyError("an Ed25519 public key is 32 bytes")
+        probe = b"artforge signer probe"
+        try:
+            signature = sign(probe)
+        except Exception as exc:  # noqa: BLE001 - any failure of the foreign signer means it cannot be used
+            raise SigningKeyError(f"the signing callback failed ({type(exc).__name__})") from None
+        if not isinstance(signature, bytes) or not verify_signature(public_key, signature, probe):
+            raise SigningKeyError("the signing callback's signature does not verify with the given public key")
+        return cls(key_id=key_id_for(public_key), public_key=bytes(public_key), sign=sign, name=name)
+
+    @classmethod
     def from_private_key(cls, private_key: Ed25519PrivateKey, name: str = "") -> "Signer":
         """A signer backed by an in-memory private key."""
         public = private_key.public_key().public_bytes(

@@ -19,6 +19,7 @@ class Home:
 
     settings: Settings = field(default_factory=Settings.from_env)
     passphrase: PassphraseProvider | None = None  # asked only when an encrypted key is used
+    identity: Signer | None = None  # signs instead of the default key file (e.g. Signer.from_callback)
     _signers: dict[str, Signer] = field(default_factory=dict, repr=False)
     _log_signer: Signer | None = field(default=None, repr=False)
 
@@ -63,7 +64,10 @@ class Home:
         return self._log_signer
 
     def signer(self, key_name: str | None = None) -> Signer:
-        """The signer for a stored key (default: the home's default identity); loaded once per Home."""
+        """The signer for a stored key (default: the injected ``identity``, else the home's default key);
+        loaded once per Home."""
+        if key_name is None and self.identity is not None:
+            return self.identity
         name = key_name or DEFAULT_KEY_NAME
         if name not in self._signers:
             self._signers[name] = self.keystore.signer(name, self.passphrase)

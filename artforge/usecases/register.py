@@ -102,7 +102,7 @@ def register_analysed(
             if not named:  # the key's first new record in this batch: make sure its name is signed
                 named = True
                 registry.remember_identity(signer.key_id, signer.public_key.hex(), signed.payload["created_at"])
-                registry.name_identity(signer, key_info.name if key_info else None)
+                registry.name_identity(signer, key_info.name if key_info else (signer.name or None))
             work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
                                         origin=record.origin, parents=parent_ids)
             layer_store.put_match_layers(registry, work.id, layers_row["pdq"], analysed.layers.to_row())
