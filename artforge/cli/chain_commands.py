@@ -8,10 +8,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from artforge.chain.localnode import DEFAULT_PORT, start, stop
+from artforge.usecases.chain_setup import (DEFAULT_PORT, ChainTarget, deploy_contract, local_chain_status,
+                                           start_local_chain, stop_local_chain)
 from artforge.usecases.mint import DEFAULT_ROYALTY_BPS, MintRequest, mint_work
-from artforge.chain.network import ChainTarget
-from artforge.usecases.chain_setup import deploy_contract, local_chain_status
 from artforge.cli.options import JsonOpt, QuietOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
 
@@ -80,7 +79,7 @@ def up(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Start the local dev chain (anvil on 127.0.0.1; state saved in the home, kept across restarts)."""
-    node, started = start(make_home().settings.home, port)
+    node, started = start_local_chain(make_home(), port)
     if not json_output:
         warn(f"local chain {'started' if started else 'already running'}: {node.url} (pid {node.pid}, "
              f"chain id {node.chain_id}); state in {node.state_file}")
@@ -90,7 +89,7 @@ def up(
 @command(chain_app)
 def down(json_output: JsonOpt = False) -> Outcome:
     """Stop the local dev chain (its state is saved first)."""
-    node = stop(make_home().settings.home)
+    node = stop_local_chain(make_home())
     if not json_output:
         warn(f"local chain stopped (pid {node.pid})" if node else "local chain was not running")
     return Outcome({"stopped": node is not None, "pid": node.pid if node else None})

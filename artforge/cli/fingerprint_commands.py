@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from artforge.provenance.fingerprints import fingerprint_all
+from artforge.usecases.fingerprint_images import fingerprint_images
 from artforge.cli.options import ImagesArg, JsonOpt, make_home, read_paths
 from artforge.cli.output import Outcome, command, echo
 
@@ -19,7 +19,7 @@ FIELDS = ("file_sha256", "pixel_sha256", "phash64", "phash256", "dhash", "pdq", 
 def fingerprint(images: ImagesArg, json_output: JsonOpt = False) -> Outcome:
     """Print SHA-256 (file and pixels) and perceptual hashes (pHash, dHash, PDQ, colour hash) of images."""
     paths = read_paths(images)
-    prints = fingerprint_all(paths, **make_home().settings.image_limits)
+    prints = fingerprint_images(make_home(), paths)
     data = [{"path": p, **fp.to_dict()} for p, fp in zip(paths, prints)]
 
     def render(out: Console) -> None:

@@ -53,9 +53,7 @@ def train(
 
     Ctrl-C saves a checkpoint and exits 130; --resume latest continues exactly where it stopped.
     """
-    from artforge.generation.recipes import OptimConfig
-    from artforge.generation.training import TrainConfig, parse_duration
-    from artforge.generation.training import train as run_training
+    from artforge.usecases.generate import OptimConfig, TrainConfig, parse_duration, train_generator
 
     optim = OptimConfig(augment=augment, ema_decay=ema_decay)
     if lr is not None:
@@ -67,7 +65,7 @@ def train(
                          checkpoint_every=checkpoint_every, data_limit=data_limit, condition=condition,
                          model_options=options, optim=optim)
     follower = int(os.environ.get("RANK", "0")) > 0  # under torchrun only rank 0 reports
-    result = run_training(config, [TrainingProgress(quiet or follower)], resume=resume)
+    result = train_generator(config, [TrainingProgress(quiet or follower)], resume=resume)
     if not quiet and not follower:
         warn(f"trained to step {result.step} in {result.seconds:.1f} s ({result.images_per_second:,.0f} img/s); "
              f"samples in {Path(result.run_dir) / 'samples'}")
@@ -98,8 +96,7 @@ def generate(
     checkpoint's SHA-256, model, seed, prompt or label, and training data fingerprint.
     """
     from artforge.errors import UsageError
-    from artforge.generation.sampling import generate_images, parse_seeds
-    from artforge.usecases.generate import generate_and_register
+    from artforge.usecases.generate import generate as generate_images, generate_and_register, parse_seeds
 
     seed_list = parse_seeds(seeds, count)
     if register and not license_id:
@@ -111,7 +108,7 @@ def generate(
         result = generate_and_register(make_home(passphrase_env), checkpoint, out, seed_list,
                                        licence_id=license_id, key_name=key, **options)
     else:
-        result, _ = generate_images(checkpoint, out, seed_list, **options)
+        result = generate_images(checkpoint, out, seed_list, **options)
 
     def render(out_console: Console) -> None:
         for image in result.images:
@@ -133,7 +130,7 @@ def interpolate(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Walk the noise space between two seeds; writes a GIF or PNG frames, prints their paths."""
-    from artforge.generation.sampling import interpolate as run_interpolation
+    from artforge.usecases.generate import interpolate as run_interpolation
 
     paths = run_interpolation(checkpoint, seed_from, seed_to, frames, out, label=label, prompt=prompt,
                               truncation=truncation)
@@ -155,7 +152,7 @@ def evaluate(
 ) -> Outcome:
     """Score a checkpoint offline: classifier-FID and KID against its training data, and for conditional
     models the classifier's accuracy per label or prompt."""
-    from artforge.generation.quality import evaluate_checkpoint
+    from artforge.usecases.generate import evaluate as evaluate_checkpoint
 
     report = evaluate_checkpoint(checkpoint, samples=samples, seed=seed, features=features)
 

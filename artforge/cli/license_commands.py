@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from artforge.registry.licence_catalogue import TDM_VALUES, LicenceTerms
-from artforge.usecases.licensing import add_custom_licence, get_licence, grant_licence, list_licences
+from artforge.usecases.licensing import (TDM_VALUES, LicenceTerms, add_custom_licence, get_licence, grant_licence,
+                                         list_licences)
 from artforge.cli.options import JsonOpt, KeyOpt, PassphraseEnvOpt, make_home
 from artforge.cli.output import Outcome, command, echo
 

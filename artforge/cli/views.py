@@ -9,9 +9,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from artforge.chain.tokens import TokenState
 from artforge.usecases.verify import Candidate, DisputeReport
-from artforge.usecases.show import Identity, WorkDetails
+from artforge.usecases.show import Identity, TokenState, WorkDetails
 
 
 def _who(identity: Identity) -> str:

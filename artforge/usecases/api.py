@@ -118,9 +118,9 @@ def audit(*, home: Home | None = None, against: Sequence[str | Path] = ()) -> "A
 
 def train(config: "TrainConfig", *, callbacks: Sequence["Callback"] = ()) -> "TrainResult":
     """Train a generator (DCGAN, MLP GAN, conditional GAN or VAE) as ``config`` says; a checkpoint results."""
-    from artforge.generation.training import train as run_training
+    from artforge.usecases.generate import train_generator
 
-    return run_training(config, list(callbacks))
+    return train_generator(config, callbacks)
 
 
 def generate(checkpoint: str | Path, out: str | Path, seeds: Sequence[int], *, label: int | None = None,
@@ -128,11 +128,10 @@ def generate(checkpoint: str | Path, out: str | Path, seeds: Sequence[int], *, l
              licence: str | None = None, key: str | None = None) -> "GenerateResult":
     """Sample one PNG per seed from a checkpoint into ``out``; with a ``licence``, register each one as a
     generated work whose record names the checkpoint, seed, prompt and dataset."""
-    if licence is None:
-        from artforge.generation.sampling import generate_images
+    from artforge.usecases.generate import generate as generate_images, generate_and_register
 
-        return generate_images(checkpoint, out, list(seeds), label=label, prompt=prompt, truncation=truncation)[0]
-    from artforge.usecases.generate import generate_and_register
+    if licence is None:
+        return generate_images(checkpoint, out, list(seeds), label=label, prompt=prompt, truncation=truncation)
 
     return generate_and_register(home or open_home(), checkpoint, out, list(seeds), licence_id=licence,
                                  key_name=key, label=label, prompt=prompt, truncation=truncation)

@@ -9,8 +9,11 @@ from artforge.errors import ChainError, NotArtforgeContract
 from artforge.usecases.home import Home
 from artforge.chain import store
 from artforge.chain.contract import bind, deploy_and_record
-from artforge.chain.localnode import ANVIL_DEV_KEY, LocalNode, running_node
+from artforge.chain.localnode import ANVIL_DEV_KEY, DEFAULT_PORT, LocalNode, running_node, start, stop
 from artforge.chain.network import ChainSession, ChainTarget, connect
+
+__all__ = ["DEFAULT_PORT", "ChainTarget", "LocalChainStatus", "deploy_contract", "local_chain_status", "open_session",
+           "start_local_chain", "stop_local_chain"]
 from artforge.chain.store import Deployment
 
 
@@ -76,3 +79,13 @@ def deploy_contract(home: Home, target: ChainTarget, new: bool = False) -> tuple
                 if _has_code(session, deployment):  # still there, still artforge's
                     return deployment, False
         return deploy_and_record(registry, session), True
+
+
+def start_local_chain(home: Home, port: int = DEFAULT_PORT) -> tuple[LocalNode, bool]:
+    """``artforge chain up``: start the home's anvil node unless it runs; it and whether it started now."""
+    return start(home.settings.home, port)
+
+
+def stop_local_chain(home: Home) -> LocalNode | None:
+    """``artforge chain down``: stop the home's node (it saves its state); None when it was not running."""
+    return stop(home.settings.home)

@@ -1,21 +1,57 @@
-"""Generate images from a checkpoint and register each one as a work with origin ``generated``.
+"""Making images: train, generate (and register what is generated), interpolate, evaluate.
 
-The generation wing makes the images and knows nothing of keys or the registry; this use case joins it to
-registration, so that a generated work's record names its checkpoint, seed, prompt and dataset.
+The generation wing makes the images and knows nothing of keys or the registry; :func:`generate_and_register`
+joins it to registration, so that a generated work's record names its checkpoint, seed, prompt and dataset.
+The CLI and the Python API reach the generation wing only through this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
 
 from artforge.fsutil import atomic_write
 from artforge.generation import sampling
+from artforge.generation.quality import QualityReport, evaluate_checkpoint
+from artforge.generation.recipes import OptimConfig
+from artforge.generation.sampling import GenerateResult, parse_seeds
+from artforge.generation.training import Callback, TrainConfig, TrainResult, parse_duration, train
 from artforge.matching.matcher import analyse_for_registration
 from artforge.provenance.fingerprints import analyse_all
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_analysed
+
+# What the callers build their requests from, named here so they need no other module.
+__all__ = ["Callback", "GenerateResult", "OptimConfig", "QualityReport", "TrainConfig", "TrainResult", "evaluate",
+           "generate", "generate_and_register", "interpolate", "parse_duration", "parse_seeds", "train_generator"]
+
+
+def train_generator(config: TrainConfig, callbacks: Sequence[Callback] = (), resume: str | None = None) -> TrainResult:
+    """Train as ``config`` says (``resume``: a checkpoint, a run folder or ``latest``); a checkpoint results."""
+    return train(config, list(callbacks), resume=resume)
+
+
+def generate(checkpoint: str | Path, out_dir: str | Path, seeds: list[int], *, label: int | None = None,
+             prompt: str | None = None, truncation: float = 1.0, grid: str | Path | None = None,
+             prefix: str = "img") -> GenerateResult:
+    """Sample one PNG per seed into ``out_dir`` (nothing is registered)."""
+    result, _model = sampling.generate_images(checkpoint, out_dir, seeds, label=label, prompt=prompt,
+                                              truncation=truncation, grid=grid, prefix=prefix)
+    return result
+
+
+def interpolate(checkpoint: str | Path, seed_from: int, seed_to: int, frames: int, out: str | Path, *,
+                label: int | None = None, prompt: str | None = None, truncation: float = 1.0) -> list[str]:
+    """Frames between two seeds: a GIF when ``out`` ends in .gif, else a folder of PNG frames."""
+    return sampling.interpolate(checkpoint, seed_from, seed_to, frames, out, label=label, prompt=prompt,
+                                truncation=truncation)
+
+
+def evaluate(checkpoint: str | Path, *, samples: int = 1000, seed: int = 0, features: str | None = None) -> QualityReport:
+    """Classifier-FID and KID against the checkpoint's training data (and per-condition accuracy)."""
+    return evaluate_checkpoint(checkpoint, samples=samples, seed=seed, features=features)
 
 
 def generate_and_register(home: Home, checkpoint: str | Path, out_dir: str | Path, seeds: list[int], *,

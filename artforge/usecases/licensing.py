@@ -15,7 +15,7 @@ from artforge.usecases.facts import derive_facts, row_problems
 from artforge.fsutil import read_regular_file
 from artforge.usecases.home import Home
 from artforge.provenance.keys import Signer, key_id_for, parse_public_key
-from artforge.registry.licence_catalogue import Licence, LicenceTerms, check_custom_id
+from artforge.registry.licence_catalogue import TDM_VALUES, Licence, LicenceTerms, check_custom_id
 from artforge.provenance.records import check_chain, grant_payload, sign_payload, transfer_payload, utc_now
 from artforge.registry.claims import licence_payload
 from artforge.registry.database import Registry
@@ -24,6 +24,10 @@ from artforge.textutil import clean_text
 
 MAX_TEXT_BYTES = 1_000_000
 MAX_FIELD_LENGTH = 2_000
+
+# LicenceTerms and TDM_VALUES are what a caller builds a custom licence from.
+__all__ = ["TDM_VALUES", "Licence", "LicenceTerms", "RecordResult", "add_custom_licence", "get_licence", "grant_licence",
+           "list_licences", "resolve_recipient", "signed_work", "transfer_work"]
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def resolve_work_and_image(registry: Registry, home: Home, reference: str, image
         return owned[0], data
     work = registry.resolve_work(reference)
     if image is None:
-        raise UsageError(f"give the registered image with --image (the token names the image by its IPFS CID, "
+        raise UsageError("give the registered image with --image (the token names the image by its IPFS CID, "
                          f"and the registry keeps fingerprints, not pixels)")
     data, file_sha, pixels = _image_bytes(image, home)
     if pixels != work.pixel_sha256:

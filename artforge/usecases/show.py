@@ -16,6 +16,9 @@ from artforge.registry.rows import GrantRow, WorkRow
 
 VALID, SIGNATURE_INVALID, REGISTRY_TAMPERED = "valid", "signature-invalid", "registry-tampered"
 
+__all__ = ["REGISTRY_TAMPERED", "SIGNATURE_INVALID", "VALID", "HistoryEntry", "Identity", "TokenState", "WorkDetails",
+           "export_records", "is_active", "list_works", "show_work", "with_token_owners", "work_details"]
+
 
 @dataclass(frozen=True)
 class Identity:

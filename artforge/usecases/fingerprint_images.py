@@ -1,0 +1,14 @@
+"""``artforge fingerprint``: the exact and perceptual hashes of images, read under the home's size limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from artforge.provenance.fingerprints import Fingerprint, fingerprint_all
+from artforge.usecases.home import Home
+
+
+def fingerprint_images(home: Home, paths: Sequence[str | Path]) -> list[Fingerprint]:
+    """One :class:`Fingerprint` per image, in order; the first unreadable file fails them all."""
+    return fingerprint_all(paths, **home.settings.image_limits)
