@@ -1,10 +1,13 @@
-"""Shared helpers for the benchmarks: procedural test images, timing, tables and JSON results.
+"""The benchmarks' one harness: procedural test images, statistics, tables, the command line and JSON results.
 
-Not a benchmark itself; imported by ``fingerprint_speed.py`` and ``register_speed.py``.
+Not a benchmark itself.  Every script builds its parser with :func:`bench_parser` (``--out`` defaults to
+``benchmarks/results/<name>.json``), prints tables with :func:`print_table` and ends with :func:`save_results`,
+which records the environment beside the figures.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -142,4 +145,25 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
     """Write results as indented JSON, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def median_ms(samples: Sequence[float]) -> float:
+    """The median of durations in seconds, in milliseconds (3 decimals)."""
+    return round(1000 * statistics.median(samples), 3)
+
+
+def bench_parser(doc: str | None, name: str) -> argparse.ArgumentParser:
+    """The script's parser: described by its docstring's first line, with ``--out`` for its JSON results."""
+    parser = argparse.ArgumentParser(description=(doc or name).splitlines()[0])
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / f"{name}.json", help="JSON output path")
+    return parser
+
+
+def save_results(path: Path, name: str, data: dict[str, Any]) -> Path:
+    """Write ``data`` as the benchmark's JSON results (named, with the environment unless it carries its own)
+    and say where."""
+    document = {"benchmark": name, **data}
+    document.setdefault("environment", environment())
+    print(f"wrote {write_json(path, document)}", flush=True)
     return path

@@ -17,7 +17,6 @@ open database while it forks.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import random
 import sqlite3
 import subprocess

@@ -26,7 +26,6 @@ Results are printed and written as JSON (default ``benchmarks/results/fingerprin
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import resource
@@ -46,8 +45,8 @@ import pdqhash
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (RESULTS_DIR, describe_images, environment, mean, print_table,  # noqa: E402
-                     write_images, write_json)
+from _common import (bench_parser, describe_images, environment, mean, print_table, save_results,  # noqa: E402
+                     write_images)
 
 from artforge.provenance.fingerprints import Fingerprint, default_workers, fingerprint_all, hamming  # noqa: E402
 
@@ -149,7 +148,7 @@ def agreement(ours: Sequence[Fingerprint], theirs: Sequence[dict[str, Any]]) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "fingerprint_speed")
     parser.add_argument("--count", type=int, default=200, help="images to draw (default 200)")
     parser.add_argument("--min-side", type=int, default=256, help="smallest long side in px (default 256)")
     parser.add_argument("--max-side", type=int, default=1600, help="largest long side in px (default 1600)")
@@ -159,7 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="interleaved rounds of every method; the best wall time counts (default 3)")
     parser.add_argument("--no-single", action="store_true", help="skip the artforge 1-worker runs")
     parser.add_argument("--seed", type=int, default=0, help="first image seed (default 0)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "fingerprint_speed.json", help="JSON output path")
     args = parser.parse_args(argv)
     workers = default_workers() if args.workers is None else args.workers
     load_before = os.getloadavg()
@@ -233,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notes": "pixel_sha256 is not compared: artforge's is domain-tagged over the canonical (EXIF-"
                  "oriented, RGBA-preserving) pixels; the baseline's is a plain SHA-256 of RGB bytes.",
     }
-    print(f"wrote {write_json(args.out, result)}")
+    save_results(args.out, "fingerprint_speed", result)
     return 0 if exact_ok else 1
 
 

@@ -19,7 +19,6 @@ Results are printed and written as JSON (default ``benchmarks/results/log_speed.
 
 from __future__ import annotations
 
-import argparse
 import random
 import sqlite3
 import statistics
@@ -31,7 +30,7 @@ from pathlib import Path
 import sqlite_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, environment, print_table, write_json  # noqa: E402
+from _common import bench_parser, print_table, save_results  # noqa: E402
 
 from artforge.registry import transparency_log as translog  # noqa: E402
 from artforge.provenance.keys import Signer  # noqa: E402
@@ -89,11 +88,10 @@ def measure(db: sqlite_utils.Database, signer: Signer, size: int, rng: random.Ra
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "log_speed")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--batch", type=int, default=1000, help="Records per transaction (default 1000).")
     parser.add_argument("--probes", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "log_speed.json")
     args = parser.parse_args()
     rng = random.Random(9162)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -121,8 +119,7 @@ def main() -> None:
                  "baseline root ms", "ratio"],
                 [[r["size"], r["appends_per_s"], r["root_ms"], r["inclusion_ms"], r["inclusion_path"],
                   r["consistency_ms"], r["checkpoint_ms"], r["baseline_root_ms"], r["ratio"]] for r in rows])
-    path = write_json(args.out, {"benchmark": "log_speed", "environment": environment(), "rows": rows})
-    print(f"wrote {path}")
+    save_results(args.out, "log_speed", {"rows": rows})
 
 
 if __name__ == "__main__":

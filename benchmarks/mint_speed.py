@@ -22,7 +22,6 @@ Results are printed and written as JSON (default ``benchmarks/results/mint_speed
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import subprocess
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, environment, print_table, write_images, write_json  # noqa: E402
+from _common import bench_parser, print_table, save_results, write_images  # noqa: E402
 
 from artforge.chain import localnode  # noqa: E402
 from artforge.chain.contract import deploy, deploy_and_record  # noqa: E402
@@ -108,10 +107,9 @@ def run_chain(name: str, home: Home, images: list[Path], target: ChainTarget, se
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "mint_speed")
     parser.add_argument("--works", type=int, default=40, help="Works minted per chain (default 40).")
     parser.add_argument("--cli", type=int, default=3, help="Mints through the CLI per chain (default 3).")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "mint_speed.json")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="artforge-mint-") as tmp:
@@ -150,9 +148,7 @@ def main() -> None:
     print_table(f"Mints per second ({ratio_note})", ["chain", "method", "mints", "seconds", "mints/s", "ratio"],
                 [[r["chain"], r["method"], r["mints"], round(r["seconds"], 3), round(r["per_s"], 2),
                   round(r["ratio"], 3)] for r in rows])
-    path = write_json(args.out, {"benchmark": "mint_speed", "environment": environment(), "works": args.works,
-                                 "rows": rows})
-    print(f"wrote {path}")
+    save_results(args.out, "mint_speed", {"works": args.works, "rows": rows})
 
 
 def _free_port() -> int:

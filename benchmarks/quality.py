@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, environment, print_table, write_json  # noqa: E402
+from _common import bench_parser, print_table, save_results  # noqa: E402
 from reference_dcgan import reference_from_dataset  # noqa: E402
 
 from artforge.generation.data import load_dataset  # noqa: E402
@@ -76,7 +76,7 @@ def _reference_fid(seconds: float, args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "quality")
     parser.add_argument("--seconds", type=float, default=180.0, help="wall time per method on digits")
     parser.add_argument("--shapes-seconds", type=float, default=300.0, help="wall time for the cgan on shapes")
     parser.add_argument("--samples", type=int, default=1000)
@@ -85,7 +85,6 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "quality.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -115,12 +114,11 @@ def main() -> None:
                                       "all": "0.017"}.get(k, "")] for k, v in accuracy.items()])
         print(f"cgan FID {cgan.fid:.2f} (floor {cgan.fid_real_vs_real:.2f})")
 
-    write_json(args.out, {
-        "benchmark": "quality", "args": {k: str(v) for k, v in vars(args).items()}, "environment": environment(),
+    save_results(args.out, "quality", {
+        "args": {k: str(v) for k, v in vars(args).items()},
         "digits": {"reference": reference, "artforge": {**ours, **report.to_dict()}, "fid_ratio": ratio},
         "shapes_cgan": {**shapes, **cgan.to_dict()},
     })
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

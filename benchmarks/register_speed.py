@@ -44,7 +44,6 @@ after is recorded in the JSON.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import os
@@ -59,8 +58,7 @@ from typing import Any
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (RESULTS_DIR, environment, mean, percentile, print_table,  # noqa: E402
-                     write_images, write_json)
+from _common import bench_parser, environment, mean, percentile, print_table, save_results, write_images  # noqa: E402
 
 import artforge.usecases.register as registration  # noqa: E402
 import artforge.usecases.verify as verify  # noqa: E402
@@ -186,7 +184,7 @@ def index_lookup(home: Home, query: QueryLayers) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "register_speed")
     parser.add_argument("--count", type=int, default=10_000, help="images to register (default 10000)")
     parser.add_argument("--batch", type=int, default=500, help="images per register_images call (default 500)")
     parser.add_argument("--workers", type=int, default=None, help="analysis workers (default: all cores)")
@@ -195,7 +193,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-side", type=int, default=64, help="smallest long side in px (default 64)")
     parser.add_argument("--max-side", type=int, default=128, help="largest long side in px (default 128)")
     parser.add_argument("--profile", action="store_true", help="run registration under cProfile, print hot spots")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "register_speed.json", help="JSON output path")
     args = parser.parse_args(argv)
     if args.count < 1 or args.batch < 1 or args.probes < 1:
         parser.error("--count, --batch and --probes must be at least 1")
@@ -398,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "profile_top": profile_top,
     }
-    print(f"wrote {write_json(args.out, result)}")
+    save_results(args.out, "register_speed", result)
     return 0
 
 

@@ -19,7 +19,6 @@ docs/reliability.md come from here.
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import sys
@@ -27,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, environment, print_table, write_json  # noqa: E402
+from _common import bench_parser, print_table, save_results  # noqa: E402
 from _faults import RegistryCrashes, concurrent_registration, summarise, training_crashes  # noqa: E402
 
 REPO_ANVIL = Path(__file__).resolve().parents[1] / "tools" / "anvil" / "node_modules" / ".bin" / "anvil"
@@ -40,13 +39,12 @@ def _free_port() -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "reliability")
     parser.add_argument("--works", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--runs", type=int, default=100, help="Killed registry operations (default 100).")
     parser.add_argument("--training-runs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "reliability.json")
     args = parser.parse_args()
     if not os.environ.get("ARTFORGE_ANVIL") and REPO_ANVIL.exists():
         os.environ["ARTFORGE_ANVIL"] = str(REPO_ANVIL)
@@ -72,10 +70,8 @@ def main() -> None:
     for name, row in table.items():
         for problem in row["problems"][:5]:
             print(f"  {name}: {problem}")
-    path = write_json(args.out, {"benchmark": "reliability", "environment": environment(),
-                                 "concurrency": concurrency.to_dict(), "crashes": table,
-                                 "runs": [o.to_dict() for o in outcomes], "anvil": bool(anvil)})
-    print(f"wrote {path}")
+    save_results(args.out, "reliability", {"concurrency": concurrency.to_dict(), "crashes": table,
+                                           "runs": [o.to_dict() for o in outcomes], "anvil": bool(anvil)})
 
 
 if __name__ == "__main__":

@@ -26,21 +26,19 @@ used by :mod:`artforge.matching.calibration`.
 
 from __future__ import annotations
 
-import argparse
 import math
 import multiprocessing
 import os
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, environment, print_table, write_json  # noqa: E402
+from _common import bench_parser, print_table, save_results, write_json  # noqa: E402
 from _robust_data import FAMILIES, TRANSFORMS, build_corpus  # noqa: E402
 
 from artforge.config import Settings  # noqa: E402
@@ -131,13 +129,12 @@ def _tail_fit(negative_scores: list[float], start: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "robustness")
     parser.add_argument("--originals", type=int, default=120)
     parser.add_argument("--distractors", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--calibrate", action="store_true", help="print score distributions and the tail fit")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "robustness.json")
     parser.add_argument("--dump", type=Path, help="also write every query's candidates and evidence here (JSON)")
     args = parser.parse_args()
 
@@ -269,8 +266,7 @@ def main() -> None:
         print_table("Calibration", ["measure", "value"], [[k, v] for k, v in calibration.items()])
     if args.dump:
         write_json(args.dump, {"queries": [{**q, "result": r} for q, r in zip(queries, results)]})
-    write_json(args.out, {
-        "benchmark": "robustness", "environment": environment(),
+    save_results(args.out, "robustness", {
         "config": {"originals": len(corpus.originals), "distractors": len(corpus.distractors), "seed": args.seed},
         "per_transform": per_transform, "per_family": per_family, "false_matches": false_matches,
         "ambiguous": ambiguous, "precision": precision, "positives": positives, "negatives": negatives,

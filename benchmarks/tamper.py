@@ -33,7 +33,6 @@ Results are printed and written as JSON (default ``benchmarks/results/tamper.jso
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import random
@@ -47,7 +46,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, environment, write_images, write_json  # noqa: E402
+from _common import bench_parser, environment, save_results, write_images  # noqa: E402
 from _tamper import (OUTCOMES, Outcome, Snapshot, apply_and_check, check_first_rows, cli, populate,  # noqa: E402
                      random_edits, summarise)
 
@@ -179,14 +178,13 @@ def print_audit(rows: list[dict]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "tamper")
     parser.add_argument("--per-table", type=int, default=40, help="Distinct random edits per table (default 40).")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--no-first-rows", action="store_true", help="Skip the edit of every column's first row.")
     parser.add_argument("--audit-sizes", default="10000,100000",
                         help="Comma-separated work counts to time audit at ('' for none).")
     parser.add_argument("--real-works", type=int, default=200, help="Works registered for real before synthesis.")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "tamper.json")
     args = parser.parse_args()
     sizes = [int(s) for s in args.audit_sizes.split(",") if s.strip()]
 
@@ -210,7 +208,7 @@ def main() -> None:
         if sizes:
             results["audit"] = audit_at_scale(root / "scale", sizes, args.real_works)
             print_audit(results["audit"])
-    console.print(f"wrote {write_json(args.out, results)}", highlight=False)
+    save_results(args.out, "tamper", results)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, environment, percentile, print_table, write_json  # noqa: E402
+from _common import bench_parser, environment, percentile, print_table, save_results  # noqa: E402
 from reference_dcgan import ReferenceDCGAN  # noqa: E402
 
 from artforge.generation.augment import _OPS as augment_ops  # noqa: E402
@@ -436,7 +436,7 @@ def cpu_model() -> str | None:
 
 # -- main ----------------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "train_speed")
     parser.add_argument("--steps", type=int, default=8, help="timed steps per variant per round (default 8)")
     parser.add_argument("--warmup", type=int, default=3,
                         help="untimed steps per variant first, at least 1 (default 3)")
@@ -458,7 +458,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="fresh: an empty TorchInductor cache, so compile times are a first run's (default); "
                              "keep: the usual on-disk cache")
     parser.add_argument("--skip-check", action="store_true", help="skip the variant-step == train_step check")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "train_speed.json", help="JSON output path")
     args = parser.parse_args(argv)
     args.warmup = max(1, args.warmup)
 
@@ -605,7 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "target_ratio": 1.3,
         "wall_s": round(time.perf_counter() - wall_start, 1),
     }
-    print(f"wrote {write_json(args.out, result)}")
+    save_results(args.out, "train_speed", result)
     return 0
 
 

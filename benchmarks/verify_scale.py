@@ -85,7 +85,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, environment, mean, percentile, print_table, write_json  # noqa: E402
+from _common import bench_parser, environment, mean, percentile, print_table, save_results, write_json  # noqa: E402
 
 import artforge.matching.index as index_module  # noqa: E402
 from artforge.provenance.fingerprints import pdq_hash  # noqa: E402
@@ -800,7 +800,7 @@ def report(results: list[dict[str, Any]]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "verify_scale")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
                         help="registry sizes N (default 10000 100000 1000000)")
     parser.add_argument("--works", type=int, default=50, help="procedural works planted (default 50)")
@@ -835,7 +835,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(default: the library's choice; usable cores for everything else)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None, help="where index files are saved (default: a temp dir)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "verify_scale.json", help="JSON output path")
     args = parser.parse_args(argv)
     faiss.omp_set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     if args.ivf_above is not None:
@@ -880,9 +879,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
                 "config": config, "sizes": results,
             }
-            write_json(args.out, output)
+            write_json(args.out, output)  # after every size: a long run that is stopped keeps what it measured
     report(results)
-    print(f"wrote {args.out}")
+    save_results(args.out, "verify_scale", output)
     return 0
 
 

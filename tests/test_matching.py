@@ -13,7 +13,7 @@ from registry_helpers import rewind_schema
 
 from artforge.usecases.home import Home
 from artforge.usecases.reindex import rebuild
-from artforge.matching import index as index_module
+from artforge.matching import index_file
 from artforge.matching.index import MatchIndex
 from artforge.matching.index_file import index_path, open_index, sync_index
 from artforge.matching.layers import (DIHEDRAL_OPS, FRAME, apply_dihedral, content_box, pdq_bits, query_layers,
@@ -104,7 +104,7 @@ def test_search_alignment_gives_up_on_a_flat_query() -> None:
 # --- the persistent index ----------------------------------------------------------------------------------
 
 def test_index_file_is_written_once_the_delta_is_large_and_read_back(home: Home, art, monkeypatch) -> None:
-    monkeypatch.setattr(index_module, "SNAPSHOT_EVERY", 3)
+    monkeypatch.setattr(index_file, "SNAPSHOT_EVERY", 3)
     register_images(home, [art(s) for s in range(2)], licence_id="CC0-1.0", workers=1)
     with home.registry() as registry:
         path = index_path(registry.path)
