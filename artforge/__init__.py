@@ -38,7 +38,10 @@ _EXPORTS = {
     "GenerateResult": "artforge.generation.sampling", "MintResult": "artforge.usecases.mint",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = ["ArtforgeError", "AuditReport", "DisputeReport", "ExitCode", "Fingerprint", "GenerateResult",
+    "Home", "MintResult", "RegisteredWork", "Settings", "SignedRecord", "Signer", "TrainConfig", "TrainResult",
+    "WorkDetails", "__version__", "audit", "canonical_bytes", "check_chain", "check_signature", "create_home",
+    "export", "fingerprint", "generate", "mint", "open_home", "register", "show", "train", "verify"]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
     from artforge.config import Settings
@@ -48,8 +51,19 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from artforge.provenance.fingerprints import Fingerprint
     from artforge.provenance.keys import Signer
     from artforge.provenance.records import SignedRecord, canonical_bytes, check_chain, check_signature
-    from artforge.usecases.api import (audit, create_home, export, fingerprint, generate, mint, open_home, register,
-                                       show, train, verify)
+    from artforge.usecases.api import (
+        audit,
+        create_home,
+        export,
+        fingerprint,
+        generate,
+        mint,
+        open_home,
+        register,
+        show,
+        train,
+        verify,
+    )
     from artforge.usecases.audit import AuditReport
     from artforge.usecases.home import Home
     from artforge.usecases.mint import MintResult

@@ -26,11 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from artforge.usecases.audit import audit_registry
 from artforge.config import Settings
+from artforge.generation.procedural import draw_art
+from artforge.usecases.audit import audit_registry
 from artforge.usecases.home import Home, init_home
 from artforge.usecases.licensing import grant_licence, transfer_work
-from artforge.generation.procedural import draw_art
 from artforge.usecases.register import register_images
 
 FORK = multiprocessing.get_context("fork")
@@ -301,8 +301,8 @@ def _start_training(out: Path) -> subprocess.Popen:
 
 def training_crashes(root: Path, runs: int = 10, seed: int = 0) -> list[CrashOutcome]:
     """Kill a tiny training run at random moments; every checkpoint left on disk must load."""
-    from artforge.generation.model_checkpoint import CHECKPOINT_GLOB, load_checkpoint
     from artforge.errors import BadInput
+    from artforge.generation.model_checkpoint import CHECKPOINT_GLOB, load_checkpoint
 
     rng = random.Random(seed)
     started = time.perf_counter()

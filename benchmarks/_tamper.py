@@ -33,12 +33,23 @@ from unittest import mock
 
 import typer.main
 import typer.testing
-from PIL import Image
 
 # The edits live beside this module (benchmarks/ is no package: scripts put it on sys.path, and
 # tests/bench_modules.py loads _tamper_edits first under this name).
-from _tamper_edits import (CELL_KINDS, SWAP_KINDS, Edit, TableInfo, applicable_kinds, cell_edit,  # noqa: F401
-                           enumerate_tables, first_row_edits, random_edits, short, swap_edit)
+from _tamper_edits import (  # noqa: F401
+    CELL_KINDS,
+    SWAP_KINDS,
+    Edit,
+    TableInfo,
+    applicable_kinds,
+    cell_edit,
+    enumerate_tables,
+    first_row_edits,
+    random_edits,
+    short,
+    swap_edit,
+)
+from PIL import Image
 
 from artforge.cli import app
 from artforge.generation.procedural import draw_art
@@ -121,11 +132,11 @@ def record_mint(home: Path, work_id: str, image: Path) -> None:
     from artforge.chain import store
     from artforge.chain.artifact import load_artifact
     from artforge.chain.contract import code_sha256
+    from artforge.chain.events import MINT_TYPE, mint_payload
     from artforge.chain.ipfs import file_cid
     from artforge.config import Settings
-    from artforge.usecases.home import Home
     from artforge.provenance.records import sign_payload, utc_now
-    from artforge.chain.events import MINT_TYPE, mint_payload
+    from artforge.usecases.home import Home
 
     account, contract = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x5FbDB2315678afecb367f032d93F642f64180aa3"
     now = utc_now()

@@ -36,12 +36,12 @@ from _common import bench_parser, print_table, save_results, write_images  # noq
 
 from artforge.chain import localnode  # noqa: E402
 from artforge.chain.contract import deploy, deploy_and_record  # noqa: E402
-from artforge.usecases.mint import MintRequest, mint_work  # noqa: E402
 from artforge.chain.network import ChainSession, ChainTarget, connect, prepare, send  # noqa: E402
-from artforge.usecases.chain_setup import open_session  # noqa: E402
 from artforge.config import Settings  # noqa: E402
 from artforge.errors import ChainError  # noqa: E402
+from artforge.usecases.chain_setup import open_session  # noqa: E402
 from artforge.usecases.home import Home, init_home  # noqa: E402
+from artforge.usecases.mint import MintRequest, mint_work  # noqa: E402
 from artforge.usecases.register import register_images  # noqa: E402
 
 REPO_ANVIL = Path(__file__).resolve().parents[1] / "tools" / "anvil" / "node_modules" / ".bin" / "anvil"

@@ -63,7 +63,6 @@ from _common import bench_parser, environment, mean, percentile, print_table, sa
 import artforge.usecases.register as registration  # noqa: E402
 import artforge.usecases.verify as verify  # noqa: E402
 from artforge.config import Settings  # noqa: E402
-from artforge.usecases.home import Home, init_home  # noqa: E402
 from artforge.imaging import load_image  # noqa: E402
 from artforge.matching import calibration as cal  # noqa: E402
 from artforge.matching import layer_store  # noqa: E402
@@ -72,6 +71,7 @@ from artforge.matching.index_file import SNAPSHOT_EVERY, index_path, open_index 
 from artforge.matching.layers import QueryLayers  # noqa: E402
 from artforge.matching.matcher import MAX_PROPOSALS, analyse_query  # noqa: E402
 from artforge.registry.database import Registry  # noqa: E402
+from artforge.usecases.home import Home, init_home  # noqa: E402
 from artforge.usecases.verify import verify_images  # noqa: E402
 
 LICENCE = "CC-BY-4.0"

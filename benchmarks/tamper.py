@@ -47,15 +47,24 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_parser, environment, save_results, write_images  # noqa: E402
-from _tamper import (OUTCOMES, Outcome, Snapshot, apply_and_check, check_first_rows, cli, populate,  # noqa: E402
-                     random_edits, summarise)
+from _tamper import (  # noqa: E402
+    OUTCOMES,
+    Outcome,
+    Snapshot,
+    apply_and_check,
+    check_first_rows,
+    cli,
+    populate,
+    random_edits,
+    summarise,
+)
 
 from artforge.config import Settings  # noqa: E402
+from artforge.matching import layer_store
+from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload  # noqa: E402
 from artforge.usecases.home import Home, init_home  # noqa: E402
 from artforge.usecases.licensing import grant_licence, transfer_work  # noqa: E402
-from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload  # noqa: E402
 from artforge.usecases.register import RegisteredWork, register_images  # noqa: E402
-from artforge.matching import layer_store
 
 console = Console()
 

@@ -88,14 +88,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_parser, environment, mean, percentile, print_table, save_results, write_json  # noqa: E402
 
 import artforge.matching.index as index_module  # noqa: E402
-from artforge.provenance.fingerprints import pdq_hash  # noqa: E402
-from artforge.matching.index import (GLOBAL_NEIGHBOURS, GLOBAL_RADIUS, IVF_PROBES, LOCAL_NEIGHBOURS,  # noqa: E402
-                                     LOCAL_QUERY_POINTS, LOCAL_RADIUS, TONE_NEIGHBOURS, TONE_RADIUS, MatchIndex,
-                                     global_query_codes, searches_tone, tone_query_codes)
+from artforge.generation.procedural import draw_art  # noqa: E402
+from artforge.matching.index import (  # noqa: E402
+    GLOBAL_NEIGHBOURS,
+    GLOBAL_RADIUS,
+    IVF_PROBES,
+    LOCAL_NEIGHBOURS,
+    LOCAL_QUERY_POINTS,
+    LOCAL_RADIUS,
+    TONE_NEIGHBOURS,
+    TONE_RADIUS,
+    MatchIndex,
+    global_query_codes,
+    searches_tone,
+    tone_query_codes,
+)
 from artforge.matching.layers import (INDEXED_KEYPOINTS, QueryLayers, compute_layers, query_layers,  # noqa: E402
                                       tile_boxes)
 from artforge.matching.matcher import MAX_PROPOSALS  # noqa: E402
-from artforge.generation.procedural import draw_art  # noqa: E402
+from artforge.provenance.fingerprints import pdq_hash  # noqa: E402
 
 CODE_BYTES = 32
 TILES = len(tile_boxes())

@@ -39,8 +39,17 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from verify_record import (EXIT_FAIL, EXIT_OK, EXIT_UNREADABLE, OutOfDomain, canonical_bytes,  # noqa: E402
-                           check_chain, check_record, load_json, printable)
+from verify_record import (  # noqa: E402
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    OutOfDomain,
+    canonical_bytes,
+    check_chain,
+    check_record,
+    load_json,
+    printable,
+)
 
 BUNDLE_FORMAT = "artforge.bundle/1"
 

@@ -34,6 +34,7 @@ def test_the_api_docs_examples_run_on_an_encrypted_home(tmp_path: Path, monkeypa
 
 
 def test_every_public_name_resolves_and_is_documented() -> None:
+    assert set(artforge.__all__) == set(artforge._EXPORTS) | {"__version__"}  # the literal list type checkers read
     for name in artforge.__all__:
         value = getattr(artforge, name)
         if name != "__version__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from artforge.usecases.audit import audit_registry
 from artforge.usecases.home import Home
 from artforge.usecases.licensing import grant_licence, transfer_work

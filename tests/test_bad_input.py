@@ -8,9 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from cli_helpers import run
+from PIL import Image
 from registry_helpers import registry_state as _registry_state
 
 

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pytest
 import web3
+from chain_helpers import ERC721, ERC721_METADATA, ERC2981, ERC4906, GENERIC_ABI
 from eth_tester.exceptions import TransactionFailed
 from web3.logs import DISCARD
 
 from artforge.chain.artifact import CONTRACT_NAME, CONTRACTS_DIR, load_artifact, source_sha256
 from artforge.errors import StaleArtifact
-
-from chain_helpers import ERC721, ERC721_METADATA, ERC2981, ERC4906, GENERIC_ABI
-
 
 
 @pytest.fixture(scope="module")

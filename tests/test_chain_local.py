@@ -15,9 +15,9 @@ from cli_helpers import run, run_json
 
 from artforge.chain import localnode
 from artforge.chain.localnode import ANVIL_DEV_KEY
-from artforge.usecases.mint import MintRequest, prepare_mint
 from artforge.chain.network import ChainTarget, connect
 from artforge.usecases.chain_setup import open_session
+from artforge.usecases.mint import MintRequest, prepare_mint
 
 pytestmark = pytest.mark.slow
 DEV_KEY_HEX = "0x" + ANVIL_DEV_KEY.hex()

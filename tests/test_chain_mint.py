@@ -11,10 +11,10 @@ from cli_helpers import run, run_json
 
 from artforge.chain.contract import bind, deploy
 from artforge.chain.ipfs import file_cid
-from artforge.usecases.mint import MintRequest, mint_work
 from artforge.chain.network import ChainTarget, connect
 from artforge.errors import NotArtforgeContract, UsageError
 from artforge.provenance.records import SignedRecord, check_signature
+from artforge.usecases.mint import MintRequest, mint_work
 
 
 def _register(art, licence: str = "CC-BY-4.0", seed: int = 1) -> tuple[Path, str]:

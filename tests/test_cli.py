@@ -7,9 +7,8 @@ import os
 import stat
 from pathlib import Path
 
-from PIL import Image
-
 from cli_helpers import run, run_json
+from PIL import Image
 
 
 def _init() -> None:

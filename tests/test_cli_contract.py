@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from cli_helpers import run, run_json
 
 ENVELOPE_KEYS = ["artforge", "command", "ok", "exit_code", "data", "errors"]

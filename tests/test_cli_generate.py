@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from cli_helpers import run, run_json
+from PIL import Image
 
 TINY = ["--size", "16", "--batch-size", "16", "--width", "8", "--data-limit", "64"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 import typer
+from cli_helpers import run
 
 from artforge.cli import app
 from artforge.errors import ExitCode
-from cli_helpers import run
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from artforge.generation.data import load_dataset, shapes_dataset, to_float, to_uint8
 from artforge.errors import BadInput, UsageError
+from artforge.generation.data import load_dataset, shapes_dataset, to_float, to_uint8
 from artforge.generation.procedural import draw_art
 
 

@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run, run_process
+from registry_helpers import registry_state
 
 from artforge.config import DEFAULT_MAX_FILE_BYTES, MAX_STDIN_BYTES, MAX_STDIN_LINE_BYTES, MAX_STDIN_LINES
 from artforge.errors import BadInput
 from artforge.fsutil import read_path_lines, read_regular_file
-from cli_helpers import run, run_process
-from registry_helpers import registry_state
 
 BAD_INPUT = 5
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run
 from PIL import Image
 
-from artforge.matching.layers import compute_layers, keypoints, query_layers
 from artforge.generation.procedural import draw_art
-from cli_helpers import run
+from artforge.matching.layers import compute_layers, keypoints, query_layers
 
 SHAPES = [(4000, 2), (6, 2500), (1, 1), (3000, 1), (2, 4000), (5000, 12)]
 

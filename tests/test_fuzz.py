@@ -30,6 +30,8 @@ import numpy as np
 import pytest
 import typer.main
 import typer.testing
+from bench_modules import bundle_verifier
+from cli_helpers import run, run_json
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -37,15 +39,13 @@ from PIL import Image
 from artforge.cli import app
 from artforge.config import Settings
 from artforge.errors import BadInput, InvalidRecord
-from artforge.usecases.home import Home, init_home
-from artforge.imaging import load_image
-from artforge.usecases.licensing import grant_licence, transfer_work
 from artforge.generation.procedural import draw_art
+from artforge.imaging import load_image
 from artforge.provenance.records import SignedRecord, check_chain, check_signature
-from artforge.usecases.register import register_images
+from artforge.usecases.home import Home, init_home
+from artforge.usecases.licensing import grant_licence, transfer_work
 from artforge.usecases.log_proofs import build_bundle
-from bench_modules import bundle_verifier
-from cli_helpers import run, run_json
+from artforge.usecases.register import register_images
 
 # Damaged files make Pillow warn (corrupt EXIF and the like) before it refuses them: expected noise here.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.*")

@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 
 from artforge.errors import UsageError
-from artforge.usecases.home import Home
 from artforge.generation.sampling import (
     RECORD_CHUNK,
     generate_images,
@@ -22,6 +21,7 @@ from artforge.generation.sampling import (
 )
 from artforge.generation.training import TrainConfig, train
 from artforge.usecases.generate import generate_and_register
+from artforge.usecases.home import Home
 from artforge.usecases.verify import verify_images
 
 

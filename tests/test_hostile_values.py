@@ -14,10 +14,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from cli_helpers import run, run_json
 
 from artforge.errors import UsageError
 from artforge.textutil import clean_text
-from cli_helpers import run, run_json
 
 TITLE_LIMIT, FIELD_LIMIT = 500, 2000  # artforge.usecases.register.MAX_TITLE_LENGTH, artforge.usecases.licensing.MAX_FIELD_LENGTH
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from artforge.errors import Conflict, NotOwner, UsageError
-from artforge.usecases.home import Home
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES, LicenceTerms
+from artforge.usecases.home import Home
 from artforge.usecases.licensing import add_custom_licence, grant_licence, transfer_work
 from artforge.usecases.register import register_images
 from artforge.usecases.show import show_work

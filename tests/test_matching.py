@@ -7,23 +7,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run
 from PIL import Image, ImageOps
-
 from registry_helpers import rewind_schema
 
-from artforge.usecases.home import Home
-from artforge.usecases.reindex import rebuild
-from artforge.matching import index_file
+from artforge.matching import index_file, layer_store
 from artforge.matching.index import MatchIndex
 from artforge.matching.index_file import index_path, open_index, sync_index
-from artforge.matching.layers import (DIHEDRAL_OPS, FRAME, apply_dihedral, content_box, pdq_bits, query_layers,
-                                      tile_boxes)
-from artforge.usecases.register import register_images
+from artforge.matching.layers import (
+    DIHEDRAL_OPS,
+    FRAME,
+    apply_dihedral,
+    content_box,
+    pdq_bits,
+    query_layers,
+    tile_boxes,
+)
 from artforge.registry.database import SCHEMA_VERSION
+from artforge.usecases.home import Home
+from artforge.usecases.register import register_images
+from artforge.usecases.reindex import rebuild
 from artforge.usecases.verify import verify_images
-from artforge.matching import layer_store
-
-from cli_helpers import run
 
 
 def _rgb(path: Path) -> np.ndarray:

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from bench_modules import robust_data
+from PIL import Image
 
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_images

@@ -8,8 +8,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from artforge.provenance.merkle import (EMPTY_ROOT, MemoryTree, ProofError, consistency_proof, inclusion_proof, leaf_hash,
-                             root_of, verify_consistency, verify_inclusion)
+from artforge.provenance.merkle import (
+    EMPTY_ROOT,
+    MemoryTree,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    root_of,
+    verify_consistency,
+    verify_inclusion,
+)
 from artforge.provenance.notes import Checkpoint, NoteError, key_id, open_note, sign_note, verifier_key
 
 h = bytes.fromhex

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from cli_helpers import run
 
 CHAIN_EXTRA = ("web3", "eth_tester", "eth_account", "eth_abi", "eth_utils", "eth_typing", "eth_keys", "hexbytes")

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from artforge.provenance.fingerprints import default_workers
-from artforge.generation.procedural import draw_art
 from cli_helpers import run
+
+from artforge.generation.procedural import draw_art
+from artforge.provenance.fingerprints import default_workers
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 

@@ -11,11 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from artforge.generation.data import SHAPES, load_dataset, shapes_dataset, to_float
 from artforge.errors import BadInput, UsageError
+from artforge.generation.data import SHAPES, load_dataset, shapes_dataset, to_float
 from artforge.generation.featurenet import WEIGHTS_DIR, accuracy, build_feature_net, load_feature_net, targets
-from artforge.generation.quality import (evaluate_checkpoint, frechet_distance, gaussian_frechet_distance,
-                              kernel_inception_distance)
+from artforge.generation.quality import (
+    evaluate_checkpoint,
+    frechet_distance,
+    gaussian_frechet_distance,
+    kernel_inception_distance,
+)
 from artforge.generation.training import TrainConfig, train
 
 

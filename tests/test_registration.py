@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from artforge.errors import BadInput, SigningKeyError, UnknownLicence, UsageError
-from artforge.usecases.home import Home
 from artforge.provenance.records import check_chain
+from artforge.usecases.home import Home
 from artforge.usecases.register import register_images
 
 

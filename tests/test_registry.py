@@ -9,10 +9,10 @@ import pytest
 import sqlite_utils
 
 from artforge.errors import NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
-from artforge.usecases.home import Home
-from artforge.registry.licence_catalogue import BUILTIN_LICENCES
-from artforge.usecases.register import register_images
 from artforge.registry.database import SCHEMA_VERSION, Registry
+from artforge.registry.licence_catalogue import BUILTIN_LICENCES
+from artforge.usecases.home import Home
+from artforge.usecases.register import register_images
 
 
 def test_new_registry_has_migrations_wal_and_builtin_licences(tmp_path: Path) -> None:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance
-
 from bench_modules import robust_data
+from PIL import Image, ImageEnhance
 
 rd = robust_data()
 

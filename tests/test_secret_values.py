@@ -15,12 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cli_helpers import run
+from registry_helpers import registry_state
 
 from artforge.chain.network import ChainTarget
 from artforge.config import MAX_ENV_NAME_LENGTH, check_env_name
 from artforge.errors import UsageError
-from cli_helpers import run
-from registry_helpers import registry_state
 
 HEX_KEY = "ab" * 32  # 64 hex digits that happen to start with a letter: a valid-looking name
 RANDOM_KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"

@@ -8,14 +8,13 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from test_matching import _smooth_art
 
-from artforge.usecases.home import Home
-from artforge.matching.straighten import straighten
 from artforge.generation.procedural import draw_art
+from artforge.matching.straighten import straighten
+from artforge.usecases.home import Home
 from artforge.usecases.register import register_images
 from artforge.usecases.verify import verify_images
-
-from test_matching import _smooth_art
 
 
 def _stripes(size: tuple[int, int] = (300, 200)) -> Image.Image:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from artforge.generation.model_checkpoint import load_checkpoint, save_checkpoint
 from artforge.errors import BadInput, Interrupted, UsageError
+from artforge.generation.model_checkpoint import load_checkpoint, save_checkpoint
 from artforge.generation.procedural import draw_art
-from artforge.generation.training import Trainer, TrainConfig, parse_duration, train
+from artforge.generation.training import TrainConfig, Trainer, parse_duration, train
 
 FAMILIES = [("dcgan", "builtin:digits"), ("cgan", "builtin:shapes"), ("cgan", "builtin:digits"), ("vae", "builtin:digits")]
 

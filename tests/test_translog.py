@@ -9,15 +9,16 @@ import sqlite3
 import pytest
 from bench_modules import bundle_verifier
 from cli_helpers import run, run_json
-from registry_helpers import rewind_schema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from registry_helpers import rewind_schema
 
-from artforge.registry import transparency_log as translog
-from artforge.usecases.audit import audit_registry
 from artforge.provenance.merkle import MemoryTree, verify_consistency, verify_inclusion
-from artforge.registry.database import Registry
 from artforge.provenance.notes import Checkpoint, open_note, sign_note
+from artforge.registry import transparency_log as translog
+from artforge.registry.database import Registry
+from artforge.usecases.audit import audit_registry
+
 
 def _verifier():
     return bundle_verifier()

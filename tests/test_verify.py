@@ -8,9 +8,9 @@ from pathlib import Path
 from PIL import Image, ImageEnhance
 
 from artforge.errors import ExitCode
+from artforge.matching import calibration
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_images
-from artforge.matching import calibration
 from artforge.usecases.verify import verify_images
 
 

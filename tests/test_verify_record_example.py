@@ -30,9 +30,9 @@ from PIL import Image, ImageDraw
 
 from artforge.config import Settings
 from artforge.errors import InvalidRecord
+from artforge.provenance.records import canonical_bytes, grant_payload, sign_payload
 from artforge.usecases.home import Home, init_home
 from artforge.usecases.licensing import grant_licence, transfer_work
-from artforge.provenance.records import canonical_bytes, grant_payload, sign_payload
 from artforge.usecases.register import register_images
 from artforge.usecases.show import export_records
 

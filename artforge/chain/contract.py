@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from artforge.errors import ChainError, NotArtforgeContract, TransactionRejected, WrongChain
-from artforge.provenance.records import utc_now
-from artforge.registry.database import Registry
 from artforge.chain import store
 from artforge.chain.artifact import ContractArtifact, load_artifact
 from artforge.chain.network import ChainSession, check_address, prepare, send
 from artforge.chain.store import Deployment
+from artforge.errors import ChainError, NotArtforgeContract, TransactionRejected, WrongChain
+from artforge.provenance.records import utc_now
+from artforge.registry.database import Registry
 
 
 def code_sha256(code: bytes | str) -> str:
@@ -29,7 +29,8 @@ def deploy(session: ChainSession, artifact: ContractArtifact | None = None) -> D
     if receipt["status"] != 1 or not receipt.get("contractAddress"):
         raise TransactionRejected(f"deploy: transaction {prepared.tx_hash} reverted")
     return Deployment(
-        chain_id=session.chain_id, address=receipt["contractAddress"], network=session.target.kind, deployer=session.address, tx_hash=prepared.tx_hash,
+        chain_id=session.chain_id, address=receipt["contractAddress"], network=session.target.kind,
+        deployer=session.address, tx_hash=prepared.tx_hash,
         block=int(receipt["blockNumber"]), code_sha256=code_sha256(artifact.deployed_bytecode),
         created_at=utc_now())
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import rfc8785
 
+from artforge.chain.ipfs import file_cid
 from artforge.fsutil import atomic_write
 from artforge.provenance.records import SignedRecord
-from artforge.registry.rows import WorkRow
 from artforge.registry.licence_catalogue import Licence
-from artforge.chain.ipfs import file_cid
+from artforge.registry.rows import WorkRow
 
 METADATA_SCHEMA = "artforge.token-metadata/1"
 

@@ -15,7 +15,14 @@ from typing import Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from artforge.config import check_env_name
-from artforge.errors import (ChainError, ChainExtraMissing, ChainUnreachable, SigningKeyError, TransactionRejected, UsageError)
+from artforge.errors import (
+    ChainError,
+    ChainExtraMissing,
+    ChainUnreachable,
+    SigningKeyError,
+    TransactionRejected,
+    UsageError,
+)
 
 CHAIN_KINDS = ("memory", "local", "rpc")
 RECEIPT_TIMEOUT_S = 120

@@ -11,11 +11,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from artforge.chain import events
+from artforge.chain import events, store
+from artforge.chain.store import TokenRow
 from artforge.errors import ArtforgeError
 from artforge.registry.database import Registry
-from artforge.chain import store
-from artforge.chain.store import TokenRow
 
 ROYALTY_PROBE_PRICE = 10_000  # royaltyInfo(token, 10000) returns the royalty in basis points
 

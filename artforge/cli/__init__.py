@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from artforge.cli import (chain_commands, fingerprint_commands, generate_commands, home_commands, index_commands,
-                          keys_commands, license_commands, log_commands, verify_commands, works_commands)
+from artforge.cli import (
+    chain_commands,
+    fingerprint_commands,
+    generate_commands,
+    home_commands,
+    index_commands,
+    keys_commands,
+    license_commands,
+    log_commands,
+    verify_commands,
+    works_commands,
+)
 
 app = typer.Typer(
     name="artforge",

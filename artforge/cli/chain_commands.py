@@ -8,11 +8,17 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from artforge.usecases.chain_setup import (DEFAULT_PORT, ChainTarget, deploy_contract, local_chain_status,
-                                           start_local_chain, stop_local_chain)
-from artforge.usecases.mint import DEFAULT_ROYALTY_BPS, MintRequest, mint_work
 from artforge.cli.options import JsonOpt, QuietOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
+from artforge.usecases.chain_setup import (
+    DEFAULT_PORT,
+    ChainTarget,
+    deploy_contract,
+    local_chain_status,
+    start_local_chain,
+    stop_local_chain,
+)
+from artforge.usecases.mint import DEFAULT_ROYALTY_BPS, MintRequest, mint_work
 
 app = typer.Typer()  # `mint`, joined at the top level
 chain_app = typer.Typer(name="chain", no_args_is_help=True,

@@ -6,9 +6,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from artforge.usecases.fingerprint_images import fingerprint_images
 from artforge.cli.options import ImagesArg, JsonOpt, make_home, read_paths
 from artforge.cli.output import Outcome, command, echo
+from artforge.usecases.fingerprint_images import fingerprint_images
 
 app = typer.Typer()
 

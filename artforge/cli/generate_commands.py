@@ -96,7 +96,8 @@ def generate(
     checkpoint's SHA-256, model, seed, prompt or label, and training data fingerprint.
     """
     from artforge.errors import UsageError
-    from artforge.usecases.generate import generate as generate_images, generate_and_register, parse_seeds
+    from artforge.usecases.generate import generate as generate_images
+    from artforge.usecases.generate import generate_and_register, parse_seeds
 
     seed_list = parse_seeds(seeds, count)
     if register and not license_id:

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from artforge.config import DEFAULT_KEY_NAME
-from artforge.usecases.home import describe_home, init_home
 from artforge.cli.options import EncryptOpt, JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
 from artforge.cli.output import Outcome, command, echo
+from artforge.config import DEFAULT_KEY_NAME
+from artforge.usecases.home import describe_home, init_home
 
 app = typer.Typer()
 

@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from artforge.usecases.reindex import rebuild, stats
 from artforge.cli.options import JsonOpt, make_home, read_paths
 from artforge.cli.output import Outcome, command, echo, warn
+from artforge.usecases.reindex import rebuild, stats
 
 app = typer.Typer(name="index", help="The matcher's index: rebuild it, or show its size and freshness.",
                   no_args_is_help=True)

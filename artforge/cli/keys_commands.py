@@ -8,9 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from artforge.usecases.home import create_key
 from artforge.cli.options import EncryptOpt, JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
 from artforge.cli.output import Outcome, command, echo
+from artforge.usecases.home import create_key
 
 app = typer.Typer(name="keys", help="Create and inspect Ed25519 signing identities.", no_args_is_help=True)
 

@@ -9,10 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from artforge.usecases.licensing import (TDM_VALUES, LicenceTerms, add_custom_licence, get_licence, grant_licence,
-                                         list_licences)
 from artforge.cli.options import JsonOpt, KeyOpt, PassphraseEnvOpt, make_home
 from artforge.cli.output import Outcome, command, echo
+from artforge.usecases.licensing import (
+    TDM_VALUES,
+    LicenceTerms,
+    add_custom_licence,
+    get_licence,
+    grant_licence,
+    list_licences,
+)
 
 app = typer.Typer(name="license", help="Licence catalogue (SPDX ids) and signed licence grants.",
                   no_args_is_help=True)

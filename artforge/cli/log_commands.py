@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from artforge.usecases.log_proofs import export_bundle, log_checkpoint, prove_consistency, prove_record
 from artforge.cli.options import JsonOpt, PassphraseEnvOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
+from artforge.usecases.log_proofs import export_bundle, log_checkpoint, prove_consistency, prove_record
 
 app = typer.Typer()  # `export`, joined at the top level
 log_app = typer.Typer(name="log", no_args_is_help=True,

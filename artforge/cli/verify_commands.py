@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from artforge.usecases.attest import attest
-from artforge.usecases.audit import audit_registry
-from artforge.errors import ExitCode
-from artforge.usecases.verify import DisputeReport, VerifyFailure, iter_verify
 from artforge.cli.options import ImagesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, RpcReadOpt, make_home, read_paths
 from artforge.cli.output import Outcome, StreamItem, command, echo, warn
 from artforge.cli.views import render_report
+from artforge.errors import ExitCode
+from artforge.usecases.attest import attest
+from artforge.usecases.audit import audit_registry
+from artforge.usecases.verify import DisputeReport, VerifyFailure, iter_verify
 
 app = typer.Typer()
 

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from artforge.usecases.verify import Candidate, DisputeReport
 from artforge.usecases.show import Identity, TokenState, WorkDetails
+from artforge.usecases.verify import Candidate, DisputeReport
 
 
 def _who(identity: Identity) -> str:

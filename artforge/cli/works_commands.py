@@ -8,13 +8,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from artforge.cli.options import (
+    ImagesArg,
+    JsonOpt,
+    KeyOpt,
+    PassphraseEnvOpt,
+    QuietOpt,
+    RpcReadOpt,
+    make_home,
+    read_paths,
+)
+from artforge.cli.output import Outcome, command, echo, warn
+from artforge.cli.views import render_work
 from artforge.errors import ExitCode
 from artforge.usecases.licensing import transfer_work
 from artforge.usecases.register import register_images
 from artforge.usecases.show import WorkDetails, list_works, show_work
-from artforge.cli.options import ImagesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, RpcReadOpt, make_home, read_paths
-from artforge.cli.output import Outcome, command, echo, warn
-from artforge.cli.views import render_work
 
 app = typer.Typer()
 

@@ -30,9 +30,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artforge.generation.data import BACKGROUNDS, SHAPE_COLOURS, SHAPES, ImageDataset, load_dataset, shapes_dataset, to_float
 from artforge.errors import BadInput, UsageError
 from artforge.fsutil import atomic_write
+from artforge.generation.data import (
+    BACKGROUNDS,
+    SHAPE_COLOURS,
+    SHAPES,
+    ImageDataset,
+    load_dataset,
+    shapes_dataset,
+    to_float,
+)
 
 FEATURE_NETS = ("digits", "shapes")
 WEIGHTS_DIR = Path(__file__).parent / "weights"

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from artforge.generation.data import DEFAULT_SHAPES_COUNT, ImageDataset, load_dataset, tokenize
 from artforge.errors import BadInput, UsageError
+from artforge.generation.data import DEFAULT_SHAPES_COUNT, ImageDataset, load_dataset, tokenize
 from artforge.generation.featurenet import FeatureNet, load_feature_net
 from artforge.generation.sampling import MAX_IMAGES, LoadedModel, load_model, sample
 

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artforge.generation.augment import diff_augment, parse_policy
 from artforge.errors import UsageError
+from artforge.generation.augment import diff_augment, parse_policy
 from artforge.generation.models.cgan import Condition, GANDiscriminator, GANGenerator
 from artforge.generation.models.dcgan import DCGANConfig, init_weights
 from artforge.generation.models.vae import VAE, VAEConfig

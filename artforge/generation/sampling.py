@@ -17,14 +17,14 @@ import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
-from artforge.version import __version__
-from artforge.generation.model_checkpoint import Checkpoint, load_checkpoint
-from artforge.generation.data import to_uint8
 from artforge.errors import BadInput, UsageError
 from artforge.fsutil import atomic_write
+from artforge.generation.data import to_uint8
+from artforge.generation.model_checkpoint import Checkpoint, load_checkpoint
 from artforge.generation.models.cgan import Condition
 from artforge.generation.models.text import Vocabulary
 from artforge.generation.recipes import ModelSpec, OptimConfig, Recipe, build_recipe
+from artforge.version import __version__
 
 RECORD_CHUNK = "artforge:record"
 MAX_IMAGES = 10_000

@@ -31,15 +31,21 @@ from typing import Any
 
 import torch
 
-from artforge.version import __version__
-from artforge.generation.model_checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
-from artforge.generation.data import ImageDataset, load_dataset, to_float
 from artforge.errors import BadInput, Interrupted, UsageError
 from artforge.fsutil import atomic_write
+from artforge.generation.data import ImageDataset, load_dataset, to_float
+from artforge.generation.model_checkpoint import (
+    checkpoint_name,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+)
 from artforge.generation.models.text import Vocabulary
-from artforge.generation.runtime import init_distributed, pick_device, set_seed
 from artforge.generation.recipes import Batch, ModelSpec, OptimConfig, Recipe, build_recipe, spec_for
+from artforge.generation.runtime import init_distributed, pick_device, set_seed
 from artforge.generation.sampling import save_grid
+from artforge.version import __version__
 
 GRID_ROWS = 8
 

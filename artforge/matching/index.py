@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from artforge.provenance.fingerprints import default_workers
 from artforge.fsutil import atomic_write
 from artforge.matching.layers import DIHEDRAL_OPS, FRAME_TILE, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
+from artforge.provenance.fingerprints import default_workers
 
 INDEX_FORMAT = 3
 IVF_ABOVE = 100_000  # descriptors (about 1,500 works); below this the local layer is searched exactly

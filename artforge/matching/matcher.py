@@ -8,16 +8,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from artforge.provenance.fingerprints import Fingerprint, fingerprint_image
 from artforge.imaging import LoadedImage
-from artforge.registry.database import Registry
 from artforge.matching import calibration as cal
-from artforge.matching.compare import (SEARCH_MIN_PEAK_TEXTURED, Alignment, Comparison, box_alignment, compare,
-                      keypoint_alignment, oriented_query, search_alignment)
-from artforge.matching.index import MatchIndex, Proposal, is_smooth
-from artforge.matching.layers import FRAME, MatchLayers, QueryLayers, compute_layers, decode_thumbnail, tile_boxes, to_grey
-from artforge.matching.straighten import disputed_layers
 from artforge.matching import layer_store
+from artforge.matching.compare import (
+    SEARCH_MIN_PEAK_TEXTURED,
+    Alignment,
+    Comparison,
+    box_alignment,
+    compare,
+    keypoint_alignment,
+    oriented_query,
+    search_alignment,
+)
+from artforge.matching.index import MatchIndex, Proposal, is_smooth
+from artforge.matching.layers import (
+    FRAME,
+    MatchLayers,
+    QueryLayers,
+    compute_layers,
+    decode_thumbnail,
+    tile_boxes,
+    to_grey,
+)
+from artforge.matching.straighten import disputed_layers
+from artforge.provenance.fingerprints import Fingerprint, fingerprint_image
+from artforge.registry.database import Registry
 
 ANALYSIS_MAX_SIDE = 1024  # layers never need more; shrinking first keeps huge images cheap
 MAX_PROPOSALS = 6

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from artforge.registry import transparency_log as translog
 from artforge.errors import UsageError
-from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence, LicenceTerms
 from artforge.provenance.records import CLAIM_TYPES, RECORD_SCHEMA_V2, SignedRecord, check_signature, utc_now
+from artforge.registry import transparency_log as translog
+from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence, LicenceTerms
 
 CLAIM_KIND = translog.CLAIM_KIND  # the log leaf kind of a claim
 

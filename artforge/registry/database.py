@@ -20,13 +20,13 @@ import sqlite_utils
 
 from artforge.errors import Conflict, NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
 from artforge.provenance.fingerprints import Fingerprint
+from artforge.provenance.keys import Signer
+from artforge.provenance.records import SignedRecord, sign_payload, utc_now
 from artforge.registry import claims
 from artforge.registry import transparency_log as translog
 from artforge.registry.licence_catalogue import Licence
-from artforge.registry.rows import GrantRow, WorkRow
 from artforge.registry.migrations import MIGRATIONS, SCHEMA_VERSION, licence_row
-from artforge.provenance.keys import Signer
-from artforge.provenance.records import SignedRecord, sign_payload, utc_now
+from artforge.registry.rows import GrantRow, WorkRow
 
 BUSY_TIMEOUT_MS = 30_000
 MIN_ID_PREFIX = 6

@@ -17,8 +17,17 @@ from artforge.provenance.keys import key_id_for
 from artforge.provenance.merkle import MemoryTree, ProofError, consistency_proof, leaf_hash, verify_consistency
 from artforge.provenance.notes import Checkpoint, NoteError, open_note
 from artforge.provenance.records import SignedRecord
-from artforge.registry.transparency_log import (CLAIM_KIND, Nodes, checkpoints, latest_checkpoint, leaf_kind, log_key,
-                                                origin_for, record_leaf, verified_checkpoint)
+from artforge.registry.transparency_log import (
+    CLAIM_KIND,
+    Nodes,
+    checkpoints,
+    latest_checkpoint,
+    leaf_kind,
+    log_key,
+    origin_for,
+    record_leaf,
+    verified_checkpoint,
+)
 
 
 def audit_log(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple[list[str], list[str]]:

@@ -140,9 +140,9 @@ def _migration_5_chain(db: sqlite_utils.Database) -> None:
 
 
 def _migration_6_transparency_log(db: sqlite_utils.Database) -> None:
-    # The transparency log (artforge.registry.transparency_log).  Records stored before it are appended in the order they
-    # were stored; the first checkpoint is signed by the next command that writes (or 'artforge log
-    # checkpoint'), since a migration holds no key.
+    # The transparency log (artforge.registry.transparency_log).  Records stored before it are appended in the
+    # order they were stored; the first checkpoint is signed by the next command that writes (or 'artforge
+    # log checkpoint'), since a migration holds no key.
     db["log_leaves"].create(
         {"idx": int, "kind": str, "record_id": str, "work_id": str, "leaf": bytes, "leaf_hash": bytes,
          "created_at": str},

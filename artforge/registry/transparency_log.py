@@ -2,8 +2,8 @@
 
 Every record the registry stores (registration, grant, transfer, attestation; claims; and each chain
 event, as a record signed by the log key) is appended as a leaf in the same transaction: leaf bytes are the
-canonical (RFC 8785) JSON of ``{"payload": ..., "signature": ...}``.  The hashes of the perfect subtrees are stored as the log grows
-(``log_nodes``), so roots and proofs cost O(log² n) lookups.  When a transaction that appended leaves
+canonical (RFC 8785) JSON of ``{"payload": ..., "signature": ...}``.  The hashes of the perfect subtrees are
+stored as the log grows (``log_nodes``), so roots and proofs cost O(log² n) lookups.  When a transaction that appended leaves
 commits, a checkpoint for the new size is signed by the log key in the C2SP signed-note format and stored
 with it (``log_checkpoints``): either both land or neither does.
 
@@ -21,8 +21,15 @@ import sqlite_utils
 
 from artforge.errors import InvalidRecord, NotFound, UsageError
 from artforge.provenance.keys import Signer, key_id_for
-from artforge.provenance.merkle import (completed_nodes, consistency_proof, inclusion_proof, leaf_hash, range_hash,
-                                        verify_consistency, verify_inclusion)
+from artforge.provenance.merkle import (
+    completed_nodes,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    range_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from artforge.provenance.notes import Checkpoint, open_note, sign_note, verifier_key
 from artforge.provenance.records import CLAIM_TYPES, RECORD_TYPES, SignedRecord, canonical_bytes, utc_now
 
@@ -135,7 +142,8 @@ def append(db: sqlite_utils.Database, kind: str, record: SignedRecord, work_id: 
                              "leaf": leaf, "leaf_hash": digest, "created_at": utc_now()})
     nodes = Nodes(db)
     db["log_nodes"].insert_all(
-        ({"level": level, "idx": idx, "hash": value} for level, idx, value in completed_nodes(index, digest, nodes.perfect)))
+        {"level": level, "idx": idx, "hash": value}
+        for level, idx, value in completed_nodes(index, digest, nodes.perfect))
     return index
 
 

@@ -128,7 +128,8 @@ def generate(checkpoint: str | Path, out: str | Path, seeds: Sequence[int], *, l
              licence: str | None = None, key: str | None = None) -> "GenerateResult":
     """Sample one PNG per seed from a checkpoint into ``out``; with a ``licence``, register each one as a
     generated work whose record names the checkpoint, seed, prompt and dataset."""
-    from artforge.usecases.generate import generate as generate_images, generate_and_register
+    from artforge.usecases.generate import generate as generate_images
+    from artforge.usecases.generate import generate_and_register
 
     if licence is None:
         return generate_images(checkpoint, out, list(seeds), label=label, prompt=prompt, truncation=truncation)

@@ -20,19 +20,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from artforge.chain import events
-from artforge.chain import store
-from artforge.registry.claims import licence_payload
+from artforge.chain import events, store
 from artforge.errors import SigningKeyError
+from artforge.matching import layer_store
+from artforge.matching.digest import layers_digest
+from artforge.matching.layers import decode_thumbnail, pdq_bits
+from artforge.provenance.keys import Signer
+from artforge.provenance.records import attestation_payload, check_chain, sign_payload, utc_now
+from artforge.registry.claims import licence_payload
+from artforge.registry.database import Registry
 from artforge.usecases.facts import derive_facts, row_problems
 from artforge.usecases.home import Home
 from artforge.usecases.reindex import fill_tiles
-from artforge.provenance.keys import Signer
-from artforge.matching.digest import layers_digest
-from artforge.matching.layers import decode_thumbnail, pdq_bits
-from artforge.provenance.records import attestation_payload, check_chain, sign_payload, utc_now
-from artforge.registry.database import Registry
-from artforge.matching import layer_store
 
 # A stored thumbnail's PDQ against the PDQ signed at registration: resizing to the thumbnail moves a few
 # bits; another work's thumbnail differs in about half of the 256.

@@ -9,9 +9,10 @@ here, or a label shown as one:
   chains say (:func:`artforge.usecases.facts.row_problems`), and no row that indexes nothing signed;
 * ``claims`` (signed names and custom licences), and ``identities`` and ``licences`` against them and
   against the catalogue of built-in licences that ships in the package;
-* the transparency log (:func:`artforge.registry.transparency_log.audit`): every record and claim logged, in order, byte for
-  byte, every checkpoint signed over the root the leaves give, every minted token's row as its mint event
-  says; and, with ``against``, that the log extends checkpoints saved elsewhere.
+* the transparency log (:func:`artforge.registry.log_audit.audit_log`): every record and claim logged, in
+  order, byte for byte, every checkpoint signed over the root the leaves give; every minted token's row as
+  its mint event says (:func:`artforge.chain.events.audit_chain_events`); and, with ``against``, that the
+  log extends checkpoints saved elsewhere.
 """
 
 from __future__ import annotations
@@ -22,21 +23,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from artforge.registry import claims
-
 from artforge.chain import events
-from artforge.registry import log_audit
-from artforge.registry import transparency_log as translog
 from artforge.config import LOG_KEY_NAME
 from artforge.errors import BadInput, InvalidRecord
-from artforge.usecases.facts import derive_facts, row_problems
 from artforge.fsutil import read_regular_file
-from artforge.usecases.home import Home
 from artforge.provenance.keys import key_id_for
+from artforge.provenance.records import SignedRecord, canonical_bytes, check_chain
+from artforge.registry import claims, log_audit
+from artforge.registry import transparency_log as translog
+from artforge.registry.database import Registry
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES
 from artforge.registry.migrations import licence_row
-from artforge.provenance.records import SignedRecord, canonical_bytes, check_chain
-from artforge.registry.database import Registry
+from artforge.usecases.facts import derive_facts, row_problems
+from artforge.usecases.home import Home
 
 MAX_CHECKPOINT_BYTES = 64 * 1024
 

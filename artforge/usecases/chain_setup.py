@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from artforge.errors import ChainError, NotArtforgeContract
-from artforge.usecases.home import Home
 from artforge.chain import store
 from artforge.chain.contract import bind, deploy_and_record
 from artforge.chain.localnode import ANVIL_DEV_KEY, DEFAULT_PORT, LocalNode, running_node, start, stop
 from artforge.chain.network import ChainSession, ChainTarget, connect
+from artforge.errors import ChainError, NotArtforgeContract
+from artforge.usecases.home import Home
 
 __all__ = ["DEFAULT_PORT", "ChainTarget", "LocalChainStatus", "deploy_contract", "local_chain_status", "open_session",
            "start_local_chain", "stop_local_chain"]

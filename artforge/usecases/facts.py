@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from artforge.errors import NotFound
+from artforge.matching import layer_store
 from artforge.matching.digest import layers_digest
 from artforge.provenance.records import SignedRecord, signed_layers_digest
 from artforge.registry.database import Registry
 from artforge.registry.rows import GrantRow, WorkRow
-from artforge.matching import layer_store
 
 
 @dataclass(frozen=True)

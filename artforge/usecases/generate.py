@@ -49,7 +49,8 @@ def interpolate(checkpoint: str | Path, seed_from: int, seed_to: int, frames: in
                                 truncation=truncation)
 
 
-def evaluate(checkpoint: str | Path, *, samples: int = 1000, seed: int = 0, features: str | None = None) -> QualityReport:
+def evaluate(checkpoint: str | Path, *, samples: int = 1000, seed: int = 0,
+             features: str | None = None) -> QualityReport:
     """Classifier-FID and KID against the checkpoint's training data (and per-condition accuracy)."""
     return evaluate_checkpoint(checkpoint, samples=samples, seed=seed, features=features)
 

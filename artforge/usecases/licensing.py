@@ -11,16 +11,16 @@ from datetime import date
 from pathlib import Path
 
 from artforge.errors import BadInput, InvalidRecord, NotOwner, RegistryTampered, SigningKeyError, UsageError
-from artforge.usecases.facts import derive_facts, row_problems
 from artforge.fsutil import read_regular_file
-from artforge.usecases.home import Home
 from artforge.provenance.keys import Signer, key_id_for, parse_public_key
-from artforge.registry.licence_catalogue import TDM_VALUES, Licence, LicenceTerms, check_custom_id
 from artforge.provenance.records import check_chain, grant_payload, sign_payload, transfer_payload, utc_now
 from artforge.registry.claims import licence_payload
 from artforge.registry.database import Registry
+from artforge.registry.licence_catalogue import TDM_VALUES, Licence, LicenceTerms, check_custom_id
 from artforge.registry.rows import WorkRow
 from artforge.textutil import clean_text
+from artforge.usecases.facts import derive_facts, row_problems
+from artforge.usecases.home import Home
 
 MAX_TEXT_BYTES = 1_000_000
 MAX_FIELD_LENGTH = 2_000

@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from artforge.registry import transparency_log as translog
 from artforge.fsutil import write_output
-from artforge.usecases.home import Home
 from artforge.provenance.notes import sign_note, verifier_key
+from artforge.registry import transparency_log as translog
 from artforge.registry.transparency_log import ConsistencyProof, InclusionProof, SignedCheckpoint
+from artforge.usecases.home import Home
 
 BUNDLE_FORMAT = "artforge.bundle/1"
 

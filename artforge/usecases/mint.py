@@ -15,23 +15,39 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from artforge.errors import (ChainUnreachable, InvalidRecord, LicenceForbids, NotFound, NotOwner, RegistryTampered,
-                      TransactionRejected, UsageError)
-from artforge.usecases.home import Home
-from artforge.chain import events
+from artforge.chain import events, store
+from artforge.chain.contract import contract_for, minted_token_id
+from artforge.chain.metadata import TokenMetadata, build_metadata, write_metadata
+from artforge.chain.network import (
+    ChainSession,
+    ChainTarget,
+    PreparedTransaction,
+    broadcast,
+    check_address,
+    prepare,
+    receipt_of,
+    require_chain_extra,
+    wait_for_receipt,
+)
+from artforge.errors import (
+    ChainUnreachable,
+    InvalidRecord,
+    LicenceForbids,
+    NotFound,
+    NotOwner,
+    RegistryTampered,
+    TransactionRejected,
+    UsageError,
+)
 from artforge.fsutil import read_regular_file
 from artforge.imaging import load_image, pixel_sha256
 from artforge.provenance.keys import Signer
 from artforge.provenance.records import sign_payload, utc_now
 from artforge.registry.database import Registry
 from artforge.registry.rows import WorkRow
-from artforge.usecases.show import work_details
-from artforge.chain import store
-from artforge.chain.contract import contract_for, minted_token_id
-from artforge.chain.metadata import TokenMetadata, build_metadata, write_metadata
-from artforge.chain.network import (ChainSession, ChainTarget, PreparedTransaction, broadcast, check_address, prepare,
-                                    receipt_of, require_chain_extra, wait_for_receipt)
 from artforge.usecases.chain_setup import open_session
+from artforge.usecases.home import Home
+from artforge.usecases.show import work_details
 
 DEFAULT_ROYALTY_BPS = 500  # 5%, a common marketplace default
 MAX_ROYALTY_BPS = 10_000  # ERC-2981's denominator: 100%
@@ -92,7 +108,7 @@ def resolve_work_and_image(registry: Registry, home: Home, reference: str, image
     work = registry.resolve_work(reference)
     if image is None:
         raise UsageError("give the registered image with --image (the token names the image by its IPFS CID, "
-                         f"and the registry keeps fingerprints, not pixels)")
+                         "and the registry keeps fingerprints, not pixels)")
     data, file_sha, pixels = _image_bytes(image, home)
     if pixels != work.pixel_sha256:
         raise UsageError(f"{image}: not the image of work {work.id[:12]} (its pixels differ)")

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artforge.errors import UsageError
-from artforge.provenance.fingerprints import Fingerprint, analyse_all
-from artforge.usecases.home import Home
+from artforge.matching import layer_store
 from artforge.matching.digest import layers_digest
 from artforge.matching.index_file import sync_index
 from artforge.matching.matcher import Analysed, analyse_for_registration
+from artforge.provenance.fingerprints import Fingerprint, analyse_all
 from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload
 from artforge.registry.database import Registry
 from artforge.textutil import clean_text
-from artforge.matching import layer_store
+from artforge.usecases.home import Home
 
 MAX_TITLE_LENGTH = 500
 

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from artforge.provenance.fingerprints import analyse_all
-from artforge.usecases.home import Home
+from artforge.matching import layer_store
 from artforge.matching.index_file import IndexStats, index_stats, rebuild_index
 from artforge.matching.layers import MatchLayers, work_tiles
 from artforge.matching.matcher import analyse_for_registration
+from artforge.provenance.fingerprints import analyse_all
 from artforge.registry.database import Registry
-from artforge.matching import layer_store
+from artforge.usecases.home import Home
 
 
 @dataclass(frozen=True)

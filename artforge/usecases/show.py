@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from artforge.usecases.home import Home
 from artforge.chain.tokens import LiveReader, TokenState, recorded_tokens, with_live_state
 from artforge.errors import UnknownLicence
-from artforge.usecases.facts import WorkFacts, derive_facts, row_problems
-from artforge.registry.licence_catalogue import Licence, LicenceTerms
 from artforge.provenance.records import SignedRecord, check_chain
 from artforge.registry.database import Registry
+from artforge.registry.licence_catalogue import Licence, LicenceTerms
 from artforge.registry.rows import GrantRow, WorkRow
+from artforge.usecases.facts import WorkFacts, derive_facts, row_problems
+from artforge.usecases.home import Home
 
 VALID, SIGNATURE_INVALID, REGISTRY_TAMPERED = "valid", "signature-invalid", "registry-tampered"
 

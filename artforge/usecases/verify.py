@@ -22,21 +22,21 @@ from pathlib import Path
 
 import numpy as np
 
+from artforge.chain.tokens import LiveReader
 from artforge.errors import ArtforgeError, BadInput, ExitCode
-from artforge.provenance.fingerprints import Fingerprint, analyse_files
-from artforge.usecases.home import Home
 from artforge.matching import calibration as cal
+from artforge.matching import layer_store
 from artforge.matching.diffimage import render_diff, write_diff
 from artforge.matching.digest import layers_digest
 from artforge.matching.index import MatchIndex
 from artforge.matching.index_file import open_index
 from artforge.matching.layers import QueryLayers
 from artforge.matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
+from artforge.provenance.fingerprints import Fingerprint, analyse_files
 from artforge.provenance.records import check_chain, signed_layers_digest
 from artforge.registry.database import Registry
-from artforge.chain.tokens import LiveReader
+from artforge.usecases.home import Home
 from artforge.usecases.show import REGISTRY_TAMPERED, WorkDetails, with_token_owners, work_details
-from artforge.matching import layer_store
 
 MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
 MIN_MATCH_SIDE = 24

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from artforge.generation.data import tokenize
 from artforge.errors import UsageError
+from artforge.generation.data import tokenize
 
 PAD, MAX_TOKENS = 0, 16
 
