@@ -67,3 +67,9 @@ def works_without_layers(registry: Registry) -> list[tuple[str, str]]:
     return registry.db.execute(
         "SELECT w.id, w.pixel_sha256 FROM works w LEFT JOIN match_layers m ON m.work_id = w.id "
         "WHERE m.version IS NULL OR m.version = 0 ORDER BY w.rowid").fetchall()
+
+
+def layer_work_ids(registry: Registry, full_only: bool = False) -> list[str]:
+    """The work ids of the layers rows, oldest first (with ``full_only``: only rows with full layers)."""
+    where = " WHERE version > 0" if full_only else ""
+    return [row[0] for row in registry.db.execute(f"SELECT work_id FROM match_layers{where} ORDER BY rowid")]

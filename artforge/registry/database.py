@@ -32,6 +32,16 @@ BUSY_TIMEOUT_MS = 30_000
 MIN_ID_PREFIX = 6
 
 
+# The tables this module owns (the claims, log, matching and chain tables have modules of their own).
+OWN_TABLES = ("works", "fingerprints", "records", "grants", "transfers", "licences", "identities")
+
+
+def _own_table(table: str) -> str:
+    if table not in OWN_TABLES:
+        raise ValueError(f"{table} is not one of the registry's own tables")
+    return table
+
+
 def _is_unicode(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -278,6 +288,18 @@ class Registry:
     def record_rows(self) -> Iterator[dict]:
         """Every stored record row, by work and sequence (for audit)."""
         yield from self.db["records"].rows_where(order_by="work_id, seq")
+
+    # -- rows as stored, for the comparisons audit and facts make against the signed records -------------
+    def stored_rows(self, table: str, work_id: str | None = None, order_by: str | None = None) -> list[dict]:
+        """The rows of one of the registry's tables (of one work when given), every column as stored."""
+        where, args = ("work_id = ?", [work_id]) if work_id is not None else (None, None)
+        return list(self.db[_own_table(table)].rows_where(where, args, order_by=order_by))
+
+    def column_values(self, table: str, column: str) -> Iterator:
+        """One column of every row of one of the registry's tables."""
+        if column not in self.db[_own_table(table)].columns_dict:
+            raise ValueError(f"{table} has no column {column}")
+        yield from (row[0] for row in self.db.execute(f"SELECT {column} FROM {table}"))
 
     def insert_work(self, record: SignedRecord, fingerprint: Fingerprint, *, title: str, licence_id: str,
                     origin: dict, parents: list[str]) -> WorkRow:

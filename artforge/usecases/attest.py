@@ -93,8 +93,7 @@ class _Signers:
 
 
 def _attest_layers(registry: Registry, signers: _Signers, result: AttestResult) -> None:
-    for (work_id,) in registry.db.execute("SELECT work_id FROM match_layers WHERE version > 0 ORDER BY rowid"
-                                          ).fetchall():
+    for work_id in layer_store.layer_work_ids(registry, full_only=True):
         records = registry.records(work_id)
         if not records or check_chain(records):
             result.refused.append(f"{work_id[:12]}: its record chain does not verify")

@@ -27,6 +27,7 @@ from artforge.chain import events
 from artforge.config import LOG_KEY_NAME
 from artforge.errors import BadInput, InvalidRecord
 from artforge.fsutil import read_regular_file
+from artforge.matching import layer_store
 from artforge.provenance.keys import key_id_for
 from artforge.provenance.records import SignedRecord, canonical_bytes, check_chain
 from artforge.registry import claims, log_audit
@@ -117,7 +118,7 @@ def _audit_works(registry: Registry, report: AuditReport) -> None:
     rows_by_work: dict[str, list[dict]] = {}
     for row in registry.record_rows():
         rows_by_work.setdefault(row["work_id"], []).append(row)
-    work_ids = {w[0] for w in registry.db.execute("SELECT id FROM works")}
+    work_ids = set(registry.column_values("works", "id"))
     for work_id in sorted(work_ids - rows_by_work.keys()):
         report.add(work_id, ["work has no records"])
     signed: dict[str, set[str]] = {"grants": set(), "transfers": set()}
@@ -145,11 +146,13 @@ def _audit_works(registry: Registry, report: AuditReport) -> None:
         report.add(work_id, problems)
     reported = _ids_of_broken(rows_by_work, report)
     for table in ("grants", "transfers"):
-        for (record_id,) in registry.db.execute(f"SELECT record_id FROM {table}"):
+        for record_id in registry.column_values(table, "record_id"):
             if record_id not in signed[table] and record_id not in reported:
                 report.add(table, [f"{table} row {str(record_id)[:12]} indexes no signed {table[:-1]} record"])
-    for table in ("fingerprints", "match_layers"):
-        for (work_id,) in registry.db.execute(f"SELECT work_id FROM {table}"):
+    orphans = {"fingerprints": registry.column_values("fingerprints", "work_id"),
+               "match_layers": layer_store.layer_work_ids(registry)}
+    for table, stored_ids in orphans.items():
+        for work_id in stored_ids:
             if work_id not in rows_by_work:
                 report.add(table, [f"{table} row of {str(work_id)[:12]}, a work with no records"])
     if unsigned_layers:
@@ -176,7 +179,7 @@ def _audit_claims(registry: Registry, report: AuditReport) -> None:
                 problems.append(f"{where}: index columns disagree with the signed claim")
         report.add("claims", problems)
     labels = 0
-    for row in db["identities"].rows:
+    for row in registry.stored_rows("identities"):
         where = f"identity {str(row['key_id'])[:12]}"
         problems = []
         try:
@@ -197,7 +200,7 @@ def _audit_claims(registry: Registry, report: AuditReport) -> None:
 
 def _audit_licences(registry: Registry, report: AuditReport) -> None:
     db = registry.db
-    stored = {row["id"]: row for row in db["licences"].rows}
+    stored = {row["id"]: row for row in registry.stored_rows("licences")}
     for licence_id, licence in BUILTIN_LICENCES.items():
         if stored.pop(licence_id, None) != licence_row(licence):
             report.add("licences", [f"licence {licence_id}: its row differs from the built-in catalogue"])

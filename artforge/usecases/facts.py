@@ -61,12 +61,6 @@ def derive_facts(records: list[SignedRecord]) -> WorkFacts:
                      transfers, signed_layers_digest(records))
 
 
-def _rows(registry: Registry, table: str, work_id: str) -> list[dict]:
-    cursor = registry.db.execute(f"SELECT * FROM {table} WHERE work_id = ? ORDER BY record_id", [work_id])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
 def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:
     """Each way the registry's rows for this work differ from what its chain says (empty when they agree)."""
     work_id = facts.work.id
@@ -80,22 +74,16 @@ def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:
                                              if getattr(stored, name) != getattr(facts.work, name)]
         problems.append("the works row disagrees with the signed records"
                         + (f" ({', '.join(changed)})" if changed else " (missing or unreadable)"))
-    fingerprint_rows = _fingerprint_rows(registry, work_id)
+    fingerprint_rows = registry.stored_rows("fingerprints", work_id)
     if fingerprint_rows != [{"work_id": work_id, **facts.fingerprints}]:
         problems.append("the fingerprints row disagrees with the signed fingerprints")
-    grant_rows = [GrantRow(**row) for row in _rows(registry, "grants", work_id)]
+    grant_rows = [GrantRow(**row) for row in registry.stored_rows("grants", work_id, order_by="record_id")]
     if sorted(grant_rows, key=lambda g: g.record_id) != sorted(facts.grants, key=lambda g: g.record_id):
         problems.append("the grants table disagrees with the signed grant records")
-    if _rows(registry, "transfers", work_id) != sorted(facts.transfers, key=lambda t: t["record_id"]):
+    if registry.stored_rows("transfers", work_id, order_by="record_id") != sorted(facts.transfers, key=lambda t: t["record_id"]):
         problems.append("the transfers table disagrees with the signed transfer records")
     problems += layer_problems(layer_store.match_layers_of(registry, work_id), facts)
     return problems
-
-
-def _fingerprint_rows(registry: Registry, work_id: str) -> list[dict]:
-    cursor = registry.db.execute("SELECT * FROM fingerprints WHERE work_id = ?", [work_id])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def layer_problems(row: dict | None, facts: WorkFacts) -> list[str]:
