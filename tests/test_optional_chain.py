@@ -47,3 +47,12 @@ def test_the_cli_starts_without_importing_web3(home) -> None:
              "bad = sorted(m for m in sys.modules if m.split('.')[0] in %r); print(bad)" % (CHAIN_EXTRA,))
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+def test_web3_is_required_only_by_the_chain_extra() -> None:
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.split("[")[0].split("=")[0].strip() in CHAIN_EXTRA]
+    assert [d for d in project["optional-dependencies"]["chain"] if d.startswith("web3")]
