@@ -11,6 +11,7 @@ import sqlite_utils
 from artforge.errors import NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
 from artforge.registry.database import SCHEMA_VERSION, Registry
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES
+from artforge.registry.migrations import licence_row
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_images
 
@@ -25,6 +26,14 @@ def test_new_registry_has_migrations_wal_and_builtin_licences(tmp_path: Path) ->
     # Readable as is with plain sqlite-utils (and so Datasette).
     db = sqlite_utils.Database(path)
     assert {"works", "fingerprints", "records", "licences", "grants", "transfers", "_migrations"} <= set(db.table_names())
+
+
+def test_a_new_registry_holds_the_catalogue_as_it_is_now(tmp_path: Path) -> None:
+    # The migrations write built-in licence rows from their own frozen copy; a catalogue change that ships
+    # without a migration adding its rows fails here (and audit would call every home's rows edited).
+    with Registry.open(tmp_path / "r.db", create=True) as registry:
+        stored = {row["id"]: row for row in registry.stored_rows("licences")}
+    assert stored == {licence.id: licence_row(licence) for licence in BUILTIN_LICENCES.values()}
 
 
 def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:

@@ -14,7 +14,35 @@ from datetime import UTC, datetime
 import rfc8785
 import sqlite_utils
 
-from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence
+from artforge.registry.licence_catalogue import Licence
+
+
+# The built-in licences as schema 1 shipped them: (id, name, url, commercial, derivatives, share_alike,
+# attribution, the CAWG data-mining/AI terms, constraint info).  Frozen here, not read from the live catalogue:
+# a licence added to the catalogue later comes with a migration of its own (tests/test_registry.py checks
+# that a new registry's rows are the catalogue's).
+_BUILTIN_LICENCES_V1 = [
+    ("CC0-1.0", "Creative Commons Zero v1.0 Universal",
+     "https://creativecommons.org/publicdomain/zero/1.0/", 1, 1, 0, 0, "allowed", ""),
+    ("CC-BY-4.0", "Creative Commons Attribution 4.0 International",
+     "https://creativecommons.org/licenses/by/4.0/", 1, 1, 0, 1, "constrained", "attribution"),
+    ("CC-BY-SA-4.0", "Creative Commons Attribution Share Alike 4.0 International",
+     "https://creativecommons.org/licenses/by-sa/4.0/", 1, 1, 1, 1, "constrained", "attribution; share-alike"),
+    ("CC-BY-NC-4.0", "Creative Commons Attribution Non Commercial 4.0 International",
+     "https://creativecommons.org/licenses/by-nc/4.0/", 0, 1, 0, 1, "constrained",
+     "attribution; non-commercial use only"),
+    ("CC-BY-ND-4.0", "Creative Commons Attribution No Derivatives 4.0 International",
+     "https://creativecommons.org/licenses/by-nd/4.0/", 1, 0, 0, 1, "constrained",
+     "attribution; no adapted material may be shared"),
+    ("CC-BY-NC-SA-4.0", "Creative Commons Attribution Non Commercial Share Alike 4.0 International",
+     "https://creativecommons.org/licenses/by-nc-sa/4.0/", 0, 1, 1, 1, "constrained",
+     "attribution; non-commercial use only; share-alike"),
+    ("CC-BY-NC-ND-4.0", "Creative Commons Attribution Non Commercial No Derivatives 4.0 International",
+     "https://creativecommons.org/licenses/by-nc-nd/4.0/", 0, 0, 0, 1, "constrained",
+     "attribution; non-commercial use only; no adapted material may be shared"),
+    ("LicenseRef-All-Rights-Reserved", "All rights reserved",
+     "", 0, 0, 0, 1, "notAllowed", "no use without a written grant from the owner"),
+]
 
 
 def _migration_1_initial(db: sqlite_utils.Database) -> None:
@@ -79,8 +107,11 @@ def _migration_1_initial(db: sqlite_utils.Database) -> None:
                       ("to_key_id", "identities", "key_id")],
     )
     db["transfers"].create_index(["work_id"])
-    for licence in BUILTIN_LICENCES.values():
-        db["licences"].insert(licence_row(licence))
+    for id_, name, url, commercial, derivatives, share_alike, attribution, tdm, info in _BUILTIN_LICENCES_V1:
+        db["licences"].insert({"id": id_, "name": name, "url": url, "builtin": 1, "commercial": commercial,
+                               "derivatives": derivatives, "share_alike": share_alike, "attribution": attribution,
+                               "data_mining": tdm, "ai_inference": tdm, "ai_training": tdm,
+                               "ai_generative_training": tdm, "constraint_info": info, "text": ""})
 
 
 def _migration_2_match_layers(db: sqlite_utils.Database) -> None:
