@@ -1,7 +1,8 @@
 """Start-up cost of the library and the CLI: wall time of fresh processes, median of repeats.
 
 What a script or a marketplace pays per call before any work: ``import artforge``, ``artforge --help``, and
-``fingerprint``, ``register`` and ``verify`` of one image end to end, each a new process.  ``--tree`` runs
+``fingerprint``, ``register`` and ``verify`` of one image end to end, each a new process (in an encrypted
+home: signing commands unlock the key).  ``--tree`` runs
 another checkout of artforge (e.g. ``git worktree add /tmp/base <rev>``) with the same interpreter, so two
 versions are compared on the same machine in the same run::
 
@@ -26,32 +27,33 @@ from artforge.generation.procedural import draw_art  # noqa: E402
 HERE = Path(__file__).resolve().parents[1]
 
 
-def _seconds(args: list[str], env: dict[str, str], repeats: int, cwd: Path) -> float:
-    """Median wall time of ``python ARGS`` over ``repeats`` runs (after one warm-up for the OS file cache)."""
-    times = []
-    for attempt in range(repeats + 1):
-        started = time.perf_counter()
-        # cwd outside any checkout: `python -c` and `-m` put the cwd first on sys.path, before PYTHONPATH.
-        done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
-        elapsed = time.perf_counter() - started
-        if done.returncode not in (0, 3):  # 3: verify found no match (the image is registered, so it should)
-            raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
-        if attempt:
-            times.append(elapsed)
-    return statistics.median(times)
+def _once(args: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Wall time of one ``python ARGS`` process."""
+    started = time.perf_counter()
+    # cwd outside any checkout: `python -c` and `-m` put the cwd first on sys.path, before PYTHONPATH.
+    done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+    return elapsed
 
 
-def measure(tree: Path, repeats: int, folder: Path) -> dict[str, float]:
-    """Seconds per step for the artforge source tree at ``tree``."""
-    home = folder / f"home-{abs(hash(str(tree)))}"
-    # An encrypted home, as `artforge init` makes by default: each signing command pays for unlocking the key.
+def prepare(tree: Path, folder: Path, image: Path) -> dict[str, str]:
+    """An encrypted home (as `artforge init` makes by default: each signing command pays for unlocking the
+    key) with ``image`` registered, for the checkout at ``tree``; the environment that runs it."""
+    home = folder / f"home-{len(list(folder.glob('home-*')))}"
     env = {**os.environ, "PYTHONPATH": str(tree), "ARTFORGE_HOME": str(home), "ARTFORGE_PASSPHRASE": "startup"}
-    image = folder / "art.png"
     probe = subprocess.run([sys.executable, "-c", "import artforge; print(artforge.__file__)"], env=env,
                            cwd=folder, capture_output=True, text=True, check=True)
     assert Path(probe.stdout.strip()).is_relative_to(tree), f"{tree} is not the artforge that runs"
     for setup in (["init"], ["register", str(image), "--license", "CC0-1.0", "-q"]):
         subprocess.run([sys.executable, "-m", "artforge", *setup], env=env, check=True, capture_output=True, cwd=folder)
+    return env
+
+
+def measure(envs: list[dict[str, str]], image: Path, repeats: int, folder: Path) -> list[dict[str, float]]:
+    """Median seconds per step for each environment; the trees take turns, run by run, so that both see the
+    same machine (a load that comes and goes would otherwise favour one)."""
     steps = {
         "import artforge": ["-c", "import artforge"],
         "artforge --help": ["-m", "artforge", "--help"],
@@ -59,7 +61,17 @@ def measure(tree: Path, repeats: int, folder: Path) -> dict[str, float]:
         "artforge register (again)": ["-m", "artforge", "register", str(image), "--license", "CC0-1.0", "-q"],
         "artforge verify": ["-m", "artforge", "verify", str(image)],
     }
-    return {step: _seconds(args, env, repeats, folder) for step, args in steps.items()}
+    results: list[dict[str, float]] = [{} for _ in envs]
+    for step, args in steps.items():
+        times: list[list[float]] = [[] for _ in envs]
+        for attempt in range(repeats + 1):  # the first round warms the OS file cache and is not counted
+            for index, env in enumerate(envs):
+                elapsed = _once(args, env, folder)
+                if attempt:
+                    times[index].append(elapsed)
+        for index in range(len(envs)):
+            results[index][step] = statistics.median(times[index])
+    return results
 
 
 def main() -> None:
@@ -69,9 +81,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        draw_art(7, (640, 480)).save(folder / "art.png")
-        ours = measure(HERE, args.repeats, folder)
-        base = measure(args.tree.resolve(), args.repeats, folder) if args.tree else None
+        image = folder / "art.png"
+        draw_art(7, (640, 480)).save(image)
+        envs = [prepare(HERE, folder, image)] + ([prepare(args.tree.resolve(), folder, image)] if args.tree else [])
+        measured = measure(envs, image, args.repeats, folder)
+        ours, base = measured[0], (measured[1] if args.tree else None)
     rows = [{"step": step, "seconds": round(value, 3),
              "baseline_seconds": round(base[step], 3) if base else None,
              "ratio": round(value / base[step], 3) if base else None} for step, value in ours.items()]
