@@ -132,7 +132,7 @@ def record_mint(home: Path, work_id: str, image: Path) -> None:
     from artforge.chain import store
     from artforge.chain.artifact import load_artifact
     from artforge.chain.contract import code_sha256
-    from artforge.chain.events import MINT_TYPE, mint_payload
+    from artforge.chain.events import mint_payload
     from artforge.chain.ipfs import file_cid
     from artforge.config import Settings
     from artforge.provenance.records import sign_payload, utc_now
@@ -151,7 +151,7 @@ def record_mint(home: Path, work_id: str, image: Path) -> None:
                              metadata_cid, image_cid, "0x" + hashlib.sha256(b"mint").hexdigest(), 2, store.MINTED,
                              None, now, now)
         store.put_token(registry, row)
-        registry.log_event(MINT_TYPE, sign_payload(mint_payload(work_id, row.to_dict()), h.log_signer()), work_id)
+        registry.log_record(sign_payload(mint_payload(work_id, row.to_dict()), h.log_signer()), work_id)
 
 
 def populate(home_dir: Path, images_dir: Path) -> Snapshot:

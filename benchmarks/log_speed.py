@@ -107,7 +107,7 @@ def main() -> None:
                 db.conn.execute("BEGIN IMMEDIATE")
                 for i in range(done, min(size, done + args.batch)):
                     record = sign_payload({"schema": "artforge.record/1", "type": "registration", "n": i}, signer)
-                    translog.append(db, "record", record, record.record_id)
+                    translog.append(db, record, record.record_id)
                 translog.write_checkpoint(db, signer)
                 db.conn.execute("COMMIT")
                 done = min(size, done + args.batch)

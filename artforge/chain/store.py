@@ -64,7 +64,7 @@ def record_deployment(registry: Registry, deployment: Deployment) -> None:
     registry.db["chain_deployments"].insert(deployment.to_dict(), replace=True)
     if registry.log_signer is not None:
         event = sign_payload(events.deployment_payload(deployment.to_dict()), registry.log_signer())
-        registry.log_event(events.DEPLOYMENT_TYPE, event, "")
+        registry.log_record(event, "")
 
 
 def deployments(registry: Registry, chain_id: int | None = None) -> list[Deployment]:

@@ -24,8 +24,6 @@ from artforge.provenance.records import CLAIM_TYPES, RECORD_SCHEMA_V2, SignedRec
 from artforge.registry import transparency_log as translog
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence, LicenceTerms
 
-CLAIM_KIND = translog.CLAIM_KIND  # the log leaf kind of a claim
-
 
 def identity_payload(key_id: str, name: str) -> dict:
     """Unsigned payload of an identity claim (to be signed by the key it names)."""
@@ -85,7 +83,7 @@ def store_claim(db: sqlite_utils.Database, record: SignedRecord) -> None:
         "signer_key_id": record.signer_key_id, "created_at": record.payload.get("created_at"),
         "payload": record.canonical.decode(), "signature": record.signature,
     })
-    translog.append(db, CLAIM_KIND, record, "")
+    translog.append(db, record, "")
 
 
 def claim_rows(db: sqlite_utils.Database) -> list[dict]:

@@ -328,10 +328,11 @@ class Registry:
             "payload": record.canonical.decode(), "signature": record.signature,
         })
         self.db["works"].update(work_id, {"head_record_id": record.record_id, "record_count": seq + 1})
-        self.log_event("record", record, work_id)
+        self.log_record(record, work_id)
 
-    def log_event(self, kind: str, record: SignedRecord, work_id: str) -> int:
-        """Append a signed record to the transparency log (inside a transaction); returns its leaf index.
+    def log_record(self, record: SignedRecord, work_id: str) -> int:
+        """Append a signed record (a work's record, or an event the log key signed) to the transparency log
+        (inside a transaction); returns its leaf index.
 
         An event identical to one already logged (a dev chain reset and the same deployment or mint made
         again within the second) is the same fact: its leaf is returned, not appended twice.
@@ -339,7 +340,7 @@ class Registry:
         logged = translog.leaf_index(self.db, record.record_id)
         if logged is not None:
             return logged
-        index = translog.append(self.db, kind, record, work_id)
+        index = translog.append(self.db, record, work_id)
         self._log_grew = True
         return index
 

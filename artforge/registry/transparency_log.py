@@ -133,8 +133,10 @@ class Nodes:
         return self.cache[key]
 
 
-def append(db: sqlite_utils.Database, kind: str, record: SignedRecord, work_id: str) -> int:
-    """Append a record as the next leaf (inside the caller's transaction); returns its index."""
+def append(db: sqlite_utils.Database, record: SignedRecord, work_id: str) -> int:
+    """Append a record as the next leaf (inside the caller's transaction); returns its index.  Its kind column
+    is :func:`leaf_kind` of the record: every signed record takes this one path into the log."""
+    kind = leaf_kind(record)
     leaf = record_leaf(record)
     digest = leaf_hash(leaf)
     index = size(db)

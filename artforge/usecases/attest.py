@@ -146,11 +146,11 @@ def _log_chain_rows(registry: Registry, home: Home) -> int:
                 for e in events.chain_events(db, events.DEPLOYMENT_TYPE)}
     minted = {(e["token"]["chain_id"], e["token"]["contract"], e["token"]["token_id"])
               for e in events.chain_events(db, events.MINT_TYPE)}
-    pending = [(events.DEPLOYMENT_TYPE, events.deployment_payload(d.to_dict()), "")
+    pending = [(events.deployment_payload(d.to_dict()), "")
                for d in store.deployments(registry) if (d.chain_id, d.address) not in deployed]
-    pending += [(events.MINT_TYPE, events.mint_payload(t.work_id, t.to_dict()), t.work_id)
+    pending += [(events.mint_payload(t.work_id, t.to_dict()), t.work_id)
                 for t in store.all_tokens(registry)
                 if t.status == store.MINTED and (t.chain_id, t.contract, t.token_id) not in minted]
-    for kind, payload, work_id in pending:
-        registry.log_event(kind, sign_payload(payload, home.log_signer()), work_id)
+    for payload, work_id in pending:
+        registry.log_record(sign_payload(payload, home.log_signer()), work_id)
     return len(pending)

@@ -305,7 +305,7 @@ class Minter:
             store.put_token(self.registry, row)
             if row.status == store.MINTED and self.log_signer is not None and not self._logged(row):
                 payload = events.mint_payload(row.work_id, row.to_dict())
-                self.registry.log_event(events.MINT_TYPE, sign_payload(payload, self.log_signer), row.work_id)
+                self.registry.log_record(sign_payload(payload, self.log_signer), row.work_id)
 
     def _logged(self, row: store.TokenRow) -> bool:
         return store.mint_logged(self.registry, row)
