@@ -34,7 +34,7 @@ _EXPORTS = {
     "check_signature": "artforge.provenance.records", "canonical_bytes": "artforge.provenance.records",
     "RegisteredWork": "artforge.usecases.register", "DisputeReport": "artforge.usecases.verify",
     "WorkDetails": "artforge.usecases.show", "AuditReport": "artforge.usecases.audit",
-    "TrainConfig": "artforge.generation.training", "TrainResult": "artforge.generation.training",
+    "TrainConfig": "artforge.generation.train_config", "TrainResult": "artforge.generation.training",
     "GenerateResult": "artforge.generation.sampling", "MintResult": "artforge.usecases.mint",
 }
 
@@ -47,7 +47,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from artforge.config import Settings
     from artforge.errors import ArtforgeError, ExitCode
     from artforge.generation.sampling import GenerateResult
-    from artforge.generation.training import TrainConfig, TrainResult
+    from artforge.generation.train_config import TrainConfig
+    from artforge.generation.training import TrainResult
     from artforge.provenance.fingerprints import Fingerprint
     from artforge.provenance.keys import Signer
     from artforge.provenance.records import SignedRecord, canonical_bytes, check_chain, check_signature

@@ -14,6 +14,8 @@ import pytest
 from cli_helpers import run, run_json
 from PIL import Image
 
+from artforge.generation.procedural import draw_art
+
 TINY = ["--size", "16", "--batch-size", "16", "--width", "8", "--data-limit", "64"]
 
 
@@ -100,3 +102,27 @@ def test_evaluate_cli(tmp_path: Path) -> None:
     assert "FID:" in plain.stdout and "KID:" in plain.stdout
     bad = run("evaluate", checkpoint, "--features", "imagenet", "--samples", "20")
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: ")
+
+
+def test_resume_names_each_option_it_would_otherwise_ignore(tmp_path: Path) -> None:
+    assert run("train", "--steps", "2", *TINY, "--out", tmp_path / "run").exit_code == 0
+    result = run("train", "--resume", "latest", "--steps", "4", "--out", tmp_path / "run", "--model", "vae",
+                 "--data", "builtin:shapes")
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--model (the checkpoint's: dcgan)" in lines[0] and "--data" in lines[0], lines
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["ckpt-00000002.pt"]
+    again = run("train", "--resume", "latest", "--steps", "3", "--out", tmp_path / "run", *TINY)  # the same values
+    assert again.exit_code == 0, again.stderr
+
+
+def test_a_small_folder_is_trained_in_a_batch_that_fits(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for seed in range(10):
+        draw_art(seed, (40, 40)).save(folder / f"{seed}.png")
+    result = run("train", "--steps", "1", "--size", "16", "--width", "8", "--data", folder, "--out", tmp_path / "r")
+    assert result.exit_code == 0, result.stderr
+    assert "training in batches of 10" in result.stderr
+    refused = run("train", "--steps", "1", "--size", "16", "--data", folder, "--batch-size", "32", "--out", tmp_path / "s")
+    assert refused.exit_code == 5 and "give --batch-size 10 or less" in refused.stderr

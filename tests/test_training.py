@@ -11,7 +11,8 @@ import torch
 from artforge.errors import BadInput, Interrupted, UsageError
 from artforge.generation.model_checkpoint import load_checkpoint, save_checkpoint
 from artforge.generation.procedural import draw_art
-from artforge.generation.training import TrainConfig, Trainer, parse_duration, train
+from artforge.generation.train_config import parse_duration
+from artforge.generation.training import TrainConfig, Trainer, train
 
 FAMILIES = [("dcgan", "builtin:digits"), ("cgan", "builtin:shapes"), ("cgan", "builtin:digits"), ("vae", "builtin:digits")]
 
@@ -143,3 +144,30 @@ def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch) -> None:
 def test_batch_larger_than_data(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="fewer than one batch"):
         Trainer(tiny(tmp_path, batch_size=128))
+
+
+def test_resume_refuses_every_option_that_differs_from_the_checkpoint(tmp_path: Path) -> None:
+    first = train(tiny(tmp_path, steps=2, checkpoint_every=100))
+    other = tiny(tmp_path, steps=4, data="builtin:shapes", image_size=32)
+    with pytest.raises(UsageError) as refused:
+        Trainer(other, resume=first.checkpoint, given={"data", "image_size", "steps"})
+    message = str(refused.value)
+    assert "--data (the checkpoint's: builtin:digits)" in message and "--size (the checkpoint's: 16)" in message
+    assert "--model" not in message  # the same model: not a conflict
+    # How long, where and how often to write are the caller's to change when resuming.
+    resumed = train(tiny(tmp_path, steps=4, checkpoint_every=100, sample_every=1), resume=first.checkpoint)
+    assert resumed.step == 4 and len(list((Path(resumed.run_dir) / "samples").iterdir())) >= 3
+
+
+def test_a_folder_smaller_than_a_batch_trains_in_one_batch_unless_a_batch_was_asked_for(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for seed in range(12):
+        draw_art(seed, (48, 48)).save(folder / f"{seed}.png")
+    config = tiny(tmp_path, data=str(folder), steps=2, data_limit=None, batch_size=64)
+    result = Trainer(config, given=set()).fit()  # 64 was the default, not the user's choice
+    assert result.step == 2 and any("batches of 12" in note for note in result.notes)
+    assert load_checkpoint(result.checkpoint).data["train_config"]["batch_size"] == 12
+    assert config.batch_size == 64  # the caller's config is left as it was
+    with pytest.raises(BadInput, match="give --batch-size 12 or less"):
+        Trainer(config, given={"batch_size"})

@@ -24,8 +24,22 @@ PromptOpt = Annotated[Optional[str], typer.Option("--prompt", help="Short text, 
 TruncationOpt = Annotated[float, typer.Option("--truncation", help="Scale the noise (0, 1]: lower = safer images.")]
 
 
+# The training config field each `train` option sets (what --resume compares with the checkpoint).
+OPTION_FIELDS = {"model": "model", "data": "data", "size": "image_size", "channels": "channels",
+                 "batch_size": "batch_size", "seed": "seed", "width": "model_options", "data_limit": "data_limit",
+                 "condition": "condition", "augment": "optim", "ema_decay": "optim", "lr": "optim"}
+
+
+def _given_fields(context: typer.Context) -> set[str]:
+    """The config fields of the options typed on the command line (not left at their defaults)."""
+    sources = {name: context.get_parameter_source(name) for name in OPTION_FIELDS}
+    return {OPTION_FIELDS[name] for name, source in sources.items()
+            if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")}
+
+
 @command(app)
 def train(
+    context: typer.Context,
     model: Annotated[str, typer.Option("--model", "-m", help="dcgan, cgan (class or prompt) or vae.")] = "dcgan",
     data: Annotated[str, typer.Option("--data", "-d", help="Image folder, builtin:digits or builtin:shapes.")] = "builtin:digits",
     size: Annotated[int, typer.Option("--size", help="Image size: 16, 28, 32, 56, 64 or 128.")] = 32,
@@ -65,7 +79,9 @@ def train(
                          checkpoint_every=checkpoint_every, data_limit=data_limit, condition=condition,
                          model_options=options, optim=optim)
     follower = int(os.environ.get("RANK", "0")) > 0  # under torchrun only rank 0 reports
-    result = train_generator(config, [TrainingProgress(quiet or follower)], resume=resume)
+    result = train_generator(config, [TrainingProgress(quiet or follower)], resume=resume, given=_given_fields(context))
+    for note in [] if follower else result.notes:
+        warn(note)
     if not quiet and not follower:
         warn(f"trained to step {result.step} in {result.seconds:.1f} s ({result.images_per_second:,.0f} img/s); "
              f"samples in {Path(result.run_dir) / 'samples'}")

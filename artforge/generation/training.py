@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,46 +42,13 @@ from artforge.generation.model_checkpoint import (
     save_checkpoint,
 )
 from artforge.generation.models.text import Vocabulary
-from artforge.generation.recipes import Batch, ModelSpec, OptimConfig, Recipe, build_recipe, spec_for
+from artforge.generation.recipes import Batch, ModelSpec, Recipe, build_recipe, spec_for
 from artforge.generation.runtime import init_distributed, pick_device, set_seed
 from artforge.generation.sampling import save_grid
+from artforge.generation.train_config import RUN_CONTROL, TrainConfig, chosen_fields, refuse_resume_conflicts
 from artforge.version import __version__
 
 GRID_ROWS = 8
-
-
-@dataclass
-class TrainConfig:
-    """Everything ``artforge train`` can be told."""
-
-    model: str = "dcgan"
-    data: str = "builtin:digits"
-    image_size: int = 32
-    channels: int | None = None
-    batch_size: int = 64
-    steps: int | None = None
-    epochs: float | None = None
-    time_budget: float | None = None  # seconds of training in this invocation
-    seed: int = 0
-    device: str = "auto"
-    out: str = "runs/latest"
-    sample_every: int = 200
-    checkpoint_every: int = 500
-    log_every: int = 10
-    keep_checkpoints: int = 3
-    data_limit: int | None = None
-    condition: str = "auto"  # cgan: "auto", "label" or "text"
-    model_options: dict = field(default_factory=dict)  # architecture overrides, e.g. {"g_width": 32}
-    optim: OptimConfig = field(default_factory=OptimConfig)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        values["optim"] = OptimConfig(**data.get("optim", {}))
-        return cls(**values)
 
 
 @dataclass
@@ -97,6 +64,7 @@ class TrainResult:
     images_per_second: float
     metrics: dict[str, float]
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)  # what the trainer chose for the user (e.g. a smaller batch)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,27 +80,28 @@ class Callback:
     def on_end(self, trainer: "Trainer", result: TrainResult) -> None: ...
 
 
-def parse_duration(text: str) -> float:
-    """``"90s"``, ``"5m"``, ``"1.5h"`` or plain seconds -> seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
-    if not match:
-        raise UsageError(f"cannot read duration {text!r}: use e.g. 90s, 5m or 1h")
-    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
-
-
 class Trainer:
-    """Drives a recipe over a dataset; see the module docstring."""
+    """Drives a recipe over a dataset; see the module docstring.
 
-    def __init__(self, config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None):
+    ``given`` names the :class:`TrainConfig` fields the caller chose (the CLI passes the options typed on the
+    command line); without it, every field that differs from the default counts as chosen.
+    """
+
+    def __init__(self, config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None,
+                 given: Collection[str] | None = None):
+        config = replace(config)  # the trainer may fit the batch size: never edit the caller's object
+        chosen = set(given) if given is not None else chosen_fields(config)
         self.config = config
         self.callbacks = list(callbacks)
+        self.notes: list[str] = []
         self.run_dir = Path(config.out)
         device = pick_device(config.device)
         self.dist, self.device = init_distributed(device)
         checkpoint = self._find_resume(resume)
-        if checkpoint is not None:  # the checkpoint's own settings win, except how long to train
+        if checkpoint is not None:  # the checkpoint's settings, and only how long and where to run from the caller
             saved = TrainConfig.from_dict(checkpoint.data["train_config"])
-            for name in ("steps", "epochs", "time_budget", "out", "device"):
+            refuse_resume_conflicts(saved, config, chosen)
+            for name in RUN_CONTROL:
                 setattr(saved, name, getattr(config, name))
             self.config = config = saved
         if config.batch_size % self.dist.world:
@@ -140,7 +109,7 @@ class Trainer:
         set_seed(config.seed)
         self.dataset = load_dataset(config.data, config.image_size, config.channels, config.data_limit)
         if len(self.dataset) < config.batch_size:
-            raise BadInput(f"{config.data}: {len(self.dataset)} images, fewer than one batch of {config.batch_size}")
+            self._fit_batch(len(self.dataset), "batch_size" in chosen and checkpoint is None)
         self.vocabulary = self._vocabulary(checkpoint)
         info = self.dataset.describe()
         spec = (ModelSpec(**checkpoint.spec) if checkpoint else
@@ -167,6 +136,18 @@ class Trainer:
         self._stop_requested = False
 
     # -- setup ---------------------------------------------------------------------------------------
+    def _fit_batch(self, images: int, asked: bool) -> None:
+        """A folder smaller than the batch trains in batches of all its images (or as many as divide over
+        the processes); a batch size the user asked for is never changed behind their back."""
+        world = self.dist.world
+        fitted = images - images % world
+        if asked or fitted < 2:
+            raise BadInput(f"{self.config.data}: {images} images, fewer than one batch of {self.config.batch_size}"
+                           + (f": give --batch-size {fitted} or less" if fitted >= 2 else ""))
+        self.notes.append(f"{self.config.data} has {images} images, fewer than a batch of {self.config.batch_size}: "
+                          f"training in batches of {fitted}")
+        self.config.batch_size = fitted
+
     def _find_resume(self, resume: str | None):
         if resume is None:
             return None
@@ -349,6 +330,7 @@ class Trainer:
             step=self.step, epoch=self.epoch, seconds=round(seconds, 3),
             images_per_second=round(self.metrics.get("images_per_second", 0.0), 2),
             metrics={k: round(v, 5) for k, v in self.metrics.items()}, interrupted=interrupted,
+            notes=list(self.notes),
         )
         if main:
             for callback in self.callbacks:
@@ -362,6 +344,7 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def train(config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None) -> TrainResult:
+def train(config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None,
+          given: Collection[str] | None = None) -> TrainResult:
     """Train a model (``artforge train``); see :class:`Trainer`."""
-    return Trainer(config, callbacks, resume).fit()
+    return Trainer(config, callbacks, resume, given).fit()

@@ -21,7 +21,8 @@ from artforge.usecases.home import Home, init_home
 
 if TYPE_CHECKING:  # the heavy modules load when their function is called
     from artforge.generation.sampling import GenerateResult
-    from artforge.generation.training import Callback, TrainConfig, TrainResult
+    from artforge.generation.train_config import TrainConfig
+    from artforge.generation.training import Callback, TrainResult
     from artforge.provenance.fingerprints import Fingerprint
     from artforge.usecases.audit import AuditReport
     from artforge.usecases.mint import MintResult

@@ -7,7 +7,7 @@ The CLI and the Python API reach the generation wing only through this module.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -17,7 +17,8 @@ from artforge.generation import sampling
 from artforge.generation.quality import QualityReport, evaluate_checkpoint
 from artforge.generation.recipes import OptimConfig
 from artforge.generation.sampling import GenerateResult, parse_seeds
-from artforge.generation.training import Callback, TrainConfig, TrainResult, parse_duration, train
+from artforge.generation.train_config import TrainConfig, parse_duration
+from artforge.generation.training import Callback, TrainResult, train
 from artforge.matching.matcher import analyse_for_registration
 from artforge.provenance.fingerprints import analyse_all
 from artforge.usecases.home import Home
@@ -28,9 +29,11 @@ __all__ = ["Callback", "GenerateResult", "OptimConfig", "QualityReport", "TrainC
            "generate", "generate_and_register", "interpolate", "parse_duration", "parse_seeds", "train_generator"]
 
 
-def train_generator(config: TrainConfig, callbacks: Sequence[Callback] = (), resume: str | None = None) -> TrainResult:
-    """Train as ``config`` says (``resume``: a checkpoint, a run folder or ``latest``); a checkpoint results."""
-    return train(config, list(callbacks), resume=resume)
+def train_generator(config: TrainConfig, callbacks: Sequence[Callback] = (), resume: str | None = None,
+                    given: Collection[str] | None = None) -> TrainResult:
+    """Train as ``config`` says (``resume``: a checkpoint, or ``latest`` in ``config.out``); a checkpoint
+    results.  ``given``: the fields the user chose (default: those that differ from the defaults)."""
+    return train(config, list(callbacks), resume=resume, given=given)
 
 
 def generate(checkpoint: str | Path, out_dir: str | Path, seeds: list[int], *, label: int | None = None,
