@@ -126,3 +126,18 @@ def test_a_small_folder_is_trained_in_a_batch_that_fits(tmp_path: Path) -> None:
     assert "training in batches of 10" in result.stderr
     refused = run("train", "--steps", "1", "--size", "16", "--data", folder, "--batch-size", "32", "--out", tmp_path / "s")
     assert refused.exit_code == 5 and "give --batch-size 10 or less" in refused.stderr
+
+
+def test_the_mlp_gan_trains_generates_registered_samples_and_is_evaluated(tmp_path: Path) -> None:
+    assert run("init", "--no-encrypt").exit_code == 0
+    trained = run("train", "--model", "mlpgan", "--steps", "3", "--size", "28", "--batch-size", "16", "--width", "32",
+                  "--data-limit", "64", "--out", tmp_path / "mlp")
+    assert trained.exit_code == 0, trained.stderr
+    checkpoint = trained.stdout.strip()
+    code, env = run_json("generate", checkpoint, "-n", "2", "--out", tmp_path / "gen", "--register",
+                         "--license", "CC0-1.0")
+    assert code == 0 and env["data"]["registered"], env
+    shown = run_json("show", env["data"]["images"][0]["work_id"])[1]["data"]
+    assert shown["work"]["origin"]["generator"]["family"] == "mlpgan"
+    code, quality = run_json("evaluate", checkpoint, "--samples", "32")
+    assert code == 0 and quality["data"]["fid"] > 0 and quality["data"]["feature_net"] == "digits"

@@ -14,7 +14,8 @@ from artforge.generation.procedural import draw_art
 from artforge.generation.train_config import parse_duration
 from artforge.generation.training import TrainConfig, Trainer, train
 
-FAMILIES = [("dcgan", "builtin:digits"), ("cgan", "builtin:shapes"), ("cgan", "builtin:digits"), ("vae", "builtin:digits")]
+FAMILIES = [("dcgan", "builtin:digits"), ("cgan", "builtin:shapes"), ("cgan", "builtin:digits"), ("vae", "builtin:digits"),
+            ("mlpgan", "builtin:digits")]
 
 
 def tiny(tmp_path: Path, model: str = "dcgan", data: str = "builtin:digits", name: str = "run", **overrides) -> TrainConfig:
@@ -55,7 +56,8 @@ def test_same_seed_same_losses_other_seed_other_losses(tmp_path: Path) -> None:
     assert [r["loss_g"] for r in a] != [r["loss_g"] for r in c]
 
 
-@pytest.mark.parametrize(("model", "data"), [("dcgan", "builtin:digits"), ("cgan", "builtin:shapes"), ("vae", "builtin:digits")])
+@pytest.mark.parametrize(("model", "data"), [("dcgan", "builtin:digits"), ("cgan", "builtin:shapes"), ("vae", "builtin:digits"),
+                                             ("mlpgan", "builtin:shapes")])
 def test_resume_continues_exactly(tmp_path: Path, model: str, data: str) -> None:
     straight = train(tiny(tmp_path, model, data, name="straight", steps=10, checkpoint_every=100))
     train(tiny(tmp_path, model, data, name="split", steps=4, checkpoint_every=100))
@@ -171,3 +173,28 @@ def test_a_folder_smaller_than_a_batch_trains_in_one_batch_unless_a_batch_was_as
     assert config.batch_size == 64  # the caller's config is left as it was
     with pytest.raises(BadInput, match="give --batch-size 12 or less"):
         Trainer(config, given={"batch_size"})
+
+
+def test_the_mlp_gan_is_the_keras_mnist_gan() -> None:
+    from torch import nn
+
+    from artforge.generation.models.cgan import Condition
+    from artforge.generation.models.mlpgan import MLPDiscriminator, MLPGANConfig, MLPGenerator
+
+    config = MLPGANConfig(image_size=28, channels=1)
+    g, d = MLPGenerator(config), MLPDiscriminator(config)
+    dense = [(m.in_features, m.out_features) for m in g.modules() if isinstance(m, nn.Linear)]
+    assert dense == [(100, 256), (256, 512), (512, 1024), (1024, 784)]
+    assert [(m.in_features, m.out_features) for m in d.modules() if isinstance(m, nn.Linear)] == \
+        [(784, 512), (512, 256), (256, 1)]
+    norms = [m for m in g.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert len(norms) == 3 and all(abs(m.momentum - 0.2) < 1e-9 and m.eps == 1e-3 for m in norms)
+    assert isinstance(list(g.net)[-1], nn.Tanh)
+    assert all(float(m.bias.detach().abs().max()) == 0 for m in g.modules() if isinstance(m, nn.Linear))  # Keras: zeros
+    g.eval()
+    with torch.no_grad():
+        image = g(torch.randn(3, 100))
+    assert image.shape == (3, 1, 28, 28) and float(image.abs().max()) <= 1
+    assert d(image).shape == (3,)
+    with pytest.raises(ValueError, match="unconditional"):
+        MLPGenerator(config, Condition(mode="label", num_classes=10))

@@ -40,7 +40,7 @@ def _given_fields(context: typer.Context) -> set[str]:
 @command(app)
 def train(
     context: typer.Context,
-    model: Annotated[str, typer.Option("--model", "-m", help="dcgan, cgan (class or prompt) or vae.")] = "dcgan",
+    model: Annotated[str, typer.Option("--model", "-m", help="dcgan, mlpgan, cgan (class or prompt) or vae.")] = "dcgan",
     data: Annotated[str, typer.Option("--data", "-d", help="Image folder, builtin:digits or builtin:shapes.")] = "builtin:digits",
     size: Annotated[int, typer.Option("--size", help="Image size: 16, 28, 32, 56, 64 or 128.")] = 32,
     channels: Annotated[Optional[int], typer.Option("--channels", help="1 or 3 (default: the data's own).")] = None,

@@ -1,6 +1,6 @@
 """How each model family trains and samples: the per-step logic the model-agnostic trainer drives.
 
-* :class:`GANRecipe` (``dcgan``, ``cgan``): non-saturating logistic loss, DiffAugment on both real and
+* :class:`GANRecipe` (``dcgan``, ``cgan``, ``mlpgan``): non-saturating logistic loss, DiffAugment on both real and
   fake images, an exponential moving average (EMA) of the generator that sampling uses.  Real and fake
   images go through the discriminator as one concatenated batch: one forward and one backward per
   network per step, which is both faster on a CPU and what DistributedDataParallel requires.
@@ -24,9 +24,17 @@ from artforge.errors import UsageError
 from artforge.generation.augment import diff_augment, parse_policy
 from artforge.generation.models.cgan import Condition, GANDiscriminator, GANGenerator
 from artforge.generation.models.dcgan import DCGANConfig, init_weights
+from artforge.generation.models.mlpgan import MLPDiscriminator, MLPGANConfig, MLPGenerator
 from artforge.generation.models.vae import VAE, VAEConfig
 
-FAMILIES = ("dcgan", "cgan", "vae")
+FAMILIES = ("dcgan", "cgan", "mlpgan", "vae")
+# GAN family -> (architecture config, generator, discriminator, weight init; None: the networks start as
+# their original did, e.g. the MLP GAN's Keras initialisers).
+GAN_NETWORKS = {
+    "dcgan": (DCGANConfig, GANGenerator, GANDiscriminator, init_weights),
+    "cgan": (DCGANConfig, GANGenerator, GANDiscriminator, init_weights),
+    "mlpgan": (MLPGANConfig, MLPGenerator, MLPDiscriminator, None),
+}
 # Below this many images DiffAugment is on by default (Karras et al. 2020 and Zhao et al. 2020 show
 # discriminator overfitting under a few thousand images).
 SMALL_DATASET = 5000
@@ -98,19 +106,21 @@ def _adam(params, lr: float, optim: OptimConfig, device: torch.device) -> torch.
 
 
 class GANRecipe:
-    """DCGAN and conditional GAN training."""
+    """DCGAN, conditional GAN and MLP GAN training."""
 
     def __init__(self, spec: ModelSpec, optim: OptimConfig, device: torch.device, dataset_size: int = 0):
         self.spec = spec
-        self.config = DCGANConfig(**spec.config)
+        config_type, make_g, make_d, init = GAN_NETWORKS[spec.family]
+        self.config = config_type(**spec.config)
         self.condition = Condition.from_dict(spec.condition)
         self.device = device
         self.optim = optim
         self.memory_format = torch.channels_last if optim.channels_last else torch.contiguous_format
-        self.g = GANGenerator(self.config, self.condition).to(device)
-        self.d = GANDiscriminator(self.config, self.condition).to(device)
-        self.g.apply(init_weights)
-        self.d.apply(init_weights)
+        self.g = make_g(self.config, self.condition).to(device)
+        self.d = make_d(self.config, self.condition).to(device)
+        if init is not None:
+            self.g.apply(init)
+            self.d.apply(init)
         self.g.to(memory_format=self.memory_format)
         self.d.to(memory_format=self.memory_format)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if optim.ema_decay > 0 else None
@@ -280,7 +290,7 @@ Recipe = GANRecipe | VAERecipe
 
 def build_recipe(spec: ModelSpec, optim: OptimConfig, device: torch.device, dataset_size: int = 0) -> Recipe:
     """The recipe for a model spec."""
-    if spec.family in ("dcgan", "cgan"):
+    if spec.family in GAN_NETWORKS:
         return GANRecipe(spec, optim, device, dataset_size)
     if spec.family == "vae":
         return VAERecipe(spec, optim, device, dataset_size)
@@ -298,6 +308,8 @@ def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = 
     base = {"image_size": dataset_info["image_size"], "channels": dataset_info["channels"]}
     if family == "dcgan":
         return ModelSpec("dcgan", DCGANConfig(**base, **overrides).to_dict())
+    if family == "mlpgan":
+        return ModelSpec("mlpgan", MLPGANConfig(**base, **overrides).to_dict())
     if family == "vae":
         return ModelSpec("vae", VAEConfig(**base, **overrides).to_dict())
     if family == "cgan":
