@@ -27,7 +27,7 @@ TruncationOpt = Annotated[float, typer.Option("--truncation", help="Scale the no
 # The training config field each `train` option sets (what --resume compares with the checkpoint).
 OPTION_FIELDS = {"model": "model", "data": "data", "size": "image_size", "channels": "channels",
                  "batch_size": "batch_size", "seed": "seed", "width": "model_options", "data_limit": "data_limit",
-                 "condition": "condition", "augment": "optim", "ema_decay": "optim", "lr": "optim"}
+                 "condition": "condition", "augment": "optim", "ema_decay": "optim", "lr": "optim", "init": "init"}
 
 
 def _given_fields(context: typer.Context) -> set[str]:
@@ -50,6 +50,7 @@ def train(
     time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop after e.g. 90s, 5m, 1h.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default: runs/MODEL).")] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", help="'latest' (in --out) or a checkpoint file.")] = None,
+    init: Annotated[Optional[Path], typer.Option("--init", help="Fine-tune: start a new run from this trained checkpoint.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
     sample_every: Annotated[int, typer.Option("--sample-every", min=1, help="Write a sample grid every N steps.")] = 200,
@@ -77,7 +78,7 @@ def train(
                          steps=steps, epochs=epochs, time_budget=parse_duration(time_budget) if time_budget else None,
                          seed=seed, device=device, out=str(out or Path("runs") / model), sample_every=sample_every,
                          checkpoint_every=checkpoint_every, data_limit=data_limit, condition=condition,
-                         model_options=options, optim=optim)
+                         model_options=options, optim=optim, init=str(init) if init else None)
     follower = int(os.environ.get("RANK", "0")) > 0  # under torchrun only rank 0 reports
     result = train_generator(config, [TrainingProgress(quiet or follower)], resume=resume, given=_given_fields(context))
     for note in [] if follower else result.notes:

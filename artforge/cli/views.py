@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from artforge.usecases.show import Identity, TokenState, WorkDetails
+from artforge.usecases.show import Identity, TokenState, WorkDetails, generator_summary
 from artforge.usecases.verify import Candidate, DisputeReport
 
 
@@ -35,7 +35,7 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
         ("registered", work.created_at),
         ("creator", _who(details.creator)),
         ("owner", _who(details.owner)),
-        ("origin", work.origin.get("type", "registered")),
+        ("origin", generator_summary(work.origin) or work.origin.get("type", "registered")),
         ("licence", f"{details.licence.id} ({details.licence.name}"
                     f"{', unsigned label' if details.licence.unsigned else ''})"),
         ("commercial use", _yes_no(terms.commercial)),

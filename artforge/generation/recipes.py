@@ -134,6 +134,7 @@ class GANRecipe:
         self.d_train: nn.Module = self.d
         self.amp_dtype = autocast_dtype(optim.amp, device)
         self.freeze_d = optim.freeze_d
+        self.d_frozen: list[nn.Parameter] = []  # kept at the base's weights when fine-tuning (FreezeD)
         self.step = 0
 
     @property
@@ -151,6 +152,20 @@ class GANRecipe:
 
     def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         self.g_train, self.d_train = wrap(self.g), wrap(self.d)
+
+    def freeze_lower_discriminator(self) -> None:
+        """FreezeD (Mo et al. 2020): the lower half of D's layers keep their weights; the top adapts."""
+        net = self.d.net  # the network inside its conditioner wrapper: condition encoders adapt too
+        layers = [module for name, module in net.named_modules()
+                  if isinstance(module, (nn.Conv2d, nn.Linear)) and not name.startswith("project")]
+        self.d_frozen = [p for layer in layers[:(len(layers) - 1) // 2] for p in layer.parameters()]
+        for parameter in self.d_frozen:
+            parameter.requires_grad_(False)
+
+    def _release_d(self) -> None:
+        self.d.requires_grad_(True)
+        for parameter in self.d_frozen:
+            parameter.requires_grad_(False)
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -190,7 +205,7 @@ class GANRecipe:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if self.freeze_d:
-            self.d.requires_grad_(True)
+            self._release_d()
         self.opt_g.step()
         self._update_ema()
         self.step += 1

@@ -197,6 +197,7 @@ def generation_origin(model: LoadedModel, seed: int, label: int | None, prompt: 
     """The ``origin`` of a generated work's provenance record."""
     data = model.checkpoint.data
     dataset = data.get("dataset", {})
+    lineage = {"parent": data["parent"]} if data.get("parent") else {}  # fine-tuned: the model it started from
     return {
         "type": "generated",
         "generator": {
@@ -209,8 +210,10 @@ def generation_origin(model: LoadedModel, seed: int, label: int | None, prompt: 
             "class_name": None if label is None else model.condition.class_names[label],
             "prompt": prompt,
             "truncation_milli": round(truncation * 1000),  # records hold no floats (docs/record-format.md)
-            "dataset": {"name": dataset.get("name"), "fingerprint": dataset.get("fingerprint")},
+            "dataset": {"name": dataset.get("name"), "fingerprint": dataset.get("fingerprint"),
+                        "images": dataset.get("images")},
             "software": {"artforge": __version__, "torch": str(torch.__version__)},
+            **lineage,
         },
     }
 

@@ -20,7 +20,7 @@ RUN_CONTROL = ("steps", "epochs", "time_budget", "out", "device", "sample_every"
 # The CLI option for each field that makes a run what it is (the message names what the user typed).
 OPTION_OF = {"model": "--model", "data": "--data", "image_size": "--size", "channels": "--channels",
              "batch_size": "--batch-size", "seed": "--seed", "data_limit": "--data-limit", "condition": "--condition",
-             "model_options": "--width", "optim": "--augment/--ema-decay/--lr"}
+             "model_options": "--width", "optim": "--augment/--ema-decay/--lr", "init": "--init"}
 
 
 @dataclass
@@ -45,6 +45,7 @@ class TrainConfig:
     data_limit: int | None = None
     condition: str = "auto"  # cgan: "auto", "label" or "text"
     model_options: dict = field(default_factory=dict)  # architecture overrides, e.g. {"g_width": 32}
+    init: str | None = None  # a trained checkpoint to fine-tune from (a new run, not a resumed one)
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def to_dict(self) -> dict:
@@ -77,7 +78,7 @@ def refuse_resume_conflicts(saved: TrainConfig, config: TrainConfig, chosen: Col
     if conflicts:
         shown = "; ".join(f"{OPTION_OF[name]} (the checkpoint's: {_shown(getattr(saved, name))})" for name in conflicts)
         raise UsageError(f"--resume continues a run as it was trained, and these differ from it: {shown}; "
-                         "start a new run without --resume to train with other settings")
+                         "to start from this checkpoint on other data, use --init CHECKPOINT in a new run")
 
 
 def _shown(value: object) -> str:

@@ -34,6 +34,7 @@ import torch
 from artforge.errors import BadInput, Interrupted, UsageError
 from artforge.fsutil import atomic_write
 from artforge.generation.data import ImageDataset, load_dataset, to_float
+from artforge.generation.finetune import base_config, conditioned_like, lineage, load_base_weights
 from artforge.generation.model_checkpoint import (
     checkpoint_name,
     latest_checkpoint,
@@ -104,15 +105,22 @@ class Trainer:
             for name in RUN_CONTROL:
                 setattr(saved, name, getattr(config, name))
             self.config = config = saved
+        base = None
+        if config.init is not None and checkpoint is None:  # a new run that starts from a trained model
+            base = load_checkpoint(config.init, map_location=self.device)
+            self.config = config = base_config(config, base, chosen)
+        origin = checkpoint if checkpoint is not None else base  # what the architecture comes from, if anything
         if config.batch_size % self.dist.world:
             raise UsageError(f"batch size {config.batch_size} does not divide over {self.dist.world} processes")
         set_seed(config.seed)
         self.dataset = load_dataset(config.data, config.image_size, config.channels, config.data_limit)
+        if config.init is not None:
+            self.dataset = conditioned_like(self.dataset, origin)
         if len(self.dataset) < config.batch_size:
             self._fit_batch(len(self.dataset), "batch_size" in chosen and checkpoint is None)
-        self.vocabulary = self._vocabulary(checkpoint)
+        self.vocabulary = self._vocabulary(origin)
         info = self.dataset.describe()
-        spec = (ModelSpec(**checkpoint.spec) if checkpoint else
+        spec = (ModelSpec(**origin.spec) if origin else
                 spec_for(config.model, info, vocabulary=self.vocabulary.words if self.vocabulary else None,
                          overrides=config.model_options, condition=config.condition))
         self.recipe: Recipe = build_recipe(spec, config.optim, self.device, len(self.dataset))
@@ -124,8 +132,13 @@ class Trainer:
         self.position = 0  # batches already taken from the current epoch
         self.metrics: dict[str, float] = {}
         self.checkpoint_sha256 = ""
+        self.parent = lineage(base) if base is not None else (checkpoint.data.get("parent") if checkpoint else None)
+        if base is not None:
+            load_base_weights(self.recipe, base)
         if checkpoint is not None:
             self._restore(checkpoint)
+            if config.init is not None and hasattr(self.recipe, "freeze_lower_discriminator"):
+                self.recipe.freeze_lower_discriminator()  # as the run began
         if self.dist.world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -192,6 +205,7 @@ class Trainer:
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
             "train_config": self.config.to_dict(),
             "dataset": self.dataset.describe(),
+            "parent": self.parent,
             "metrics": self.metrics,
             "software": {"artforge": __version__, "torch": str(torch.__version__)},
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -280,7 +294,8 @@ class Trainer:
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write(self.run_dir / "config.json", json.dumps(
-                {"spec": self.recipe.spec.to_dict(), "train": config.to_dict(), "dataset": self.dataset.describe()},
+                {"spec": self.recipe.spec.to_dict(), "train": config.to_dict(), "dataset": self.dataset.describe(),
+                 "parent": self.parent},
                 indent=2).encode())
             for callback in self.callbacks:
                 callback.on_start(self)
