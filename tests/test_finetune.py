@@ -8,7 +8,7 @@ import pytest
 import torch
 from cli_helpers import run, run_json
 
-from artforge.errors import UsageError
+from artforge.errors import BadInput, UsageError
 from artforge.generation.model_checkpoint import load_checkpoint
 from artforge.generation.procedural import draw_art
 from artforge.generation.train_config import TrainConfig
@@ -77,3 +77,29 @@ def test_a_class_conditioned_base_fine_tunes_on_folders_named_after_its_classes(
     flat = _folder(tmp_path / "flat", 8)
     with pytest.raises(UsageError, match="subfolders named after them"):
         Trainer(TrainConfig(data=str(flat), steps=1, init=base.checkpoint, out=str(tmp_path / "f")))
+
+
+def test_the_shipped_base_models_are_recorded_generate_and_fine_tune(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    from artforge.generation.model_checkpoint import BASE_MODELS_DIR, builtin_models
+    from artforge.generation.sampling import generate_images
+
+    assert builtin_models() == ["cgan-shapes", "dcgan-digits"]
+    records = json.loads((BASE_MODELS_DIR / "base-models.json").read_text())
+    for name in builtin_models():
+        path = BASE_MODELS_DIR / f"base-{name}.pt"
+        assert records[name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()  # the run made this file
+        assert records[name]["command"].startswith("python -m artforge.generation.base_models build")
+        assert path.stat().st_size < 3_000_000
+        checkpoint = load_checkpoint(f"builtin:{name}")
+        assert checkpoint.data["base_model"]["name"] == name and "optimizers" not in checkpoint.data
+    result, _ = generate_images("builtin:cgan-shapes", tmp_path / "gen", [0, 1], prompt="a red circle on blue")
+    assert len(result.images) == 2
+    tuned = train(TrainConfig(data=str(_folder(tmp_path / "mine", 10)), steps=2, init="builtin:dcgan-digits",
+                              out=str(tmp_path / "tuned")))
+    parent = load_checkpoint(tuned.checkpoint).data["parent"]
+    assert parent["checkpoint_sha256"] == records["dcgan-digits"]["sha256"] and parent["family"] == "dcgan"
+    with pytest.raises(BadInput, match="no training state to resume; start a new run from it with --init"):
+        Trainer(TrainConfig(steps=1, out=str(tmp_path / "r")), resume="builtin:dcgan-digits")

@@ -70,7 +70,8 @@ def load_base_weights(recipe, base: Checkpoint) -> None:
     """Copy the base's networks into a fresh recipe (its optimisers start anew)."""
     saved = base.data["modules"]
     for name, module in recipe.modules().items():
-        source = saved.get(name) or (saved.get("g") if name == "g_ema" else None)  # a base trained without EMA
+        # A base trained without EMA has only "g"; a packaged base keeps only "g_ema" (what sampling uses).
+        source = saved.get(name) or saved.get({"g_ema": "g", "g": "g_ema"}.get(name, ""))
         if source is None:
             raise UsageError(f"{base.path}: the base has no '{name}' network to start from")
         module.load_state_dict(source)

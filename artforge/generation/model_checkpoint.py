@@ -23,6 +23,26 @@ from artforge.fsutil import atomic_write, read_regular_file
 
 CHECKPOINT_FORMAT = "artforge.checkpoint/1"
 CHECKPOINT_GLOB = "ckpt-*.pt"
+# Small base models ship in the package (built by artforge.generation.base_models): `builtin:NAME`.
+BUILTIN_PREFIX = "builtin:"
+BASE_MODELS_DIR = Path(__file__).parent / "weights"
+
+
+def builtin_models() -> list[str]:
+    """The names of the base models that ship with artforge."""
+    return sorted(p.stem.removeprefix("base-") for p in BASE_MODELS_DIR.glob("base-*.pt"))
+
+
+def checkpoint_path(reference: str | Path) -> Path:
+    """A checkpoint file: the path given, or the packaged base model ``builtin:NAME`` names."""
+    text = str(reference)
+    if not text.startswith(BUILTIN_PREFIX):
+        return Path(reference)
+    name = text[len(BUILTIN_PREFIX):]
+    if name not in builtin_models():
+        raise BadInput(f"no built-in model {name!r}: the built-in models are "
+                       + ", ".join(BUILTIN_PREFIX + n for n in builtin_models()))
+    return BASE_MODELS_DIR / f"base-{name}.pt"
 
 
 @dataclass
@@ -52,8 +72,9 @@ def save_checkpoint(path: Path, data: dict[str, Any]) -> str:
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Read and check a checkpoint; :class:`BadInput` for missing, corrupt or foreign files."""
-    path = Path(path)
+    """Read and check a checkpoint (a file, or ``builtin:NAME``); :class:`BadInput` for missing, corrupt or
+    foreign files."""
+    path = checkpoint_path(path)
     try:
         missing, folder = not path.exists(), path.is_dir()
     except (OSError, ValueError):  # a name too long, or with a NUL: read_regular_file says so

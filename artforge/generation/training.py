@@ -167,7 +167,7 @@ class Trainer:
         path = latest_checkpoint(self.run_dir) if resume == "latest" else Path(resume)
         checkpoint = load_checkpoint(path, map_location=self.device)
         if "train_config" not in checkpoint.data or "optimizers" not in checkpoint.data:
-            raise BadInput(f"{path}: checkpoint has no training state to resume")
+            raise BadInput(f"{path}: checkpoint has no training state to resume; start a new run from it with --init")
         return checkpoint
 
     def _vocabulary(self, checkpoint) -> Vocabulary | None:
