@@ -24,17 +24,15 @@ PromptOpt = Annotated[Optional[str], typer.Option("--prompt", help="Short text, 
 TruncationOpt = Annotated[float, typer.Option("--truncation", help="Scale the noise (0, 1]: lower = safer images.")]
 
 
-# The training config field each `train` option sets (what --resume compares with the checkpoint).
-OPTION_FIELDS = {"model": "model", "data": "data", "size": "image_size", "channels": "channels",
-                 "batch_size": "batch_size", "seed": "seed", "width": "model_options", "data_limit": "data_limit",
-                 "condition": "condition", "augment": "optim", "ema_decay": "optim", "lr": "optim", "init": "init"}
-
-
 def _given_fields(context: typer.Context) -> set[str]:
     """The config fields of the options typed on the command line (not left at their defaults)."""
-    sources = {name: context.get_parameter_source(name) for name in OPTION_FIELDS}
-    return {OPTION_FIELDS[name] for name, source in sources.items()
-            if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")}
+    from artforge.usecases.generate import RUN_OPTIONS
+
+    def typed(name: str) -> bool:
+        source = context.get_parameter_source(name)
+        return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+    return {field for field, names in RUN_OPTIONS.items() if any(typed(name) for name in names)}
 
 
 @command(app)

@@ -17,10 +17,13 @@ from artforge.generation.recipes import OptimConfig
 # How long and where a run goes: the caller's, also when resuming.
 RUN_CONTROL = ("steps", "epochs", "time_budget", "out", "device", "sample_every", "checkpoint_every", "log_every",
                "keep_checkpoints")
-# The CLI option for each field that makes a run what it is (the message names what the user typed).
-OPTION_OF = {"model": "--model", "data": "--data", "image_size": "--size", "channels": "--channels",
-             "batch_size": "--batch-size", "seed": "--seed", "data_limit": "--data-limit", "condition": "--condition",
-             "model_options": "--width", "optim": "--augment/--ema-decay/--lr", "init": "--init"}
+# Each field that makes a run what it is, and the `artforge train` parameters that set it: the CLI finds
+# which fields the user chose from it, and the messages name the options the user typed.
+RUN_OPTIONS = {"model": ("model",), "data": ("data",), "image_size": ("size",), "channels": ("channels",),
+               "batch_size": ("batch_size",), "seed": ("seed",), "data_limit": ("data_limit",),
+               "condition": ("condition",), "model_options": ("width",), "optim": ("augment", "ema_decay", "lr"),
+               "init": ("init",)}
+OPTION_OF = {field: "/".join("--" + name.replace("_", "-") for name in names) for field, names in RUN_OPTIONS.items()}
 
 
 @dataclass

@@ -17,7 +17,7 @@ from artforge.generation import sampling
 from artforge.generation.quality import QualityReport, evaluate_checkpoint
 from artforge.generation.recipes import OptimConfig
 from artforge.generation.sampling import GenerateResult, parse_seeds
-from artforge.generation.train_config import TrainConfig, parse_duration
+from artforge.generation.train_config import RUN_OPTIONS, TrainConfig, parse_duration
 from artforge.generation.training import Callback, TrainResult, train
 from artforge.matching.matcher import analyse_for_registration
 from artforge.provenance.fingerprints import analyse_all
@@ -25,8 +25,9 @@ from artforge.usecases.home import Home
 from artforge.usecases.register import register_analysed
 
 # What the callers build their requests from, named here so they need no other module.
-__all__ = ["Callback", "GenerateResult", "OptimConfig", "QualityReport", "TrainConfig", "TrainResult", "evaluate",
-           "generate", "generate_and_register", "interpolate", "parse_duration", "parse_seeds", "train_generator"]
+__all__ = ["RUN_OPTIONS", "Callback", "GenerateResult", "OptimConfig", "QualityReport", "TrainConfig", "TrainResult",
+           "evaluate", "generate", "generate_and_register", "interpolate", "parse_duration", "parse_seeds",
+           "train_generator"]
 
 
 def train_generator(config: TrainConfig, callbacks: Sequence[Callback] = (), resume: str | None = None,
