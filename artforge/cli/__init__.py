@@ -13,6 +13,7 @@ from artforge.cli import (
     keys_commands,
     license_commands,
     log_commands,
+    style_commands,
     verify_commands,
     works_commands,
 )
@@ -25,8 +26,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for group in (home_commands, fingerprint_commands, works_commands, verify_commands, generate_commands, chain_commands,
-              log_commands):
+for group in (home_commands, fingerprint_commands, works_commands, verify_commands, generate_commands, style_commands,
+              chain_commands, log_commands):
     app.registered_commands.extend(group.app.registered_commands)
 app.add_typer(keys_commands.app)
 app.add_typer(license_commands.app)

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from artforge.cli.options import JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
-from artforge.cli.progress import TrainingProgress
+from artforge.cli.progress import StepProgress, TrainingProgress
 
 app = typer.Typer()
 
@@ -38,8 +38,10 @@ def _given_fields(context: typer.Context) -> set[str]:
 @command(app)
 def train(
     context: typer.Context,
-    model: Annotated[str, typer.Option("--model", "-m", help="dcgan, mlpgan, cgan (class or prompt) or vae.")] = "dcgan",
-    data: Annotated[str, typer.Option("--data", "-d", help="Image folder, builtin:digits or builtin:shapes.")] = "builtin:digits",
+    model: Annotated[str, typer.Option("--model", "-m", help="dcgan, mlpgan, cgan (class or prompt), vae, or style.")] = "dcgan",
+    data: Annotated[Optional[str], typer.Option(
+        "--data", "-d", help="Image folder, builtin:digits or builtin:shapes (style: builtin:photos).")] = None,
+    style: Annotated[Optional[Path], typer.Option("--style", help="--model style: the style picture to learn.")] = None,
     size: Annotated[int, typer.Option("--size", help="Image size: 16, 28, 32, 56, 64 or 128.")] = 32,
     channels: Annotated[Optional[int], typer.Option("--channels", help="1 or 3 (default: the data's own).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Images per step.")] = 64,
@@ -65,8 +67,13 @@ def train(
     """Train a generator on an image folder or built-in data; prints the final checkpoint's path.
 
     Ctrl-C saves a checkpoint and exits 130; --resume latest continues exactly where it stopped.
+    --model style --style PICTURE trains a fast style network on photographs (see 'artforge stylize').
     """
     from artforge.usecases.generate import OptimConfig, TrainConfig, parse_duration, train_generator
+
+    if model == "style" or style is not None:
+        return _train_style(context, style, data, steps, time_budget, batch_size, size, out, width, lr, seed, quiet)
+    data = data or "builtin:digits"
 
     optim = OptimConfig(augment=augment, ema_decay=ema_decay)
     if lr is not None:
@@ -86,6 +93,41 @@ def train(
              f"samples in {Path(result.run_dir) / 'samples'}")
 
     return Outcome(result.to_dict(), lambda out_console: echo(result.checkpoint), silent=follower)
+
+
+# Options of the GAN/VAE trainer that a style network has no use for: refused rather than ignored.
+STYLE_IGNORES = ("channels", "epochs", "resume", "init", "device", "sample_every", "checkpoint_every", "augment",
+                 "ema_decay", "data_limit", "condition")
+
+
+def _train_style(context: typer.Context, style: Path | None, data: str | None, steps: int | None,
+                 time_budget: str | None, batch_size: int, size: int, out: Path | None, width: int | None,
+                 lr: float | None, seed: int, quiet: bool) -> Outcome:
+    """``train --model style``: the feed-forward style network's own trainer."""
+    from artforge.errors import UsageError
+    from artforge.usecases.generate import parse_duration
+    from artforge.usecases.stylize import StyleTrainConfig, train_style_model
+
+    if context.params["model"] != "style":
+        raise UsageError("--style is only used with --model style")
+    if style is None:
+        raise UsageError("--model style needs --style PICTURE (the style to learn)")
+    typed = [name for name in STYLE_IGNORES if context.get_parameter_source(name).name not in ("DEFAULT", "DEFAULT_MAP")]
+    if typed:
+        raise UsageError("--model style does not use " + ", ".join("--" + n.replace("_", "-") for n in typed))
+    given = {name for name in ("batch_size", "size") if context.get_parameter_source(name).name == "COMMANDLINE"}
+    config = StyleTrainConfig(style=str(style), out=str(out or Path("runs") / "style"),
+                              data=data or "builtin:photos", steps=steps if steps or time_budget else 400,
+                              time_budget=parse_duration(time_budget) if time_budget else None, seed=seed,
+                              **({"batch_size": batch_size} if "batch_size" in given else {}),
+                              **({"crop": size} if "size" in given else {}), **({"lr": lr} if lr else {}))
+    if width:
+        config.net.width = width
+    with StepProgress("style", quiet) as bar:
+        result = train_style_model(config, bar.update)
+    if not quiet:
+        warn(f"trained to step {result.step} in {result.seconds:.1f} s ({result.images_per_second:,.1f} img/s)")
+    return Outcome(result.to_dict(), lambda out_console: echo(result.checkpoint))
 
 
 @command(app)

@@ -1,4 +1,4 @@
-"""A Rich progress bar on stderr for ``artforge train`` (a trainer callback)."""
+"""Rich progress bars on stderr: ``artforge train`` (a trainer callback) and any counted loop."""
 
 from __future__ import annotations
 
@@ -42,5 +42,31 @@ class TrainingProgress:
     def on_checkpoint(self, trainer, path: Path) -> None: ...
 
     def on_end(self, trainer, result) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+class StepProgress:
+    """A bar for any loop that reports (done, total[, stats]): ``with StepProgress("stylize") as bar``."""
+
+    def __init__(self, description: str, quiet: bool = False):
+        self.description, self.quiet = description, quiet
+        self.progress: Progress | None = None
+        self.task = None
+
+    def __enter__(self) -> "StepProgress":
+        if not self.quiet:
+            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=stderr)
+            self.progress.start()
+            self.task = self.progress.add_task(self.description, total=None, stats="")
+        return self
+
+    def update(self, done: int, total: int | None, stats: dict[str, float] | None = None) -> None:
+        if self.progress is not None:
+            shown = " ".join(f"{k} {v:.3f}" for k, v in (stats or {}).items())
+            self.progress.update(self.task, completed=done, total=total, stats=shown)
+
+    def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.stop()

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from artforge.usecases.show import Identity, TokenState, WorkDetails, generator_summary
+from artforge.usecases.show import Identity, ParentWork, TokenState, WorkDetails, generator_summary, stylize_summary
 from artforge.usecases.verify import Candidate, DisputeReport
 
 
@@ -35,7 +35,8 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
         ("registered", work.created_at),
         ("creator", _who(details.creator)),
         ("owner", _who(details.owner)),
-        ("origin", generator_summary(work.origin) or work.origin.get("type", "registered")),
+        ("origin", generator_summary(work.origin) or stylize_summary(work.origin)
+                   or work.origin.get("type", "registered")),
         ("licence", f"{details.licence.id} ({details.licence.name}"
                     f"{', unsigned label' if details.licence.unsigned else ''})"),
         ("commercial use", _yes_no(terms.commercial)),
@@ -48,8 +49,7 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
     ]
     if terms.constraint_info:
         lines.append(("constraints", terms.constraint_info))
-    if work.parents:
-        lines.append(("derived from", ", ".join(p[:12] for p in work.parents)))
+    lines += [("derived work of", parent_line(parent)) for parent in details.lineage]
     for grant in details.active_grants:
         until = grant.until or "no end date"
         lines.append(("grant", f"{grant.grantee}: {grant.terms} (until {until})"))
@@ -61,6 +61,13 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
                       + " (shown: what the signed records say)"))
     lines += [("token", token_line(t)) for t in details.tokens]
     return lines
+
+
+def parent_line(parent: ParentWork) -> str:
+    """A parent work: its role, id, and its own signed title and owner."""
+    if parent.status != "valid":
+        return f"{parent.role}: {parent.work_id[:12]} ({parent.status})"
+    return f"{parent.role}: {parent.work_id[:12]} {parent.title!r}, owned by {_who(parent.owner)}"
 
 
 def token_line(state: TokenState) -> str:

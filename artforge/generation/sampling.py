@@ -120,6 +120,8 @@ class LoadedModel:
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Rebuild the sampling network from a checkpoint file."""
     checkpoint = load_checkpoint(path, map_location=device)
+    if checkpoint.spec.get("family") == "style":  # artforge.generation.style_network: it transforms, not samples
+        raise BadInput(f"{path}: a style model repaints pictures; use: artforge stylize CONTENT --model {path}")
     try:
         spec = ModelSpec(**checkpoint.spec)
         optim = OptimConfig(**checkpoint.data.get("train_config", {}).get("optim", {}))

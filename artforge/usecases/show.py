@@ -48,6 +48,20 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class ParentWork:
+    """A work this one derives from, as its own signed records describe it."""
+
+    work_id: str
+    role: str  # "content" or "style" (a stylized work), or "parent"
+    title: str | None  # None when the parent's chain does not verify (or it is not in this registry)
+    owner: Identity | None
+    status: str  # "valid", "signature-invalid" or "not-in-registry"
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "owner": self.owner.to_dict() if self.owner else None}
+
+
+@dataclass(frozen=True)
 class WorkDetails:
     """Everything the registry says about one work, with its chain checked."""
 
@@ -61,6 +75,7 @@ class WorkDetails:
     chain_problems: list[str]
     tokens: list[TokenState] = field(default_factory=list)  # on-chain tokens of the work (artforge mint)
     registry_problems: list[str] = field(default_factory=list)  # rows that disagree with the signed records
+    lineage: list[ParentWork] = field(default_factory=list)  # the signed parents, with their roles
 
     @property
     def chain_valid(self) -> bool:
@@ -87,6 +102,7 @@ class WorkDetails:
             "chain_problems": self.chain_problems,
             "registry_problems": self.registry_problems,
             "tokens": [t.to_dict() for t in self.tokens],
+            "derived_from": [p.to_dict() for p in self.lineage],
         }
 
 
@@ -101,7 +117,8 @@ def _identity(registry: Registry, key_id: str) -> Identity:
 def _summary(record: SignedRecord) -> str:
     payload = record.payload
     if record.record_type == "registration":
-        made = generator_summary(payload.get("origin") or {})
+        origin = payload.get("origin") or {}
+        made = generator_summary(origin) or stylize_summary(origin)
         return f"registered {payload['work']['title']!r} under {payload['licence']['id']}" + (f" ({made})" if made else "")
     if record.record_type == "grant":
         grant = payload["grant"]
@@ -130,6 +147,41 @@ def generator_summary(origin: dict) -> str:
         text += (f"; fine-tuned from {parent.get('family')} checkpoint {str(parent.get('checkpoint_sha256'))[:12]} "
                  f"({(parent.get('dataset') or {}).get('name')})" + (f" on {images} images" if images else ""))
     return text
+
+
+def parent_roles(origin: dict, parents: list[str]) -> dict[str, str]:
+    """Parent work id -> its role, from the signed origin (a stylized work names its content and style)."""
+    roles = {parent: "parent" for parent in parents}
+    if origin.get("type") == "stylized":
+        for role in ("content", "style"):
+            part = origin.get(role)
+            if isinstance(part, dict) and part.get("work_id") in roles:
+                roles[part["work_id"]] = role
+    return roles
+
+
+def _lineage(registry: Registry, work: WorkRow, identity) -> list[ParentWork]:
+    lineage = []
+    for parent_id, role in parent_roles(work.origin, work.parents).items():
+        records = registry.records(parent_id)
+        if not records:
+            lineage.append(ParentWork(parent_id, role, None, None, "not-in-registry"))
+            continue
+        facts = _facts(records, check_chain(records))
+        if facts is None:
+            lineage.append(ParentWork(parent_id, role, None, None, SIGNATURE_INVALID))
+        else:
+            lineage.append(ParentWork(parent_id, role, facts.work.title, identity(facts.work.owner_key_id), VALID))
+    return lineage
+
+
+def stylize_summary(origin: dict) -> str:
+    """How a stylized work was made, in words ("" for any other origin)."""
+    if origin.get("type") != "stylized":
+        return ""
+    content, style = origin.get("content") or {}, origin.get("style") or {}
+    return (f"stylized ({origin.get('method')}) from content work {str(content.get('work_id'))[:12]} "
+            f"in the style of work {str(style.get('work_id'))[:12]}")
 
 
 def is_active(grant: GrantRow, today: str | None = None) -> bool:
@@ -201,6 +253,7 @@ def work_details(registry: Registry, work_id: str) -> WorkDetails:
         chain_problems=chain_problems,
         tokens=tokens,
         registry_problems=problems,
+        lineage=_lineage(registry, work, identity),
     )
 
 
