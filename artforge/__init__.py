@@ -26,6 +26,7 @@ _EXPORTS = {
     "fingerprint": "artforge.usecases.api", "register": "artforge.usecases.api", "verify": "artforge.usecases.api",
     "show": "artforge.usecases.api", "export": "artforge.usecases.api", "audit": "artforge.usecases.api",
     "train": "artforge.usecases.api", "generate": "artforge.usecases.api", "mint": "artforge.usecases.api",
+    "stylize": "artforge.usecases.api", "StylizeResult": "artforge.usecases.stylize",
     "Home": "artforge.usecases.home", "Settings": "artforge.config",
     "ArtforgeError": "artforge.errors", "ExitCode": "artforge.errors",
     "Signer": "artforge.provenance.keys",
@@ -39,9 +40,10 @@ _EXPORTS = {
 }
 
 __all__ = ["ArtforgeError", "AuditReport", "DisputeReport", "ExitCode", "Fingerprint", "GenerateResult",
-    "Home", "MintResult", "RegisteredWork", "Settings", "SignedRecord", "Signer", "TrainConfig", "TrainResult",
-    "WorkDetails", "__version__", "audit", "canonical_bytes", "check_chain", "check_signature", "create_home",
-    "export", "fingerprint", "generate", "mint", "open_home", "register", "show", "train", "verify"]
+    "Home", "MintResult", "RegisteredWork", "Settings", "SignedRecord", "Signer", "StylizeResult", "TrainConfig",
+    "TrainResult", "WorkDetails", "__version__", "audit", "canonical_bytes", "check_chain", "check_signature",
+    "create_home", "export", "fingerprint", "generate", "mint", "open_home", "register", "show", "stylize", "train",
+    "verify"]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
     from artforge.config import Settings
@@ -62,6 +64,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         open_home,
         register,
         show,
+        stylize,
         train,
         verify,
     )
@@ -70,6 +73,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from artforge.usecases.mint import MintResult
     from artforge.usecases.register import RegisteredWork
     from artforge.usecases.show import WorkDetails
+    from artforge.usecases.stylize import StylizeResult
     from artforge.usecases.verify import DisputeReport
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the heavy modules load when their function is called
     from artforge.usecases.mint import MintResult
     from artforge.usecases.register import RegisteredWork
     from artforge.usecases.show import WorkDetails
+    from artforge.usecases.stylize import StylizeResult
     from artforge.usecases.verify import DisputeReport
 
 Passphrase = str | bytes | Callable[[], bytes | None] | None
@@ -137,6 +138,22 @@ def generate(checkpoint: str | Path, out: str | Path, seeds: Sequence[int], *, l
 
     return generate_and_register(home or open_home(), checkpoint, out, list(seeds), licence_id=licence,
                                  key_name=key, label=label, prompt=prompt, truncation=truncation)
+
+
+def stylize(content: str | Path, style: str | Path | None, out: str | Path, *, model: str | Path | None = None,
+            weights: str | Path | None = None, size: int = 256, iterations: int = 200, home: Home | None = None,
+            licence: str | None = None, key: str | None = None) -> "StylizeResult":
+    """Repaint ``content`` (a picture, or a folder of them) in the style of ``style``: by optimisation, or with
+    a trained style network (``model``).  With a ``licence``, register each result as a derived work whose
+    record names the registered content and style works as parents."""
+    from artforge.usecases.stylize import GatysConfig, stylize_and_register
+    from artforge.usecases.stylize import stylize as stylize_pictures
+
+    config = GatysConfig(size=size, iterations=iterations)
+    if licence is None:
+        return stylize_pictures(content, style, out, model=model, weights=weights, config=config)
+    return stylize_and_register(home or open_home(), content, style, out, licence_id=licence, key_name=key,
+                                model=model, weights=weights, config=config)
 
 
 def mint(work: str | Path, *, home: Home | None = None, chain: str = "memory", rpc_url: str | None = None,
