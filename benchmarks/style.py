@@ -54,6 +54,8 @@ from artforge.generation.style_transfer import (  # noqa: E402
 
 PAIRS = (("chelsea", "immunohistochemistry"), ("astronaut", "gravel"), ("coffee", "hubble_deep_field"),
          ("rocket", "brick"))
+# artforge's default, and the ablations: each differs from it in one setting.
+VARIANTS = {"artforge": {}, "one_level": {"levels": 1}}
 SHEET = Path(__file__).resolve().parents[1] / "docs" / "images" / "style-sheet.png"
 
 
@@ -121,6 +123,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=len(PAIRS))
     parser.add_argument("--train-seconds", type=float, default=120.0, help="Training time of the fast network.")
     parser.add_argument("--sheet", type=Path, default=SHEET)
+    parser.add_argument("--no-network", action="store_true", help="Skip training and timing the fast network.")
     parser.add_argument("--quick", action="store_true", help="Smoke run: 2 s, 64 px, one pair, no sheet.")
     args = parser.parse_args()
     if args.quick:
@@ -129,13 +132,13 @@ def main() -> None:
     photos = dict(builtin_photos())
     net, independent = load_style_features(), second_net()
     rows, sheet_rows = [], []
-    methods = ("tutorial", "line_search", "artforge", "coarse_to_fine")
+    methods = ("tutorial", "line_search", *VARIANTS)
     for content_name, style_name in PAIRS[: args.pairs]:
         content, style = photos[content_name], photos[style_name]
         outputs = {"tutorial": reference_loop(content, style, net, args.size, args.seconds)[0],
                    "line_search": reference_loop(content, style, net, args.size, args.seconds, "strong_wolfe")[0]}
-        for method, levels in (("artforge", 1), ("coarse_to_fine", 2)):
-            config = GatysConfig(size=args.size, time_budget=args.seconds, levels=levels)
+        for method, options in VARIANTS.items():
+            config = GatysConfig(size=args.size, time_budget=args.seconds, **options)
             outputs[method] = stylize_by_optimisation(content, style, net, config)[0]
         result = {"pair": f"{content_name} / {style_name}"}
         for label, scorer in (("shipped", net), ("independent", independent)):
@@ -155,16 +158,20 @@ def main() -> None:
                            (("shipped", "total"), ("shipped", "style"), ("shipped", "content"),
                             ("independent", "total")) for m in methods]] for r in rows]
     headers = [f"{label} {m}" for label in ("total", "style", "content", "total (indep.)") for m in
-               ("tutorial", "l.search", "artforge", "c2f")]
+               ("tutorial", "l.search", *VARIANTS)]
     print_table(f"Optimisation at equal time ({args.seconds:.0f} s, {args.size} px): loss, lower is better",
                 ["pair", *headers], table)
     summary = {f"{method}_{scorer}_{term}_ratio": round(ratio(method, scorer, term), 3)
-               for method in ("artforge", "coarse_to_fine") for scorer in ("shipped", "independent")
+               for method in VARIANTS for scorer in ("shipped", "independent")
                for term in ("total", "style", "content")}
     summary["tutorial_diverged"] = sum(math.isnan(r["tutorial_shipped"]["total"]) for r in rows)
     print_table("against the line-search loop (median over pairs; < 1 is better)", ["measure", "ratio"],
                 [[k, v] for k, v in summary.items()])
 
+    if args.no_network:
+        save_results(args.out, "style", {"args": {k: str(v) for k, v in vars(args).items()}, "pairs": rows,
+                                         "summary": summary})
+        return
     with tempfile.TemporaryDirectory() as tmp:
         style_path = Path(tmp) / "style.png"
         to_image(photos[PAIRS[0][1]]).save(style_path)
