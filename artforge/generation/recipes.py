@@ -102,6 +102,12 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if native or amp == "bf16" else None
 
 
+def _word_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Multi-label cross-entropy summed over the words, averaged over the batch: a mean over the whole
+    vocabulary would shrink each word's share as the vocabulary grows (measured: no shape learnt)."""
+    return F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="sum") / len(targets)
+
+
 def _adam(params, lr: float, optim: OptimConfig, device: torch.device) -> torch.optim.Optimizer:
     fused = optim.fused and device.type in ("cpu", "cuda")
     return torch.optim.Adam(params, lr=lr, betas=(optim.beta1, optim.beta2), fused=fused or None)
@@ -131,6 +137,10 @@ class GANRecipe:
         policy = optim.augment
         if policy == "auto":
             policy = "color,translation,cutout" if dataset_size and dataset_size < SMALL_DATASET else "none"
+            if policy != "none" and self.condition.encoder == "slots":
+                # Colour jitter and cutout change what the prompt names (the colours, the outline): they slowed
+                # the word head's shape learning on real shapes from 0.73 to 0.49 accuracy in 300 steps.
+                policy = "translation"
         self.policy = parse_policy(policy)
         self.g_train: nn.Module = self.g  # replaced by a DDP wrapper when distributed
         self.d_train: nn.Module = self.d
@@ -200,7 +210,7 @@ class GANRecipe:
         loss_d = F.softplus(-logits[:size]).mean() + F.softplus(logits[size:]).mean()
         word_loss = torch.zeros(())
         if words:
-            word_loss = F.binary_cross_entropy_with_logits(out[1][:size].float(), targets)
+            word_loss = _word_loss(out[1][:size], targets)
             loss_d = loss_d + self.optim.word_weight * word_loss
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -215,7 +225,7 @@ class GANRecipe:
             out = self.d(diff_augment(fake, self.policy), cond, **self._words(words))
         loss_g = F.softplus(-(out[0] if words else out).float()).mean()
         if words:
-            loss_g = loss_g + self.optim.word_weight * F.binary_cross_entropy_with_logits(out[1].float(), targets)
+            loss_g = loss_g + self.optim.word_weight * _word_loss(out[1], targets)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if self.freeze_d:
@@ -334,7 +344,8 @@ def build_recipe(spec: ModelSpec, optim: OptimConfig, device: torch.device, data
 
 
 def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = None,
-             overrides: dict | None = None, condition: str = "auto") -> ModelSpec:
+             overrides: dict | None = None, condition: str = "auto",
+             role_words: dict[str, list[str]] | None = None) -> ModelSpec:
     """A model spec that fits a dataset (size, channels, classes or captions).
 
     The conditional GAN reads prompts when the data has captions and ``condition`` is ``auto`` or
@@ -358,7 +369,8 @@ def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = 
         if vocabulary and condition != "label":
             if encoder not in ("slots", "gru"):
                 raise UsageError(f"unknown prompt encoder {encoder!r}: use slots or gru")
-            condition = Condition(mode="text", vocabulary=tuple(vocabulary), encoder=encoder)
+            condition = Condition(mode="text", vocabulary=tuple(vocabulary), encoder=encoder,
+                                  role_words=dict(role_words or {}) if encoder == "slots" else {})
             if encoder == "slots":  # role-coded ids run to 2 x (words + padding)
                 extra = {"film": True, "aux_dim": 2 * (len(vocabulary) + 1)}
         elif dataset_info["class_names"]:

@@ -123,8 +123,8 @@ class LoadedModel:
         unknown = self.vocabulary.unknown(prompt)
         if not unknown:
             return []
-        return [f"the model does not know the word(s) {', '.join(repr(w) for w in unknown)} and left them out "
-                f"of the prompt (it knows: {', '.join(self.vocabulary.words[:16])})"]
+        return [f"left out of the prompt, the model knows nothing of: {', '.join(unknown)} "
+                f"(it knows: {', '.join(self.vocabulary.words[:16])})"]
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:

@@ -123,7 +123,9 @@ class Trainer:
         info = self.dataset.describe()
         spec = (ModelSpec(**origin.spec) if origin else
                 spec_for(config.model, info, vocabulary=self.vocabulary.words if self.vocabulary else None,
-                         overrides=config.model_options, condition=config.condition))
+                         overrides=config.model_options, condition=config.condition,
+                         role_words={r: sorted(w) for r, w in self.vocabulary.role_words.items()}
+                         if self.vocabulary else None))
         self.recipe: Recipe = build_recipe(spec, config.optim, self.device, len(self.dataset))
         self.tokens = (self.vocabulary.batch(self.dataset.captions, strict=True)
                        if self.vocabulary is not None and self.dataset.captions else None)

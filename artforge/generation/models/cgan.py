@@ -8,7 +8,7 @@ the discriminator through its projection term.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -29,21 +29,24 @@ class Condition:
     vocabulary: tuple[str, ...] = ()  # words, for mode "text"
     dim: int = 64
     encoder: str = "gru"  # mode "text": "slots" (new models) or "gru" (checkpoints made before slots existed)
+    role_words: dict = field(default_factory=dict)  # "slots": role -> the words its captions used in it
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "num_classes": self.num_classes, "class_names": list(self.class_names),
-                "vocabulary": list(self.vocabulary), "dim": self.dim, "encoder": self.encoder}
+                "vocabulary": list(self.vocabulary), "dim": self.dim, "encoder": self.encoder,
+                "role_words": {role: list(words) for role, words in self.role_words.items()}}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Condition":
         return cls(mode=data["mode"], num_classes=data["num_classes"], class_names=tuple(data["class_names"]),
-                   vocabulary=tuple(data["vocabulary"]), dim=data["dim"], encoder=data.get("encoder", "gru"))
+                   vocabulary=tuple(data["vocabulary"]), dim=data["dim"], encoder=data.get("encoder", "gru"),
+                   role_words=dict(data.get("role_words") or {}))
 
     def make_vocabulary(self) -> Vocabulary | None:
         """The prompt vocabulary of a text-conditioned model (None otherwise)."""
         if self.mode != "text":
             return None
-        return Vocabulary(list(self.vocabulary), slots=self.encoder == "slots")
+        return Vocabulary(list(self.vocabulary), slots=self.encoder == "slots", role_words=self.role_words or None)
 
 
 class Conditioner(nn.Module):

@@ -107,8 +107,10 @@ class Discriminator(nn.Module):
         self.head = sn(nn.Conv2d(widths[-1], 1, seed_size(config.image_size), 1, 0, bias=False))
         if config.cond_dim:
             self.project = sn(nn.Linear(config.cond_dim, widths[-1], bias=False))
-        if config.aux_dim:  # unnormalised: a classifier head, not part of the critic's Lipschitz bound
-            self.words = nn.Linear(widths[-1], config.aux_dim)
+        if config.aux_dim:  # a classifier head outside the critic's Lipschitz bound, on the whole feature map
+            side = seed_size(config.image_size)
+            self.words = nn.Sequential(nn.Flatten(), nn.LayerNorm(widths[-1] * side * side),
+                                       nn.Linear(widths[-1] * side * side, config.aux_dim))
 
     def forward(self, image: torch.Tensor, cond: torch.Tensor | None = None,
                 words: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -118,7 +120,7 @@ class Discriminator(nn.Module):
         if cond is not None:
             logit = logit + (self.project(cond) * pooled).sum(dim=1)
         if words:
-            return logit, self.words(pooled)  # (B,), (B, aux_dim)
+            return logit, self.words(h)  # (B,), (B, aux_dim)
         return logit
 
 

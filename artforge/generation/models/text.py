@@ -70,17 +70,28 @@ class Vocabulary:
 
     With ``slots`` the vocabulary holds the captions' content words, and a background word's id is its
     subject id plus ``len(self)``: the encoder and the discriminator's word head tell the roles apart.
+    ``role_words`` (role -> words the captions used in it) marks a known word in a role it never had in
+    training ("blue" as a background when only shapes were blue) as unknown too: its embedding never learnt.
     """
 
-    def __init__(self, words: list[str], slots: bool = False):
+    def __init__(self, words: list[str], slots: bool = False, role_words: dict[str, list[str]] | None = None):
         self.words = list(words)
         self.slots = slots
         self.index = {w: i + 1 for i, w in enumerate(self.words)}
+        self.role_words = {role: set(names) for role, names in (role_words or {}).items()}
 
     @classmethod
     def from_captions(cls, captions: list[str], slots: bool = False) -> "Vocabulary":
-        words = {word for caption in captions for word in tokenize(caption)}
-        return cls(sorted(words - FUNCTION_WORDS if slots else words), slots)
+        if not slots:
+            return cls(sorted({word for caption in captions for word in tokenize(caption)}))
+        seen: dict[str, set[str]] = {"subject": set(), "background": set()}
+        for caption in captions:
+            for word, role in roles(caption):
+                seen[role].add(word)
+        return cls(sorted(seen["subject"] | seen["background"]), True, {r: sorted(w) for r, w in seen.items()})
+
+    def _known(self, word: str, role: str) -> bool:
+        return word in self.index and (not self.role_words or word in self.role_words.get(role, ()))
 
     def __len__(self) -> int:
         return len(self.words) + 1
@@ -92,9 +103,10 @@ class Vocabulary:
             raise UsageError("the prompt has no words")
         if self.slots:
             pairs = roles(text)
-            unknown = [w for w, _ in pairs if w not in self.index]
+            unknown = [w if w not in self.index else f"{w} (never a {role} in training)"
+                       for w, role in pairs if not self._known(w, role)]
             ids = [self.index[w] + (len(self) if role == "background" else 0)
-                   for w, role in pairs if w in self.index][:MAX_TOKENS]
+                   for w, role in pairs if self._known(w, role)][:MAX_TOKENS]
         else:
             unknown = [t for t in tokens if t not in self.index]
             if unknown:  # a GRU model reads the whole sequence: a missing word would change the rest
