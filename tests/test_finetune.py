@@ -95,7 +95,7 @@ def test_the_shipped_base_models_are_recorded_generate_and_fine_tune(tmp_path: P
         assert path.stat().st_size < 3_000_000
         checkpoint = load_checkpoint(f"builtin:{name}")
         assert checkpoint.data["base_model"]["name"] == name and "optimizers" not in checkpoint.data
-    result, _ = generate_images("builtin:cgan-shapes", tmp_path / "gen", [0, 1], prompt="a red circle on blue")
+    result, _ = generate_images("builtin:cgan-shapes", tmp_path / "gen", [0, 1], prompt="a red circle on purple")
     assert len(result.images) == 2
     tuned = train(TrainConfig(data=str(_folder(tmp_path / "mine", 10)), steps=2, init="builtin:dcgan-digits",
                               out=str(tmp_path / "tuned")))

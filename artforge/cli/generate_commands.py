@@ -167,6 +167,8 @@ def generate(
                                        licence_id=license_id, key_name=key, **options)
     else:
         result = generate_images(checkpoint, out, seed_list, **options)
+    for note in result.notes:  # e.g. prompt words the model does not know: on stderr, and in the JSON data
+        warn(f"Warning: {note}")
 
     def render(out_console: Console) -> None:
         for image in result.images:

@@ -171,8 +171,8 @@ def _conditions(model: LoadedModel, real: ImageDataset) -> list[tuple[int | None
     if mode == "text":
         data_limit = model.checkpoint.data.get("train_config", {}).get("data_limit")
         captions = (real.captions or [])[:data_limit]
-        known = model.vocabulary.index
-        prompts = sorted({c for c in captions if tokenize(c) and all(w in known for w in tokenize(c))})
+        vocabulary = model.vocabulary
+        prompts = sorted({c for c in captions if tokenize(c) and not vocabulary.unknown(c)})
         if not prompts:
             raise BadInput(f"{real.name}: no training captions left to prompt this text-conditioned model with")
         return [(None, p, p) for p in prompts]

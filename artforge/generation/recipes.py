@@ -25,6 +25,7 @@ from artforge.generation.augment import diff_augment, parse_policy
 from artforge.generation.models.cgan import Condition, GANDiscriminator, GANGenerator
 from artforge.generation.models.dcgan import DCGANConfig, init_weights
 from artforge.generation.models.mlpgan import MLPDiscriminator, MLPGANConfig, MLPGenerator
+from artforge.generation.models.text import word_targets
 from artforge.generation.models.vae import VAE, VAEConfig
 
 FAMILIES = ("dcgan", "cgan", "mlpgan", "vae")
@@ -54,6 +55,7 @@ class OptimConfig:
     channels_last: bool = True
     amp: str = "auto"  # "auto" (bf16 where the hardware has it), "bf16" or "off"
     freeze_d: bool = True  # skip D's weight gradients in the G step
+    word_weight: float = 1.0  # the word head's loss (prompt models with aux_dim), in D on reals and in G
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,6 +102,12 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if native or amp == "bf16" else None
 
 
+def _word_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Multi-label cross-entropy summed over the words, averaged over the batch: a mean over the whole
+    vocabulary would shrink each word's share as the vocabulary grows (measured: no shape learnt)."""
+    return F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="sum") / len(targets)
+
+
 def _adam(params, lr: float, optim: OptimConfig, device: torch.device) -> torch.optim.Optimizer:
     fused = optim.fused and device.type in ("cpu", "cuda")
     return torch.optim.Adam(params, lr=lr, betas=(optim.beta1, optim.beta2), fused=fused or None)
@@ -129,6 +137,10 @@ class GANRecipe:
         policy = optim.augment
         if policy == "auto":
             policy = "color,translation,cutout" if dataset_size and dataset_size < SMALL_DATASET else "none"
+            if policy != "none" and self.condition.encoder == "slots":
+                # Colour jitter and cutout change what the prompt names (the colours, the outline): they slowed
+                # the word head's shape learning on real shapes from 0.73 to 0.49 accuracy in 300 steps.
+                policy = "translation"
         self.policy = parse_policy(policy)
         self.g_train: nn.Module = self.g  # replaced by a DDP wrapper when distributed
         self.d_train: nn.Module = self.d
@@ -157,7 +169,7 @@ class GANRecipe:
         """FreezeD (Mo et al. 2020): the lower half of D's layers keep their weights; the top adapts."""
         net = self.d.net  # the network inside its conditioner wrapper: condition encoders adapt too
         layers = [module for name, module in net.named_modules()
-                  if isinstance(module, (nn.Conv2d, nn.Linear)) and not name.startswith("project")]
+                  if isinstance(module, (nn.Conv2d, nn.Linear)) and not name.startswith(("project", "words"))]
         self.d_frozen = [p for layer in layers[:(len(layers) - 1) // 2] for p in layer.parameters()]
         for parameter in self.d_frozen:
             parameter.requires_grad_(False)
@@ -184,13 +196,22 @@ class GANRecipe:
         cond = self.cond_input(batch)
         size = real.size(0)
         z = torch.randn(size, self.config.z_dim, device=self.device)
+        # Prompt models with a word head: D learns to name the words of real images, G to make images whose
+        # words D names (AC-GAN); it teaches shapes far sooner than the realism loss alone.
+        words = getattr(self.config, "aux_dim", 0) > 0 and cond is not None and self.condition.mode == "text"
+        targets = word_targets(cond, self.config.aux_dim) if words else None
         with self._autocast():
             fake = self.g_train(z, cond)
 
             # Discriminator: real and fake in one batch (one forward, one backward).
             both = diff_augment(torch.cat([real, fake.detach()]), self.policy)
-            logits = self.d_train(both, None if cond is None else torch.cat([cond, cond])).float()
+            out = self.d_train(both, None if cond is None else torch.cat([cond, cond]), **self._words(words))
+        logits = (out[0] if words else out).float()
         loss_d = F.softplus(-logits[:size]).mean() + F.softplus(logits[size:]).mean()
+        word_loss = torch.zeros(())
+        if words:
+            word_loss = _word_loss(out[1][:size], targets)
+            loss_d = loss_d + self.optim.word_weight * word_loss
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
@@ -201,7 +222,10 @@ class GANRecipe:
         if self.freeze_d:
             self.d.requires_grad_(False)
         with self._autocast():
-            loss_g = F.softplus(-self.d(diff_augment(fake, self.policy), cond).float()).mean()
+            out = self.d(diff_augment(fake, self.policy), cond, **self._words(words))
+        loss_g = F.softplus(-(out[0] if words else out).float()).mean()
+        if words:
+            loss_g = loss_g + self.optim.word_weight * _word_loss(out[1], targets)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if self.freeze_d:
@@ -209,8 +233,15 @@ class GANRecipe:
         self.opt_g.step()
         self._update_ema()
         self.step += 1
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                "d_real": logits[:size].mean().item(), "d_fake": logits[size:].mean().item()}
+        metrics = {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                   "d_real": logits[:size].mean().item(), "d_fake": logits[size:].mean().item()}
+        if words:
+            metrics["loss_words"] = word_loss.item()
+        return metrics
+
+    @staticmethod
+    def _words(words: bool) -> dict:
+        return {"words": True} if words else {}
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -313,13 +344,14 @@ def build_recipe(spec: ModelSpec, optim: OptimConfig, device: torch.device, data
 
 
 def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = None,
-             overrides: dict | None = None, condition: str = "auto") -> ModelSpec:
+             overrides: dict | None = None, condition: str = "auto",
+             role_words: dict[str, list[str]] | None = None) -> ModelSpec:
     """A model spec that fits a dataset (size, channels, classes or captions).
 
     The conditional GAN reads prompts when the data has captions and ``condition`` is ``auto`` or
     ``text``; class labels when it is ``label`` or there are no captions.
     """
-    overrides = overrides or {}
+    overrides = dict(overrides or {})  # "encoder" is taken out below; the caller's dict stays as it was
     base = {"image_size": dataset_info["image_size"], "channels": dataset_info["channels"]}
     if family == "dcgan":
         return ModelSpec("dcgan", DCGANConfig(**base, **overrides).to_dict())
@@ -332,13 +364,20 @@ def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = 
             raise UsageError(f"unknown condition {condition!r}: use auto, label or text")
         if condition == "text" and not vocabulary:
             raise UsageError("--condition text needs captions (captions.csv, or builtin:shapes)")
+        encoder = overrides.pop("encoder", "slots")
+        extra = {}
         if vocabulary and condition != "label":
-            condition = Condition(mode="text", vocabulary=tuple(vocabulary))
+            if encoder not in ("slots", "gru"):
+                raise UsageError(f"unknown prompt encoder {encoder!r}: use slots or gru")
+            condition = Condition(mode="text", vocabulary=tuple(vocabulary), encoder=encoder,
+                                  role_words=dict(role_words or {}) if encoder == "slots" else {})
+            if encoder == "slots":  # role-coded ids run to 2 x (words + padding)
+                extra = {"film": True, "aux_dim": 2 * (len(vocabulary) + 1)}
         elif dataset_info["class_names"]:
             names = tuple(dataset_info["class_names"])
             condition = Condition(mode="label", num_classes=len(names), class_names=names)
         else:
             raise UsageError("the conditional GAN needs classes (subfolders) or captions (captions.csv)")
-        config = DCGANConfig(**base, cond_dim=condition.dim, **overrides)
+        config = DCGANConfig(**base, cond_dim=condition.dim, **{**extra, **overrides})
         return ModelSpec("cgan", config.to_dict(), condition.to_dict())
     raise UsageError(f"unknown model family {family!r}; choose {', '.join(FAMILIES)}")

@@ -116,6 +116,16 @@ class LoadedModel:
             raise UsageError("this model needs --prompt (words from its training captions)")
         return self.vocabulary.batch([prompt] * count)
 
+    def prompt_notes(self, prompt: str | None) -> list[str]:
+        """Warnings about a prompt: the words it holds that the model knows nothing of (they were left out)."""
+        if not prompt or self.vocabulary is None:
+            return []
+        unknown = self.vocabulary.unknown(prompt)
+        if not unknown:
+            return []
+        return [f"left out of the prompt, the model knows nothing of: {', '.join(unknown)} "
+                f"(it knows: {', '.join(self.vocabulary.words[:16])})"]
+
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Rebuild the sampling network from a checkpoint file."""
@@ -132,8 +142,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     except (TypeError, KeyError, RuntimeError, ValueError) as exc:
         raise BadInput(f"{path}: checkpoint does not match its model spec ({str(exc).splitlines()[0][:120]})") from None
     condition = Condition.from_dict(spec.condition)
-    vocabulary = Vocabulary(list(condition.vocabulary)) if condition.mode == "text" else None
-    return LoadedModel(checkpoint, recipe, condition, vocabulary)
+    return LoadedModel(checkpoint, recipe, condition, condition.make_vocabulary())
 
 
 def noise_for_seeds(seeds: list[int], z_dim: int, truncation: float = 1.0) -> torch.Tensor:
@@ -191,7 +200,7 @@ class GenerateResult:
 
     def to_dict(self) -> dict:
         return {"images": [i.to_dict() for i in self.images], "checkpoint_sha256": self.checkpoint_sha256,
-                "grid": self.grid, "registered": self.registered}
+                "grid": self.grid, "registered": self.registered, "notes": list(self.notes)}
 
 
 def generation_origin(model: LoadedModel, seed: int, label: int | None, prompt: str | None,
@@ -238,7 +247,7 @@ def generate_images(checkpoint: str | Path, out_dir: str | Path, seeds: list[int
         atomic_write(path, png_bytes(image_from_tensor(image)))
         results.append(GeneratedImage(str(path), seed, label, prompt))
     grid_path = str(save_grid(images, Path(grid))) if grid else None
-    return GenerateResult(results, model.checkpoint.sha256, grid_path), model
+    return GenerateResult(results, model.checkpoint.sha256, grid_path, notes=model.prompt_notes(prompt)), model
 
 
 def interpolate(checkpoint: str | Path, seed_a: int, seed_b: int, frames: int, out: str | Path, *,

@@ -42,6 +42,7 @@ from artforge.generation.model_checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
+from artforge.generation.models.cgan import Condition
 from artforge.generation.models.text import Vocabulary
 from artforge.generation.recipes import Batch, ModelSpec, Recipe, build_recipe, spec_for
 from artforge.generation.runtime import init_distributed, pick_device, set_seed
@@ -122,9 +123,11 @@ class Trainer:
         info = self.dataset.describe()
         spec = (ModelSpec(**origin.spec) if origin else
                 spec_for(config.model, info, vocabulary=self.vocabulary.words if self.vocabulary else None,
-                         overrides=config.model_options, condition=config.condition))
+                         overrides=config.model_options, condition=config.condition,
+                         role_words={r: sorted(w) for r, w in self.vocabulary.role_words.items()}
+                         if self.vocabulary else None))
         self.recipe: Recipe = build_recipe(spec, config.optim, self.device, len(self.dataset))
-        self.tokens = (self.vocabulary.batch(self.dataset.captions)
+        self.tokens = (self.vocabulary.batch(self.dataset.captions, strict=True)
                        if self.vocabulary is not None and self.dataset.captions else None)
         self.steps_per_epoch = len(self.dataset) // config.batch_size
         self.step = 0
@@ -172,10 +175,10 @@ class Trainer:
 
     def _vocabulary(self, checkpoint) -> Vocabulary | None:
         if checkpoint is not None:
-            words = checkpoint.spec["condition"].get("vocabulary") or []
-            return Vocabulary(list(words)) if words else None
+            return Condition.from_dict(checkpoint.spec["condition"]).make_vocabulary()
         if self.config.model == "cgan" and self.dataset.captions and self.config.condition != "label":
-            return Vocabulary.from_captions(self.dataset.captions)
+            slots = self.config.model_options.get("encoder", "slots") == "slots"
+            return Vocabulary.from_captions(self.dataset.captions, slots=slots)
         return None
 
     def _fixed_inputs(self) -> dict[str, Any]:

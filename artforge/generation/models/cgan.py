@@ -8,13 +8,15 @@ the discriminator through its projection term.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from artforge.generation.models.dcgan import DCGANConfig, Discriminator, Generator
-from artforge.generation.models.text import TextEncoder
+from artforge.generation.models.text import SlotEncoder, TextEncoder, Vocabulary
+
+TEXT_ENCODERS = {"gru": TextEncoder, "slots": SlotEncoder}
 
 
 @dataclass
@@ -26,15 +28,25 @@ class Condition:
     class_names: tuple[str, ...] = ()
     vocabulary: tuple[str, ...] = ()  # words, for mode "text"
     dim: int = 64
+    encoder: str = "gru"  # mode "text": "slots" (new models) or "gru" (checkpoints made before slots existed)
+    role_words: dict = field(default_factory=dict)  # "slots": role -> the words its captions used in it
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "num_classes": self.num_classes, "class_names": list(self.class_names),
-                "vocabulary": list(self.vocabulary), "dim": self.dim}
+                "vocabulary": list(self.vocabulary), "dim": self.dim, "encoder": self.encoder,
+                "role_words": {role: list(words) for role, words in self.role_words.items()}}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Condition":
         return cls(mode=data["mode"], num_classes=data["num_classes"], class_names=tuple(data["class_names"]),
-                   vocabulary=tuple(data["vocabulary"]), dim=data["dim"])
+                   vocabulary=tuple(data["vocabulary"]), dim=data["dim"], encoder=data.get("encoder", "gru"),
+                   role_words=dict(data.get("role_words") or {}))
+
+    def make_vocabulary(self) -> Vocabulary | None:
+        """The prompt vocabulary of a text-conditioned model (None otherwise)."""
+        if self.mode != "text":
+            return None
+        return Vocabulary(list(self.vocabulary), slots=self.encoder == "slots", role_words=self.role_words or None)
 
 
 class Conditioner(nn.Module):
@@ -46,7 +58,9 @@ class Conditioner(nn.Module):
         if condition.mode == "label":
             self.embed = nn.Embedding(condition.num_classes, condition.dim)
         elif condition.mode == "text":
-            self.encoder = TextEncoder(len(condition.vocabulary) + 1, out_dim=condition.dim)
+            if condition.encoder not in TEXT_ENCODERS:
+                raise ValueError(f"unknown text encoder {condition.encoder!r}")
+            self.encoder = TEXT_ENCODERS[condition.encoder](len(condition.vocabulary) + 1, out_dim=condition.dim)
         else:
             raise ValueError(f"unknown condition mode {condition.mode!r}")
 
@@ -64,9 +78,9 @@ class _Conditioned(nn.Module):
         self.conditioner = Conditioner(condition) if condition.mode != "none" else None
         self.net = self.network(config)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, **options) -> torch.Tensor:
         vector = self.conditioner(cond) if self.conditioner is not None and cond is not None else None
-        return self.net(x, vector)
+        return self.net(x, vector, **options)
 
 
 class GANGenerator(_Conditioned):
@@ -76,6 +90,6 @@ class GANGenerator(_Conditioned):
 
 
 class GANDiscriminator(_Conditioned):
-    """(images, cond_input) -> logits."""
+    """(images, cond_input) -> logits; with ``words=True`` also the word head's logits (B, aux_dim)."""
 
     network = Discriminator

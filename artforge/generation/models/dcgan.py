@@ -4,8 +4,9 @@ The classic architecture (Radford et al.): transposed convolutions with BatchNor
 4x4 (or 7x7 for 28/56 px) seed, and strided convolutions with LeakyReLU down again.  Defaults follow
 what works for small data: spectral normalisation in the discriminator instead of BatchNorm.  Both
 networks accept an optional condition vector, which the conditional GAN (:mod:`.cgan`) supplies: the
-generator reads it concatenated with the noise, the discriminator through a projection term
-(Miyato & Koyama 2018).
+generator reads it concatenated with the noise (and, with ``film``, as a scale and shift of every
+BatchNorm: conditional BatchNorm, as in BigGAN), the discriminator through a projection term (Miyato &
+Koyama 2018) and, with ``aux_dim``, an auxiliary head that names the input's words (AC-GAN, Odena et al. 2017).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class DCGANConfig:
     d_width: int = 64  # discriminator channels at the first layer ("ndf")
     spectral_norm: bool = True  # in D; False gives the reference BatchNorm discriminator
     cond_dim: int = 0  # >0 for the conditional GAN
+    film: bool = False  # the condition also scales and shifts every generator BatchNorm (FiLM)
+    aux_dim: int = 0  # >0: D also names the words of its input (an AC-GAN word head), for prompt models
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,11 +69,22 @@ class Generator(nn.Module):
             layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(widths[-1], config.channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        if config.film:  # one (scale, shift) pair per BatchNorm channel, from the condition
+            self.film = nn.ModuleList(nn.Linear(config.cond_dim, 2 * w) for w in widths)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if cond is not None:
             z = torch.cat([z, cond], dim=1)
-        return self.net(z[:, :, None, None])  # (B, Z, 1, 1) -> (B, C, H, W)
+        h = z[:, :, None, None]  # (B, Z, 1, 1) -> ... -> (B, C, H, W)
+        if not self.config.film or cond is None:
+            return self.net(h)
+        film = iter(self.film)
+        for layer in self.net:
+            h = layer(h)
+            if isinstance(layer, nn.BatchNorm2d):
+                scale, shift = next(film)(cond).chunk(2, dim=1)  # (B, W) each
+                h = h * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
+        return h
 
 
 class Discriminator(nn.Module):
@@ -93,12 +107,20 @@ class Discriminator(nn.Module):
         self.head = sn(nn.Conv2d(widths[-1], 1, seed_size(config.image_size), 1, 0, bias=False))
         if config.cond_dim:
             self.project = sn(nn.Linear(config.cond_dim, widths[-1], bias=False))
+        if config.aux_dim:  # a classifier head outside the critic's Lipschitz bound, on the whole feature map
+            side = seed_size(config.image_size)
+            self.words = nn.Sequential(nn.Flatten(), nn.LayerNorm(widths[-1] * side * side),
+                                       nn.Linear(widths[-1] * side * side, config.aux_dim))
 
-    def forward(self, image: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, cond: torch.Tensor | None = None,
+                words: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.features(image)  # (B, W, s, s)
         logit = self.head(h).flatten(1).squeeze(1)
+        pooled = h.sum(dim=(2, 3))  # (B, W)
         if cond is not None:
-            logit = logit + (self.project(cond) * h.sum(dim=(2, 3))).sum(dim=1)
+            logit = logit + (self.project(cond) * pooled).sum(dim=1)
+        if words:
+            return logit, self.words(h)  # (B,), (B, aux_dim)
         return logit
 
 
