@@ -57,8 +57,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "ARTFORGE_HOME": str(tmp_path / "demo" / "home"),
            "PATH": f"{Path(exe).parent}{os.pathsep}{os.environ['PATH']}"}
+    # The limit only guards against a hang: a busy machine must not fail the demo (it trains two models).
     result = subprocess.run(["bash", str(root / "examples" / "demo.sh")], env=env, capture_output=True, text=True,
-                            timeout=300)
+                            timeout=1800)
     assert result.returncode == 0, result.stderr
     assert "verdict: modified-copy" in result.stdout
     assert "all valid" in result.stderr
