@@ -8,7 +8,7 @@ drawn shapes of another seed (its accuracy on real images is printed first).  Re
 background accuracy on the seen and on the held-out pairs, for the slot encoder (the default) and, as the
 baseline, the GRU encoder that prompt models used before it, trained in the same run at the same budget.
 
-    python benchmarks/prompts.py            # about 3 minutes on a laptop CPU (two trainings at the demo budget)
+    python benchmarks/prompts.py            # about 5 minutes on a laptop CPU (two trainings at the demo budget)
     python benchmarks/prompts.py --quick    # a smoke run: tiny data, few steps (the figures mean nothing)
     python benchmarks/prompts.py --curve 300,600,1000,1500   # the slot model against its training budget:
                                             # one run to the last step, each checkpoint read by the judge
@@ -36,7 +36,7 @@ from artforge.generation.sampling import load_model, sample  # noqa: E402
 from artforge.generation.train_config import TrainConfig  # noqa: E402
 from artforge.generation.training import train  # noqa: E402
 
-DEMO = {"steps": 300, "size": 32, "width": 16}  # the cgan step of examples/demo.sh
+DEMO = {"steps": 600, "size": 32, "width": 16}  # the cgan step of examples/demo.sh
 HELD_OUT = ("red triangle", "green circle", "blue diamond", "yellow square")  # one per shape, four colours
 HEADS = {"shape": list(SHAPES), "colour": list(SHAPE_COLOURS), "background": list(BACKGROUNDS)}
 JUDGE_SEED, JUDGE_DATA_SEED, JUDGE_TEST_SEED = 7, 101, 102  # builtin:shapes is seed 0, the feature net 1 and 2
@@ -140,20 +140,21 @@ def curve(args, judge: Judge, judge_accuracy: dict[str, float], started: float) 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         images = write_training_data(root / "data", args.images, args.size)
+        run = Path(args.run) if args.run else root / "run"
         config = TrainConfig(model="cgan", data=str(root / "data"), image_size=args.size, steps=budgets[-1],
                              seed=args.seed, out=str(root / "run"), sample_every=10**9, checkpoint_every=every,
                              keep_checkpoints=10**6, model_options={"g_width": args.width, "d_width": args.width,
                                                                     "encoder": "slots", **json.loads(args.options)})
-        result = train(config)
+        last = train(config).seconds if not args.run else float("nan")
         elapsed = {}
-        with open(root / "run" / "metrics.jsonl") as handle:
+        with open(run / "metrics.jsonl") as handle:
             for line in handle:
                 record = json.loads(line)
                 if "step" in record and "elapsed" in record:
                     elapsed[record["step"]] = record["elapsed"]
         for steps in budgets:
-            accuracy = score(str(root / "run" / "checkpoints" / f"ckpt-{steps:08d}.pt"), judge, args.per_prompt)
-            seconds = elapsed.get(steps, result.seconds if steps == budgets[-1] else float("nan"))
+            accuracy = score(str(run / "checkpoints" / f"ckpt-{steps:08d}.pt"), judge, args.per_prompt)
+            seconds = elapsed.get(steps, last if steps == budgets[-1] else float("nan"))
             results[str(steps)] = {"train_seconds": round(seconds, 1), "accuracy": accuracy}
             rows.append([steps, round(seconds, 1), *(accuracy[g][h] for g in ("seen", "held_out") for h in HEADS)])
             print(rows[-1], flush=True)
@@ -179,6 +180,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="A smoke run: tiny data, few steps.")
     parser.add_argument("--curve", default="", help="Comma-separated steps: train the slot model once to the "
                         "last and score the checkpoint at each (no GRU baseline).")
+    parser.add_argument("--run", default="", help="With --curve: score the checkpoints of this run folder "
+                        "(OUT/checkpoints/ckpt-N.pt, OUT/metrics.jsonl) instead of training one.")
     parser.add_argument("--options", default="{}", help="Extra model options as JSON (with --curve).")
     args = parser.parse_args()
     if args.quick:
