@@ -8,7 +8,7 @@ drawn shapes of another seed (its accuracy on real images is printed first).  Re
 background accuracy on the seen and on the held-out pairs, for the slot encoder (the default) and, as the
 baseline, the GRU encoder that prompt models used before it, trained in the same run at the same budget.
 
-    python benchmarks/prompts.py            # about 5 minutes on a laptop CPU (two trainings at the demo budget)
+    python benchmarks/prompts.py            # about 3 minutes on a laptop CPU (two trainings at the demo budget)
     python benchmarks/prompts.py --quick    # a smoke run: tiny data, few steps (the figures mean nothing)
     python benchmarks/prompts.py --curve 300,600,1000,1500   # the slot model against its training budget:
                                             # one run to the last step, each checkpoint read by the judge
@@ -36,7 +36,7 @@ from artforge.generation.sampling import load_model, sample  # noqa: E402
 from artforge.generation.train_config import TrainConfig  # noqa: E402
 from artforge.generation.training import train  # noqa: E402
 
-DEMO = {"steps": 600, "size": 32, "width": 16}  # the cgan step of examples/demo.sh
+DEMO = {"steps": 1000, "size": 32, "width": 16}  # the cgan step of examples/demo.sh
 HELD_OUT = ("red triangle", "green circle", "blue diamond", "yellow square")  # one per shape, four colours
 HEADS = {"shape": list(SHAPES), "colour": list(SHAPE_COLOURS), "background": list(BACKGROUNDS)}
 JUDGE_SEED, JUDGE_DATA_SEED, JUDGE_TEST_SEED = 7, 101, 102  # builtin:shapes is seed 0, the feature net 1 and 2
