@@ -10,11 +10,14 @@ baseline, the GRU encoder that prompt models used before it, trained in the same
 
     python benchmarks/prompts.py            # about 3 minutes on a laptop CPU (two trainings at the demo budget)
     python benchmarks/prompts.py --quick    # a smoke run: tiny data, few steps (the figures mean nothing)
+    python benchmarks/prompts.py --curve 300,600,1000,1500   # the slot model against its training budget:
+                                            # one run to the last step, each checkpoint read by the judge
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import sys
 import tempfile
 import time
@@ -33,7 +36,7 @@ from artforge.generation.sampling import load_model, sample  # noqa: E402
 from artforge.generation.train_config import TrainConfig  # noqa: E402
 from artforge.generation.training import train  # noqa: E402
 
-DEMO = {"steps": 300, "size": 32, "width": 16}  # the cgan step of examples/demo.sh
+DEMO = {"steps": 1000, "size": 32, "width": 16}  # the cgan step of examples/demo.sh
 HELD_OUT = ("red triangle", "green circle", "blue diamond", "yellow square")  # one per shape, four colours
 HEADS = {"shape": list(SHAPES), "colour": list(SHAPE_COLOURS), "background": list(BACKGROUNDS)}
 JUDGE_SEED, JUDGE_DATA_SEED, JUDGE_TEST_SEED = 7, 101, 102  # builtin:shapes is seed 0, the feature net 1 and 2
@@ -127,6 +130,44 @@ def score(checkpoint: str, judge: Judge, per_prompt: int, natural: bool = False)
     return {g: {h: round(v / counts[g], 4) for h, v in heads.items()} for g, heads in totals.items()}
 
 
+def curve(args, judge: Judge, judge_accuracy: dict[str, float], started: float) -> None:
+    """Train the slot model once to the last of ``args.curve``'s steps and score the checkpoint at each."""
+    budgets = sorted(int(s) for s in args.curve.split(","))
+    every = budgets[0]
+    for b in budgets[1:]:
+        every = __import__("math").gcd(every, b)
+    rows, results = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        images = write_training_data(root / "data", args.images, args.size)
+        run = Path(args.run) if args.run else root / "run"
+        config = TrainConfig(model="cgan", data=str(root / "data"), image_size=args.size, steps=budgets[-1],
+                             seed=args.seed, out=str(root / "run"), sample_every=10**9, checkpoint_every=every,
+                             keep_checkpoints=10**6, model_options={"g_width": args.width, "d_width": args.width,
+                                                                    "encoder": "slots", **json.loads(args.options)})
+        last = train(config).seconds if not args.run else float("nan")
+        elapsed = {}
+        with open(run / "metrics.jsonl") as handle:
+            for line in handle:
+                record = json.loads(line)
+                if "step" in record and "elapsed" in record:
+                    elapsed[record["step"]] = record["elapsed"]
+        for steps in budgets:
+            accuracy = score(str(run / "checkpoints" / f"ckpt-{steps:08d}.pt"), judge, args.per_prompt)
+            seconds = elapsed.get(steps, last if steps == budgets[-1] else float("nan"))
+            results[str(steps)] = {"train_seconds": round(seconds, 1), "accuracy": accuracy}
+            rows.append([steps, round(seconds, 1), *(accuracy[g][h] for g in ("seen", "held_out") for h in HEADS)])
+            print(rows[-1], flush=True)
+    print_table(f"Slot model against training steps, read by the independent judge: {images} training images "
+                f"without {', '.join(HELD_OUT)}; width {args.width}, {args.size} px, options {args.options}; "
+                f"{args.per_prompt} samples per prompt", ["steps", "train s",
+                *(f"{g} {h}" for g in ("seen", "held-out") for h in HEADS)], rows)
+    print(f"total {time.perf_counter() - started:.0f} s")
+    save_results(args.out, "prompts-curve", {"args": {k: str(v) for k, v in vars(args).items()},
+                                             "held_out": HELD_OUT, "judge_accuracy": judge_accuracy,
+                                             "results": results, "seconds": round(time.perf_counter() - started, 1)})
+
+
 def main() -> None:
     parser = bench_parser(__doc__, "prompts")
     parser.add_argument("--steps", type=int, default=DEMO["steps"], help="Training steps (default: the demo's).")
@@ -137,12 +178,22 @@ def main() -> None:
     parser.add_argument("--judge-steps", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="A smoke run: tiny data, few steps.")
+    parser.add_argument("--curve", default="", help="Comma-separated steps: train the slot model once to the "
+                        "last and score the checkpoint at each (no GRU baseline).")
+    parser.add_argument("--run", default="", help="With --curve: score the checkpoints of this run folder "
+                        "(OUT/checkpoints/ckpt-N.pt, OUT/metrics.jsonl) instead of training one.")
+    parser.add_argument("--options", default="{}", help="Extra model options as JSON (with --curve).")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.images, args.per_prompt, args.judge_steps, args.width = 4, 128, 2, 30, 8
     started = time.perf_counter()
     judge, judge_accuracy = train_judge(600 if args.quick else 4000, args.judge_steps)
-    print(f"judge on fresh real shapes: {judge_accuracy}")
+    print(f"judge on fresh real shapes: {judge_accuracy}", flush=True)
+    if args.curve:
+        if args.quick:
+            args.curve = "2,4"
+        curve(args, judge, judge_accuracy, started)
+        return
     rows, results = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -36,9 +36,9 @@ step "Save the log's checkpoint outside the home (a buyer, a court or your backu
 artforge log checkpoint --out "$work/checkpoint-kept.txt" --json >/dev/null
 echo "saved $work/checkpoint-kept.txt"
 
-step "Train a small prompt-conditioned GAN on the built-in shapes (CPU, under a minute; a real run trains far longer)"
-ckpt=$(artforge train --model cgan --data builtin:shapes --size 32 --width 16 --steps 300 \
-  --out "$(dirname "$ARTFORGE_HOME")/runs/shapes" --sample-every 100 --checkpoint-every 300)
+step "Train a small prompt-conditioned GAN on the built-in shapes (CPU, about a minute; a real run trains longer)"
+ckpt=$(artforge train --model cgan --data builtin:shapes --size 32 --width 16 --steps 1000 \
+  --out "$(dirname "$ARTFORGE_HOME")/runs/shapes" --sample-every 100 --checkpoint-every 1000)
 echo "$ckpt"
 
 step "Generate from a prompt; every image is born registered"
