@@ -94,6 +94,10 @@ def test_time_budget_and_epochs(tmp_path: Path) -> None:
     by_epochs = train(tiny(tmp_path, name="e", steps=None, epochs=2))
     assert by_epochs.step == 8  # 64 images / batch 16 = 4 steps per epoch
     assert parse_duration("90s") == 90 and parse_duration("5m") == 300 and parse_duration("1.5h") == 5400
+    # A run that ends between log steps still reports its true rate: the images it trained over its seconds.
+    between = train(tiny(tmp_path, name="b", steps=None, time_budget=0.3, log_every=10**6))
+    assert between.step >= 1 and between.images_per_second > 0
+    assert between.images_per_second == pytest.approx(between.step * 16 / between.seconds, rel=0.05)
     with pytest.raises(UsageError):
         parse_duration("soon")
 

@@ -304,6 +304,7 @@ class Trainer:
                 callback.on_start(self)
         previous = signal.signal(signal.SIGINT, self._on_sigint) if _in_main_thread() else None
         started = time.perf_counter()
+        first_step = self.step  # a resumed run counts only its own steps
         window_start, window_images = started, 0
         interrupted = False
         try:
@@ -346,7 +347,8 @@ class Trainer:
         result = TrainResult(
             run_dir=str(self.run_dir), checkpoint=str(path), checkpoint_sha256=self.checkpoint_sha256,
             step=self.step, epoch=self.epoch, seconds=round(seconds, 3),
-            images_per_second=round(self.metrics.get("images_per_second", 0.0), 2),
+            # over the whole run: the last log window's rate is absent when the run ends between log steps
+            images_per_second=round((self.step - first_step) * config.batch_size / max(seconds, 1e-9), 2),
             metrics={k: round(v, 5) for k, v in self.metrics.items()}, interrupted=interrupted,
             notes=list(self.notes),
         )
