@@ -30,6 +30,11 @@ and D is nc -> 64 -> 128 -> 256 -> 1 for ngf = ndf = 64, which is layer for laye
 ``DCGANConfig(spectral_norm=False)`` networks at 32 px (artforge caps the multiplier at 8, which matters
 only from 128 px up; this module does not cap, like the reference would if extended).
 
+Conditional variant (not in pytorch/examples; for the conditional benchmarks): with ``conditions`` (one
+float vector per image, e.g. the one-hot attributes of a caption), G reads the vector concatenated with the
+noise and D reads it as constant feature maps stacked on the image's channels, the way most conditional
+DCGAN tutorials write it (Mirza & Osindero 2014's cGAN in the DCGAN networks); everything else is as above.
+
 What is left out: argparse, the torchvision dataset / DataLoader (data comes as in-memory uint8 tensors,
 converted to [-1, 1] floats by :func:`artforge.generation.data.to_float`, in the same seeded per-epoch order
 artforge's trainer uses), the per-iteration ``print``, ``vutils.save_image``, ``torch.save`` of the nets
@@ -66,11 +71,11 @@ def _blocks(image_size: int) -> int:
 class Generator(nn.Module):
     """The reference generator, for any ``image_size = 4 * 2**k`` (exactly the reference at 64 px)."""
 
-    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3, image_size: int = 64):
+    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3, image_size: int = 64, cond_dim: int = 0):
         super().__init__()
         k = _blocks(image_size)
         widths = [ngf * 2 ** i for i in range(k - 1, -1, -1)]  # 64 px: ngf*8, *4, *2, *1
-        layers: list[nn.Module] = [nn.ConvTranspose2d(nz, widths[0], 4, 1, 0, bias=False),
+        layers: list[nn.Module] = [nn.ConvTranspose2d(nz + cond_dim, widths[0], 4, 1, 0, bias=False),
                                    nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
         for w_in, w_out in zip(widths, widths[1:]):
             layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
@@ -84,11 +89,12 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """The reference discriminator (BatchNorm, Sigmoid output), for any ``image_size = 4 * 2**k``."""
 
-    def __init__(self, ndf: int = 64, nc: int = 3, image_size: int = 64):
+    def __init__(self, ndf: int = 64, nc: int = 3, image_size: int = 64, cond_dim: int = 0):
         super().__init__()
         k = _blocks(image_size)
         widths = [ndf * 2 ** i for i in range(k)]  # 64 px: ndf, *2, *4, *8
-        layers: list[nn.Module] = [nn.Conv2d(nc, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
+        layers: list[nn.Module] = [nn.Conv2d(nc + cond_dim, widths[0], 4, 2, 1, bias=False),
+                                   nn.LeakyReLU(0.2, inplace=True)]
         for w_in, w_out in zip(widths, widths[1:]):
             layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out),
                        nn.LeakyReLU(0.2, inplace=True)]
@@ -133,7 +139,8 @@ class ReferenceDCGAN:
 
     def __init__(self, images: torch.Tensor, *, image_size: int | None = None, nc: int | None = None,
                  ngf: int = 64, ndf: int = 64, nz: int = 100, batch_size: int = 64, lr: float = 2e-4,
-                 beta1: float = 0.5, seed: int = 0, device: str | torch.device = "cpu"):
+                 beta1: float = 0.5, seed: int = 0, device: str | torch.device = "cpu",
+                 conditions: torch.Tensor | None = None):
         if images.dtype != torch.uint8 or images.dim() != 4:
             raise ValueError("images must be a uint8 (N, C, H, W) tensor")
         self.images = images
@@ -148,10 +155,12 @@ class ReferenceDCGAN:
         if len(images) < batch_size:
             raise ValueError(f"{len(images)} images, fewer than one batch of {batch_size}")
 
+        self.conditions = None if conditions is None else conditions.float()
+        self.cond_dim = 0 if conditions is None else conditions.shape[1]
         torch.manual_seed(seed)
-        self.netG = Generator(nz, ngf, self.nc, self.image_size).to(self.device)
+        self.netG = Generator(nz, ngf, self.nc, self.image_size, self.cond_dim).to(self.device)
         self.netG.apply(weights_init)
-        self.netD = Discriminator(ndf, self.nc, self.image_size).to(self.device)
+        self.netD = Discriminator(ndf, self.nc, self.image_size, self.cond_dim).to(self.device)
         self.netD.apply(weights_init)
         self.criterion = nn.BCELoss()
         self.fixed_noise = torch.randn(batch_size, nz, 1, 1, device=self.device)
@@ -165,7 +174,7 @@ class ReferenceDCGAN:
         self._batches = self._batch_iter()
 
     # -- data ----------------------------------------------------------------------------------------
-    def _batch_iter(self) -> Iterator[torch.Tensor]:
+    def _batch_iter(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         from artforge.generation.data import to_float
 
         size = self.batch_size
@@ -175,13 +184,26 @@ class ReferenceDCGAN:
             while self.position < self.steps_per_epoch:
                 index = order[self.position * size:(self.position + 1) * size]
                 self.position += 1
-                yield to_float(self.images[index])
+                yield to_float(self.images[index]), None if self.conditions is None else self.conditions[index]
             self.epoch += 1
             self.position = 0
 
     # -- the loop ------------------------------------------------------------------------------------
-    def train_step(self, data: torch.Tensor) -> StepLosses:
-        """One iteration of the reference's inner loop on a [-1, 1] batch."""
+    def _d_input(self, images: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """The conditional variant's D input: the condition as constant feature maps beside the image."""
+        if cond is None:
+            return images
+        maps = cond.to(images.device)[:, :, None, None].expand(-1, -1, *images.shape[-2:])
+        return torch.cat([images, maps], dim=1)
+
+    def _noise(self, noise: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """The conditional variant's G input: the condition concatenated with the noise."""
+        if cond is None:
+            return noise
+        return torch.cat([noise, cond.to(noise.device)[:, :, None, None]], dim=1)
+
+    def train_step(self, data: torch.Tensor, cond: torch.Tensor | None = None) -> StepLosses:
+        """One iteration of the reference's inner loop on a [-1, 1] batch (and its conditions, if any)."""
         netD, netG, criterion = self.netD, self.netG, self.criterion
         ############################
         # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
@@ -192,16 +214,16 @@ class ReferenceDCGAN:
         batch_size = real_cpu.size(0)
         label = torch.full((batch_size,), self.real_label, dtype=real_cpu.dtype, device=self.device)
 
-        output = netD(real_cpu)
+        output = netD(self._d_input(real_cpu, cond))
         errD_real = criterion(output, label)
         errD_real.backward()
         D_x = output.mean().item()
 
         # train with fake
         noise = torch.randn(batch_size, self.nz, 1, 1, device=self.device)
-        fake = netG(noise)
+        fake = netG(self._noise(noise, cond))
         label.fill_(self.fake_label)
-        output = netD(fake.detach())
+        output = netD(self._d_input(fake.detach(), cond))
         errD_fake = criterion(output, label)
         errD_fake.backward()
         D_G_z1 = output.mean().item()
@@ -213,7 +235,7 @@ class ReferenceDCGAN:
         ###########################
         netG.zero_grad()
         label.fill_(self.real_label)  # fake labels are real for generator cost
-        output = netD(fake)
+        output = netD(self._d_input(fake, cond))
         errG = criterion(output, label)
         errG.backward()
         D_G_z2 = output.mean().item()
@@ -231,7 +253,7 @@ class ReferenceDCGAN:
         step_seconds: list[float] = []
         started = last = time.perf_counter()
         for _ in range(steps):
-            losses.append(self.train_step(next(self._batches)))
+            losses.append(self.train_step(*next(self._batches)))
             if sample_every and self.step % sample_every == 0:
                 self.sample()
             now = time.perf_counter()
@@ -242,9 +264,10 @@ class ReferenceDCGAN:
 
     def sample(self) -> torch.Tensor:
         """``netG(fixed_noise)`` as the reference does it (train mode, autograd on), detached."""
-        return self.netG(self.fixed_noise).detach()
+        cond = None if self.conditions is None else self.conditions[:self.batch_size]
+        return self.netG(self._noise(self.fixed_noise, cond)).detach()
 
-    def generate(self, z: torch.Tensor, *, batch_stats: bool = False) -> torch.Tensor:
+    def generate(self, z: torch.Tensor, *, batch_stats: bool = False, cond: torch.Tensor | None = None) -> torch.Tensor:
         """Images from noise (B, nz) for evaluation, without autograd (not part of the reference).
 
         ``batch_stats=False``: eval mode, BatchNorm on its running statistics.  ``True``: train mode, BatchNorm
@@ -254,7 +277,7 @@ class ReferenceDCGAN:
         was_training = self.netG.training
         self.netG.train(batch_stats)
         with torch.no_grad():
-            images = self.netG(z.to(self.device).view(z.size(0), self.nz, 1, 1))
+            images = self.netG(self._noise(z.to(self.device).view(z.size(0), self.nz, 1, 1), cond))
         self.netG.train(was_training)
         return images
 

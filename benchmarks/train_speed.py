@@ -214,8 +214,8 @@ def variant_train_step(self: GANRecipe, batch: Batch, *, bf16: bool = False, spl
     self.opt_g.step()
     self._update_ema()
     self.step += 1
-    return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
-            "d_real": logits[:size].mean().item(), "d_fake": logits[size:].mean().item()}
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+            "d_real": logits[:size].detach().mean(), "d_fake": logits[size:].detach().mean()}
 
 
 def check_copy(args: argparse.Namespace) -> dict[str, bool]:
@@ -239,7 +239,8 @@ def check_copy(args: argparse.Namespace) -> dict[str, bool]:
                 step = types.MethodType(variant_train_step, trainer.recipe)
                 trainer.recipe.train_step = lambda batch, step=step, switches=switches: step(batch, **switches)
             batches = trainer._batches()
-            results[label] = [trainer.recipe.train_step(next(batches)) for _ in range(3)]
+            results[label] = [{k: float(v) for k, v in trainer.recipe.train_step(next(batches)).items()}
+                              for _ in range(3)]
     same = {label: results[label] == results["train_step"] for label in results if label != "train_step"}
     if "bf16_variant" in results:
         same["artforge_bf16_vs_variant_bf16"] = results.pop("artforge_bf16") == results["bf16_variant"]

@@ -121,6 +121,6 @@ def test_word_head_learns_the_words_of_real_images() -> None:
     spec = spec_for("cgan", info, vocabulary=vocabulary.words, overrides=dict(TINY))
     recipe = build_recipe(spec, OptimConfig(augment="none", amp="off"), torch.device("cpu"))
     batch = Batch(to_float(shapes.images), tokens=vocabulary.batch(shapes.captions, strict=True))
-    losses = [recipe.train_step(batch)["loss_words"] for _ in range(40)]
+    losses = [float(recipe.train_step(batch)["loss_words"]) for _ in range(40)]
     assert losses[-1] < 0.6 * losses[0]
     assert torch.isfinite(torch.tensor(losses)).all()

@@ -8,13 +8,16 @@ and knows nothing about 16-pixel digits.  Instead the project trains two small C
   the last 20% is held out.
 * ``shapes``: three heads, shape (4), colour (5) and background (3), read from the captions
   "a {colour} {shape} on {background}" of separately seeded ``builtin:shapes`` sets.
+* ``digits-b`` and ``shapes-b``: the same tasks learnt by another architecture (strided convolutions,
+  GroupNorm and SiLU, 5x5 stem, average and max pooling: ``kind="strided"``) from another seed, so a
+  quality figure can be checked on features that were not the ones a method was tuned against.
 
 Both see the data at several sizes (16, 32 and 64 px, resized to the net's native 32 px by
 :meth:`FeatureNet.prepare`), so a checkpoint of any supported size gets comparable features.
 
 Rebuild the shipped weights (the training script)::
 
-    python -m artforge.generation.featurenet build [--out DIR] [--only digits|shapes]
+    python -m artforge.generation.featurenet build [--out DIR] [--only digits|shapes|digits-b|shapes-b]
 """
 
 from __future__ import annotations
@@ -42,13 +45,15 @@ from artforge.generation.data import (
     to_float,
 )
 
-FEATURE_NETS = ("digits", "shapes")
+FEATURE_NETS = ("digits", "shapes", "digits-b", "shapes-b")
+# The second nets: another architecture and seed (the first nets are seed 0, kind "pool").
+SECOND_NETS = {"digits-b": ("strided", 1), "shapes-b": ("strided", 1)}
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 WEIGHTS_FORMAT = "artforge.featurenet/1"
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 TRAIN_SIZES = (16, 32, 64)  # seen in training, so features agree across checkpoint sizes
 NATIVE_SIZE = 32
-DEFAULT_STEPS = {"digits": 300, "shapes": 250}
+DEFAULT_STEPS = {"digits": 300, "shapes": 250}  # per task
 BATCH_SIZE = 128
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL's "L" conversion uses
 SHAPES_TRAIN_SEED, SHAPES_HELDOUT_SEED = 1, 2  # builtin:shapes itself is seed 0
@@ -61,24 +66,15 @@ class FeatureNet(nn.Module):
     """images -> (embedding (B, embed_dim), {head: logits (B, classes)})."""
 
     def __init__(self, in_channels: int, heads: dict[str, list[str]], size: int = NATIVE_SIZE, width: int = 32,
-                 embed_dim: int = 128):
+                 embed_dim: int = 128, kind: str = "pool"):
         super().__init__()
         self.arch = {"in_channels": in_channels, "heads": {h: list(n) for h, n in heads.items()}, "size": size,
-                     "width": width, "embed_dim": embed_dim}
+                     "width": width, "embed_dim": embed_dim, "kind": kind}
         self.in_channels, self.size, self.embed_dim = in_channels, size, embed_dim
         self.meta: dict = {}  # how it was built: set by build_feature_net / load_feature_net
-
-        def block(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-
-        self.body = nn.Sequential(
-            *block(in_channels, width), nn.MaxPool2d(2),  # (B, w, 16, 16)
-            *block(width, 2 * width), nn.MaxPool2d(2),  # (B, 2w, 8, 8)
-            *block(2 * width, 4 * width), nn.MaxPool2d(2),  # (B, 4w, 4, 4)
-            *block(4 * width, 4 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (B, 4w)
-        )
+        self.body, pooled = (_pool_body if kind == "pool" else _strided_body)(in_channels, width)
         # The feature space: the heads' (post-ReLU) input, like Inception's pool3 features for FID.
-        self.embed = nn.Sequential(nn.Linear(4 * width, embed_dim), nn.ReLU(inplace=True))
+        self.embed = nn.Sequential(nn.Linear(pooled, embed_dim), nn.ReLU(inplace=True))
         self.heads = nn.ModuleDict({h: nn.Linear(embed_dim, len(n)) for h, n in heads.items()})
 
     @property
@@ -115,6 +111,38 @@ class FeatureNet(nn.Module):
         return torch.cat(feats), {h: torch.cat(p) for h, p in preds.items()}
 
 
+def _pool_body(in_channels: int, width: int) -> tuple[nn.Module, int]:
+    """3x3 convolutions, BatchNorm, ReLU and max pooling (the first nets)."""
+    def block(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    return nn.Sequential(
+        *block(in_channels, width), nn.MaxPool2d(2),  # (B, w, 16, 16)
+        *block(width, 2 * width), nn.MaxPool2d(2),  # (B, 2w, 8, 8)
+        *block(2 * width, 4 * width), nn.MaxPool2d(2),  # (B, 4w, 4, 4)
+        *block(4 * width, 4 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (B, 4w)
+    ), 4 * width
+
+
+class _AvgMaxPool(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+
+
+def _strided_body(in_channels: int, width: int) -> tuple[nn.Module, int]:
+    """A 5x5 stem, stride-2 3x3 convolutions, GroupNorm and SiLU, average and max pooled (the second nets)."""
+    def block(cin: int, cout: int, kernel: int = 3, stride: int = 2) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, kernel, stride, kernel // 2), nn.GroupNorm(8, cout), nn.SiLU(inplace=True)]
+
+    return nn.Sequential(
+        *block(in_channels, width, 5, 1),  # (B, w, 32, 32)
+        *block(width, 2 * width),  # (B, 2w, 16, 16)
+        *block(2 * width, 3 * width),  # (B, 3w, 8, 8)
+        *block(3 * width, 4 * width),  # (B, 4w, 4, 4)
+        _AvgMaxPool(),  # (B, 8w)
+    ), 8 * width
+
+
 # -- data ----------------------------------------------------------------------------------------------
 
 def caption_targets(captions: list[str]) -> dict[str, torch.Tensor]:
@@ -129,9 +157,14 @@ def caption_targets(captions: list[str]) -> dict[str, torch.Tensor]:
     return {"shape": torch.tensor(shape), "colour": torch.tensor(colour), "background": torch.tensor(background)}
 
 
+def task_of(name: str) -> str:
+    """The built-in data a feature net was trained on: ``digits`` or ``shapes``."""
+    return name.split("-")[0]
+
+
 def _split(name: str) -> tuple[list[ImageDataset], list[ImageDataset]]:
     """Training and held-out datasets, one of each per training size."""
-    if name == "digits":
+    if task_of(name) == "digits":
         full = [load_dataset("builtin:digits", size, 1) for size in TRAIN_SIZES]
         cut = round(len(full[0]) * 0.8)  # the last 20% is held out
         return ([ImageDataset(d.images[:cut], d.name, d.labels[:cut], d.class_names) for d in full],
@@ -142,11 +175,11 @@ def _split(name: str) -> tuple[list[ImageDataset], list[ImageDataset]]:
 
 def targets(name: str, dataset: ImageDataset) -> dict[str, torch.Tensor]:
     """The labels of a built-in dataset for the heads of feature net ``name``."""
-    return {"digit": dataset.labels} if name == "digits" else caption_targets(dataset.captions)
+    return {"digit": dataset.labels} if task_of(name) == "digits" else caption_targets(dataset.captions)
 
 
 def _heads(name: str) -> dict[str, list[str]]:
-    if name == "digits":
+    if task_of(name) == "digits":
         return {"digit": list(DIGIT_NAMES)}
     return {"shape": list(SHAPES), "colour": list(SHAPE_COLOURS), "background": list(BACKGROUNDS)}
 
@@ -176,10 +209,11 @@ def _check_name(name: str) -> str:
 def build_feature_net(name: str, steps: int | None = None, seed: int = 0) -> FeatureNet:
     """Train feature net ``name`` on the CPU, deterministically for a given seed; ``net.meta`` says how."""
     _check_name(name)
-    steps = DEFAULT_STEPS[name] if steps is None else steps
+    steps = DEFAULT_STEPS[task_of(name)] if steps is None else steps
     started = time.perf_counter()
     torch.manual_seed(seed)
-    net = FeatureNet(1 if name == "digits" else 3, _heads(name))
+    kind = SECOND_NETS.get(name, ("pool", 0))[0]
+    net = FeatureNet(1 if task_of(name) == "digits" else 3, _heads(name), kind=kind)
     train, held = _split(name)
     images, labels = _prepared(name, train, net)
     optimizer = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
@@ -236,7 +270,8 @@ def load_feature_net(name: str, path: str | Path | None = None) -> FeatureNet:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         meta = saved["meta"]
         arch = meta["arch"]
-        net = FeatureNet(arch["in_channels"], arch["heads"], arch["size"], arch["width"], arch["embed_dim"])
+        net = FeatureNet(arch["in_channels"], arch["heads"], arch["size"], arch["width"], arch["embed_dim"],
+                         arch.get("kind", "pool"))
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()})
     except FileNotFoundError:
         raise BadInput(f"{path}: feature net weights missing; rebuild: python -m artforge.generation.featurenet build") from None
@@ -252,11 +287,12 @@ def main(argv: list[str] | None = None) -> None:
     build = commands.add_parser("build", help="(re)build the shipped feature net weights")
     build.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder for {name}.pt")
     build.add_argument("--only", choices=FEATURE_NETS, help="build just one net")
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--seed", type=int, help="default: 0 for the first nets, 1 for the -b nets")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in [args.only] if args.only else FEATURE_NETS:
-        net = build_feature_net(name, seed=args.seed)
+        seed = args.seed if args.seed is not None else SECOND_NETS.get(name, ("pool", 0))[1]
+        net = build_feature_net(name, seed=seed)
         path = save_feature_net(net, args.out / f"{name}.pt")
         log.info("%s: %s in %.1f s, held-out accuracy %s, %d bytes", name, path, net.meta["train"]["seconds"],
                  net.meta["heldout_accuracy"], path.stat().st_size)

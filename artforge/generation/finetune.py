@@ -40,9 +40,10 @@ def base_config(config: TrainConfig, base: Checkpoint, chosen: set[str]) -> Trai
         raise UsageError(f"--init keeps the base model's architecture, and these differ from it: {'; '.join(clashes)}")
     tuned = replace(config, model=wanted["model"], image_size=wanted["image_size"], channels=wanted["channels"],
                     model_options={})
+    tuned.optim = config.optim.for_family(tuned.model)
     if "optim" not in chosen:
-        tuned.optim = replace(config.optim, lr_g=config.optim.lr_g * FINE_TUNE_LR_SCALE,
-                              lr_d=config.optim.lr_d * FINE_TUNE_LR_SCALE)
+        tuned.optim = replace(tuned.optim, lr_g=tuned.optim.lr_g * FINE_TUNE_LR_SCALE,
+                              lr_d=tuned.optim.lr_d * FINE_TUNE_LR_SCALE)
     return tuned
 
 

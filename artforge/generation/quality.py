@@ -6,6 +6,8 @@
 * **KID** (Bińkowski et al. 2018): the unbiased squared MMD with the cubic polynomial kernel
   ``k(x, y) = (x·y / d + 1)^3``, averaged over random subsets (mean and standard deviation reported).
   Unbiased, so it is about 0 for two samples of one distribution whatever their size.
+* **Precision and recall** (Kynkäänniemi et al. 2019): fidelity and coverage, each the share of one set
+  inside the k-nearest-neighbour balls of the other (FID mixes the two into one number).
 * **Accuracy** (conditional models): how often the classifier recognises the label or the prompt's
   attributes in the images generated for it.
 
@@ -83,6 +85,29 @@ def kernel_inception_distance(feats_a, feats_b, subsets: int = KID_SUBSETS, subs
         within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
         scores.append(within - 2 * k_xy.mean())
     return float(np.mean(scores)), float(np.std(scores))
+
+
+def _knn_radii(feats: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each vector to its k-th nearest neighbour in the same set (itself excluded)."""
+    tensor = torch.from_numpy(feats)
+    return torch.cdist(tensor, tensor).kthvalue(k + 1, dim=1).values.numpy()
+
+
+def _covered(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk: int = 2048) -> float:
+    """Fraction of ``points`` inside at least one ball (centre, radius)."""
+    centre_tensor, radius_tensor = torch.from_numpy(centres), torch.from_numpy(radii)
+    inside = [(torch.cdist(torch.from_numpy(points[i:i + chunk]), centre_tensor) <= radius_tensor).any(dim=1)
+              for i in range(0, len(points), chunk)]
+    return float(torch.cat(inside).double().mean())
+
+
+def precision_recall(real_feats, fake_feats, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019): the share of generated images inside the
+    real data's k-NN manifold (fidelity), and of real images inside the generated one's (coverage)."""
+    real, fake = _as_features(real_feats), _as_features(fake_feats)
+    if min(len(real), len(fake)) <= k:
+        raise UsageError(f"precision and recall need more than k={k} vectors on each side")
+    return (_covered(fake, real, _knn_radii(real, k)), _covered(real, fake, _knn_radii(fake, k)))
 
 
 # -- the report ----------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import torch
@@ -22,11 +21,23 @@ from torch import nn
 
 from artforge.errors import UsageError
 from artforge.generation.augment import diff_augment, parse_policy
+from artforge.generation.family_defaults import arch_defaults
+from artforge.generation.gan_levers import (
+    check_loss,
+    discriminator_loss,
+    ema_decay_at,
+    generator_loss,
+    mode_seeking_loss,
+    paired_conditions,
+    r1_penalty,
+)
 from artforge.generation.models.cgan import Condition, GANDiscriminator, GANGenerator
 from artforge.generation.models.dcgan import DCGANConfig, init_weights
 from artforge.generation.models.mlpgan import MLPDiscriminator, MLPGANConfig, MLPGenerator
 from artforge.generation.models.text import word_targets
-from artforge.generation.models.vae import VAE, VAEConfig
+from artforge.generation.models.vae import VAEConfig
+from artforge.generation.recipe_parts import Batch, ModelSpec, OptimConfig, autocast_dtype, make_adam
+from artforge.generation.vae_recipe import VAERecipe
 
 FAMILIES = ("dcgan", "cgan", "mlpgan", "vae")
 # GAN family -> (architecture config, generator, discriminator, weight init; None: the networks start as
@@ -37,80 +48,31 @@ GAN_NETWORKS = {
     "mlpgan": (MLPGANConfig, MLPGenerator, MLPDiscriminator, None),
 }
 # Below this many images DiffAugment is on by default (Karras et al. 2020 and Zhao et al. 2020 show
-# discriminator overfitting under a few thousand images).
+# discriminator overfitting under a few thousand images); below FEW_IMAGES with the whole policy.
 SMALL_DATASET = 5000
+FEW_IMAGES = 1000
 
 
-@dataclass
-class OptimConfig:
-    """Optimisation settings shared by the families."""
+def auto_policy(rule: str, dataset_size: int, condition: Condition) -> str:
+    """The DiffAugment policy ``--augment auto`` picks (``auto-v1``: the rule of runs saved before this one).
 
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    ema_decay: float = 0.999  # 0 disables the EMA generator
-    augment: str = "auto"  # "auto", "none", or a DiffAugment policy such as "color,translation,cutout"
-    fused: bool = True  # fused Adam kernels (measured in benchmarks/train_speed.py)
-    channels_last: bool = True
-    amp: str = "auto"  # "auto" (bf16 where the hardware has it), "bf16" or "off"
-    freeze_d: bool = True  # skip D's weight gradients in the G step
-    word_weight: float = 1.0  # the word head's loss (prompt models with aux_dim), in D on reals and in G
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class ModelSpec:
-    """A model family, its architecture and what it is conditioned on."""
-
-    family: str
-    config: dict
-    condition: dict = field(default_factory=lambda: Condition().to_dict())
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Batch:
-    """One training batch: images (B, C, H, W) in [-1, 1] and the condition inputs, if any."""
-
-    images: torch.Tensor
-    labels: torch.Tensor | None = None
-    tokens: torch.Tensor | None = None
-
-
-def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """bf16 autocast where it is native (AVX-512 BF16 / AMX CPUs, Ampere+ GPUs): 1.5x on such a CPU
-    (benchmarks/train_speed.py) at unchanged quality (benchmarks/quality.py); off elsewhere."""
-    if amp == "off":
-        return None
-    if amp not in ("auto", "bf16"):
-        raise UsageError(f"unknown --amp {amp!r}: use auto, bf16 or off")
-    if device.type == "cpu":
-        # oneDNN also reports bf16 on AVX-512 CPUs that only emulate it, where it runs 2x slower than
-        # fp32 (measured); only AVX-512 BF16 or AMX count.  These checks are private torch APIs.
-        native = torch.ops.mkldnn._is_mkldnn_bf16_supported() and (
-            getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-            or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
-    elif device.type == "cuda":
-        native = torch.cuda.is_bf16_supported(including_emulation=False)
-    else:
-        native = False
-    return torch.bfloat16 if native or amp == "bf16" else None
+    Translation alone from FEW_IMAGES up: on the 1,797 digits it reached 0.69x the FD of the whole policy in
+    60 s, with higher precision (docs/training.md); colour jitter and cutout also change what a prompt names
+    (the colours, the outline).  The whole policy on a few hundred images or fewer (fine-tuning), where D
+    overfits soonest (Zhao et al. 2020); none from SMALL_DATASET up.
+    """
+    if not dataset_size or dataset_size >= SMALL_DATASET:
+        return "none"
+    few = dataset_size < (SMALL_DATASET if rule == "auto-v1" else FEW_IMAGES)
+    if few and condition.encoder != "slots":
+        return "color,translation,cutout"
+    return "translation"
 
 
 def _word_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Multi-label cross-entropy summed over the words, averaged over the batch: a mean over the whole
     vocabulary would shrink each word's share as the vocabulary grows (measured: no shape learnt)."""
     return F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="sum") / len(targets)
-
-
-def _adam(params, lr: float, optim: OptimConfig, device: torch.device) -> torch.optim.Optimizer:
-    fused = optim.fused and device.type in ("cpu", "cuda")
-    return torch.optim.Adam(params, lr=lr, betas=(optim.beta1, optim.beta2), fused=fused or None)
 
 
 class GANRecipe:
@@ -132,20 +94,15 @@ class GANRecipe:
         self.g.to(memory_format=self.memory_format)
         self.d.to(memory_format=self.memory_format)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if optim.ema_decay > 0 else None
-        self.opt_g = _adam(self.g.parameters(), optim.lr_g, optim, device)
-        self.opt_d = _adam(self.d.parameters(), optim.lr_d, optim, device)
-        policy = optim.augment
-        if policy == "auto":
-            policy = "color,translation,cutout" if dataset_size and dataset_size < SMALL_DATASET else "none"
-            if policy != "none" and self.condition.encoder == "slots":
-                # Colour jitter and cutout change what the prompt names (the colours, the outline): they slowed
-                # the word head's shape learning on real shapes from 0.73 to 0.49 accuracy in 300 steps.
-                policy = "translation"
-        self.policy = parse_policy(policy)
+        self.opt_g = make_adam(self.g.parameters(), optim.lr_g, optim, device)
+        self.opt_d = make_adam(self.d.parameters(), optim.lr_d, optim, device)
+        self.policy = parse_policy(auto_policy(optim.augment, dataset_size, self.condition)
+                                   if optim.augment.startswith("auto") else optim.augment)
         self.g_train: nn.Module = self.g  # replaced by a DDP wrapper when distributed
         self.d_train: nn.Module = self.d
         self.amp_dtype = autocast_dtype(optim.amp, device)
         self.freeze_d = optim.freeze_d
+        self.loss = check_loss(optim.loss)
         self.d_frozen: list[nn.Parameter] = []  # kept at the base's weights when fine-tuning (FreezeD)
         self.step = 0
 
@@ -191,7 +148,8 @@ class GANRecipe:
             return batch.tokens
         return None
 
-    def train_step(self, batch: Batch) -> dict[str, float]:
+    def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """One D step and one G step; returns the losses as detached 0-dim tensors."""
         real = batch.images.contiguous(memory_format=self.memory_format)
         cond = self.cond_input(batch)
         size = real.size(0)
@@ -200,19 +158,24 @@ class GANRecipe:
         # words D names (AC-GAN); it teaches shapes far sooner than the realism loss alone.
         words = getattr(self.config, "aux_dim", 0) > 0 and cond is not None and self.condition.mode == "text"
         targets = word_targets(cond, self.config.aux_dim) if words else None
+        seeking = self.optim.mode_seeking > 0 and size >= 2
+        fake_cond = paired_conditions(cond) if seeking else cond  # pairs (i, i + B/2) share a condition
         with self._autocast():
-            fake = self.g_train(z, cond)
+            fake = self.g_train(z, fake_cond)
 
             # Discriminator: real and fake in one batch (one forward, one backward).
             both = diff_augment(torch.cat([real, fake.detach()]), self.policy)
-            out = self.d_train(both, None if cond is None else torch.cat([cond, cond]), **self._words(words))
+            out = self.d_train(both, None if cond is None else torch.cat([cond, fake_cond]), **self._words(words))
         logits = (out[0] if words else out).float()
-        loss_d = F.softplus(-logits[:size]).mean() + F.softplus(logits[size:]).mean()
+        loss_d = discriminator_loss(self.loss, logits[:size], logits[size:])
         word_loss = torch.zeros(())
         if words:
             word_loss = _word_loss(out[1][:size], targets)
             loss_d = loss_d + self.optim.word_weight * word_loss
         self.opt_d.zero_grad(set_to_none=True)
+        metrics: dict[str, torch.Tensor] = {}
+        if self.optim.r1_gamma > 0 and self.step % self.optim.r1_every == 0:
+            metrics["r1"] = self._r1_pass(real, cond, words)
         loss_d.backward()
         self.opt_d.step()
 
@@ -222,10 +185,15 @@ class GANRecipe:
         if self.freeze_d:
             self.d.requires_grad_(False)
         with self._autocast():
-            out = self.d(diff_augment(fake, self.policy), cond, **self._words(words))
-        loss_g = F.softplus(-(out[0] if words else out).float()).mean()
+            out = self.d(diff_augment(fake, self.policy), fake_cond, **self._words(words))
+        loss_g = generator_loss(self.loss, (out[0] if words else out).float())
         if words:
-            loss_g = loss_g + self.optim.word_weight * _word_loss(out[1], targets)
+            fake_targets = word_targets(fake_cond, self.config.aux_dim) if seeking else targets
+            loss_g = loss_g + self.optim.word_weight * _word_loss(out[1], fake_targets)
+        if seeking:
+            seeking_loss = mode_seeking_loss(fake, z)
+            metrics["mode_seeking"] = seeking_loss.detach()
+            loss_g = loss_g + self.optim.mode_seeking * seeking_loss
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if self.freeze_d:
@@ -233,11 +201,22 @@ class GANRecipe:
         self.opt_g.step()
         self._update_ema()
         self.step += 1
-        metrics = {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                   "d_real": logits[:size].mean().item(), "d_fake": logits[size:].mean().item()}
+        # Detached tensors, not floats: the trainer reads them only on log steps (a GPU run never waits here).
+        metrics.update({"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                        "d_real": logits[:size].detach().mean(), "d_fake": logits[size:].detach().mean()})
         if words:
-            metrics["loss_words"] = word_loss.item()
+            metrics["loss_words"] = word_loss.detach()
         return metrics
+
+    def _r1_pass(self, real: torch.Tensor, cond: torch.Tensor | None, words: bool) -> torch.Tensor:
+        """Lazy R1: its own forward and backward (under DDP, one more pair whose gradients are averaged
+        like the main pass's); the gradients add to the D step's."""
+        inputs = real.detach().requires_grad_(True)
+        with self._autocast():
+            out = self.d_train(diff_augment(inputs, self.policy), cond, **self._words(words))
+        penalty = r1_penalty((out[0] if words else out).float(), inputs)
+        (penalty * (self.optim.r1_gamma / 2 * self.optim.r1_every)).backward()
+        return penalty.detach()
 
     @staticmethod
     def _words(words: bool) -> dict:
@@ -247,8 +226,8 @@ class GANRecipe:
     def _update_ema(self) -> None:
         if self.g_ema is None:
             return
-        # Warm-up: early on the average follows the generator closely (as in many GAN codebases).
-        decay = min(self.optim.ema_decay, (1 + self.step) / (10 + self.step))
+        # Early on the average follows the generator closely (warm-up or ramp-up, see gan_levers).
+        decay = ema_decay_at(self.step, self.optim.ema_decay, self.optim.ema_rampup)
         ema_params = list(self.g_ema.parameters())
         torch._foreach_lerp_(ema_params, [p.detach() for p in self.g.parameters()], 1 - decay)
         for ema_buffer, buffer in zip(self.g_ema.buffers(), self.g.buffers()):
@@ -268,74 +247,12 @@ class GANRecipe:
         return images.contiguous()
 
 
-class VAERecipe:
-    """Convolutional VAE training."""
-
-    def __init__(self, spec: ModelSpec, optim: OptimConfig, device: torch.device, dataset_size: int = 0):
-        self.spec = spec
-        self.config = VAEConfig(**spec.config)
-        self.condition = Condition.from_dict(spec.condition)
-        self.device = device
-        self.memory_format = torch.channels_last if optim.channels_last else torch.contiguous_format
-        self.model = VAE(self.config).to(device).to(memory_format=self.memory_format)
-        self.opt = _adam(self.model.parameters(), optim.lr_g * 5, optim, device)  # VAEs like a higher lr
-        self.train_model: nn.Module = self.model
-        self.step = 0
-
-    @property
-    def z_dim(self) -> int:
-        return self.config.z_dim
-
-    def modules(self) -> dict[str, nn.Module]:
-        return {"vae": self.model}
-
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"vae": self.opt}
-
-    def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
-        self.train_model = wrap(self.model)
-
-    def cond_input(self, batch: Batch) -> None:
-        return None
-
-    def train_step(self, batch: Batch) -> dict[str, float]:
-        x = batch.images.contiguous(memory_format=self.memory_format)
-        logits, mu, logvar = self.train_model(x)
-        target = (x + 1) / 2
-        size = x.size(0)
-        reconstruction = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / size
-        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / size
-        loss = reconstruction + self.config.beta * kl
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        self.step += 1
-        return {"loss": loss.item(), "reconstruction": reconstruction.item(), "kl": kl.item()}
-
-    @torch.no_grad()
-    def generate(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        was_training = self.model.training
-        self.model.eval()
-        images = self.model.decode(z.to(self.device))
-        self.model.train(was_training)
-        return images.contiguous()
-
-    @torch.no_grad()
-    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        """Mean reconstructions, for the sample grids."""
-        was_training = self.model.training
-        self.model.eval()
-        mu, _ = self.model.encode(images.to(self.device))
-        out = self.model.decode(mu)
-        self.model.train(was_training)
-        return out
-
-
 Recipe = GANRecipe | VAERecipe
 
 
 def build_recipe(spec: ModelSpec, optim: OptimConfig, device: torch.device, dataset_size: int = 0) -> Recipe:
     """The recipe for a model spec."""
+    optim = optim.for_family(spec.family)
     if spec.family in GAN_NETWORKS:
         return GANRecipe(spec, optim, device, dataset_size)
     if spec.family == "vae":
@@ -352,13 +269,14 @@ def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = 
     ``text``; class labels when it is ``label`` or there are no captions.
     """
     overrides = dict(overrides or {})  # "encoder" is taken out below; the caller's dict stays as it was
-    base = {"image_size": dataset_info["image_size"], "channels": dataset_info["channels"]}
+    base = {"image_size": dataset_info["image_size"], "channels": dataset_info["channels"],
+            **arch_defaults(family, dataset_info["image_size"])}
     if family == "dcgan":
-        return ModelSpec("dcgan", DCGANConfig(**base, **overrides).to_dict())
+        return ModelSpec("dcgan", DCGANConfig(**{**base, **overrides}).to_dict())
     if family == "mlpgan":
-        return ModelSpec("mlpgan", MLPGANConfig(**base, **overrides).to_dict())
+        return ModelSpec("mlpgan", MLPGANConfig(**{**base, **overrides}).to_dict())
     if family == "vae":
-        return ModelSpec("vae", VAEConfig(**base, **overrides).to_dict())
+        return ModelSpec("vae", VAEConfig(**{**base, **overrides}).to_dict())
     if family == "cgan":
         if condition not in ("auto", "label", "text"):
             raise UsageError(f"unknown condition {condition!r}: use auto, label or text")
@@ -378,6 +296,6 @@ def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = 
             condition = Condition(mode="label", num_classes=len(names), class_names=names)
         else:
             raise UsageError("the conditional GAN needs classes (subfolders) or captions (captions.csv)")
-        config = DCGANConfig(**base, cond_dim=condition.dim, **{**extra, **overrides})
+        config = DCGANConfig(**{**base, "cond_dim": condition.dim, **extra, **overrides})
         return ModelSpec("cgan", config.to_dict(), condition.to_dict())
     raise UsageError(f"unknown model family {family!r}; choose {', '.join(FAMILIES)}")

@@ -134,7 +134,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         raise BadInput(f"{path}: a style model repaints pictures; use: artforge stylize CONTENT --model {path}")
     try:
         spec = ModelSpec(**checkpoint.spec)
-        optim = OptimConfig(**checkpoint.data.get("train_config", {}).get("optim", {}))
+        optim = OptimConfig.from_dict(checkpoint.data.get("train_config", {}).get("optim", {}))
         recipe = build_recipe(spec, optim, torch.device(device))
         for name, module in recipe.modules().items():
             if name in checkpoint.data["modules"]:

@@ -57,7 +57,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
         values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        values["optim"] = OptimConfig(**data.get("optim", {}))
+        values["optim"] = OptimConfig.from_dict(data.get("optim", {}))
         return cls(**values)
 
 

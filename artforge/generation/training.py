@@ -33,7 +33,7 @@ import torch
 
 from artforge.errors import BadInput, Interrupted, UsageError
 from artforge.fsutil import atomic_write
-from artforge.generation.data import ImageDataset, load_dataset, to_float
+from artforge.generation.data import load_dataset, to_float
 from artforge.generation.finetune import base_config, conditioned_like, lineage, load_base_weights
 from artforge.generation.model_checkpoint import (
     checkpoint_name,
@@ -102,7 +102,7 @@ class Trainer:
         checkpoint = self._find_resume(resume)
         if checkpoint is not None:  # the checkpoint's settings, and only how long and where to run from the caller
             saved = TrainConfig.from_dict(checkpoint.data["train_config"])
-            refuse_resume_conflicts(saved, config, chosen)
+            refuse_resume_conflicts(saved, replace(config, optim=config.optim.for_family(saved.model)), chosen)
             for name in RUN_CONTROL:
                 setattr(saved, name, getattr(config, name))
             self.config = config = saved
@@ -110,6 +110,7 @@ class Trainer:
         if config.init is not None and checkpoint is None:  # a new run that starts from a trained model
             base = load_checkpoint(config.init, map_location=self.device)
             self.config = config = base_config(config, base, chosen)
+        config.optim = config.optim.for_family(config.model)  # stored resolved: a resumed run keeps its settings
         origin = checkpoint if checkpoint is not None else base  # what the architecture comes from, if anything
         if config.batch_size % self.dist.world:
             raise UsageError(f"batch size {config.batch_size} does not divide over {self.dist.world} processes")
@@ -232,6 +233,7 @@ class Trainer:
 
     def save(self) -> Path:
         """Write a checkpoint of the current state (rank 0 only); returns its path."""
+        self._fit_prior()
         folder = self.run_dir / "checkpoints"
         path = folder / checkpoint_name(self.step)
         self.checkpoint_sha256 = save_checkpoint(path, self.state())
@@ -252,7 +254,13 @@ class Trainer:
         with (self.run_dir / "metrics.jsonl").open("a") as handle:
             handle.write(json.dumps(row) + "\n")
 
+    def _fit_prior(self) -> None:
+        """Models with a learned sampling prior (the VAE) fit it to the data before they are sampled or saved."""
+        if hasattr(self.recipe, "fit_prior"):
+            self.recipe.fit_prior(self.dataset.images)
+
     def write_samples(self) -> Path:
+        self._fit_prior()
         images = self.recipe.generate(self._fixed["z"], self._fixed.get("cond"))
         if hasattr(self.recipe, "reconstruct"):  # VAE: first rows are data, then its reconstructions
             real = self._fixed["real"]
@@ -307,17 +315,19 @@ class Trainer:
         first_step = self.step  # a resumed run counts only its own steps
         window_start, window_images = started, 0
         interrupted = False
+        losses: dict[str, torch.Tensor] = {}
         try:
             batches = self._batches()
             while total is None or self.step < total:
                 if config.time_budget is not None and time.perf_counter() - started >= config.time_budget:
                     break
                 batch = next(batches)
-                self.metrics = self.recipe.train_step(batch)
+                losses = self.recipe.train_step(batch)
                 self.step += 1
                 window_images += config.batch_size
                 if main and (self.step % config.log_every == 0 or self.step == total):
                     now = time.perf_counter()
+                    self.metrics = _floats(losses)  # the loop's only host sync, on log steps
                     self.metrics["images_per_second"] = window_images / max(now - window_start, 1e-9)
                     window_start, window_images = now, 0
                     self._log({"step": self.step, "epoch": self.epoch, "elapsed": round(now - started, 3),
@@ -336,6 +346,8 @@ class Trainer:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
         seconds = time.perf_counter() - started
+        if losses:  # the last step's losses, also when it fell between log steps
+            self.metrics = {**self.metrics, **_floats(losses)}
         path = Path()
         if main:
             self.write_samples()
@@ -358,6 +370,10 @@ class Trainer:
         if interrupted:
             raise Interrupted(f"interrupted at step {self.step}; checkpoint saved to {path}")
         return result
+
+
+def _floats(losses: dict[str, torch.Tensor]) -> dict[str, float]:
+    return {name: float(value) for name, value in losses.items()}
 
 
 def _in_main_thread() -> bool:
