@@ -39,6 +39,7 @@ from _gen_score import Scorer, generate_all, real_vs_real  # noqa: E402
 from _plot import Panel, Series, line_chart  # noqa: E402
 from reference_dcgan import ReferenceDCGAN  # noqa: E402
 
+from artforge.generation.data import BACKGROUNDS, SHAPE_COLOURS, SHAPES  # noqa: E402
 from artforge.generation.featurenet import caption_targets  # noqa: E402
 from artforge.generation.training import TrainConfig, Trainer  # noqa: E402
 
@@ -49,7 +50,7 @@ FIGURE = Path(__file__).resolve().parent.parent / "docs" / "images" / "quality-c
 def caption_onehots(captions: list[str]) -> torch.Tensor:
     """"a {colour} {shape} on {background}" -> concatenated one-hot colour, shape and background (N, 12)."""
     wanted = caption_targets(captions)
-    sizes = {"colour": 5, "shape": 4, "background": 3}
+    sizes = {"colour": len(SHAPE_COLOURS), "shape": len(SHAPES), "background": len(BACKGROUNDS)}
     return torch.cat([torch.nn.functional.one_hot(wanted[h], n).float() for h, n in sizes.items()], dim=1)
 
 
@@ -60,7 +61,6 @@ def run_reference(scorer: Scorer, args: argparse.Namespace) -> list[dict]:
     reference = ReferenceDCGAN(real.images, image_size=args.size, batch_size=args.batch, seed=args.seed,
                                conditions=conditions)
     captions = scorer.conditions(args.samples)
-    wanted = None if captions is None else caption_onehots(captions)
     rows, trained, steps = [], 0.0, 0
     for checkpoint in args.checkpoints:
         while trained < checkpoint:
@@ -68,12 +68,8 @@ def run_reference(scorer: Scorer, args: argparse.Namespace) -> list[dict]:
             trained += out["seconds"]
             steps += 5
 
-        def generate(z, part, offset=[0]):  # noqa: B006 - the running offset into the captions
-            cond = None
-            if wanted is not None:
-                cond = wanted[offset[0]:offset[0] + len(z)]
-                offset[0] += len(z)
-            return reference.generate(z, batch_stats=True, cond=cond)
+        def generate(z, part):
+            return reference.generate(z, batch_stats=True, cond=None if part is None else caption_onehots(part))
 
         images = generate_all(generate, reference.nz, args.samples, captions, args.seed, batch=args.batch)
         rows.append({"method": "reference", "checkpoint": checkpoint, "seconds": round(trained, 1), "steps": steps,
@@ -129,7 +125,6 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, default=FIGURE, help="PNG of FD against seconds ('' for none)")
     args = parser.parse_args()
     args.checkpoints = sorted(float(c) for c in args.checkpoints.split(","))
-    torch.set_num_threads(torch.get_num_threads())  # the same threads for both methods, stated in the JSON
     started = time.perf_counter()
     results, panels = [], []
     for data in args.data.split(","):

@@ -87,10 +87,12 @@ def kernel_inception_distance(feats_a, feats_b, subsets: int = KID_SUBSETS, subs
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def _knn_radii(feats: np.ndarray, k: int) -> np.ndarray:
-    """Distance from each vector to its k-th nearest neighbour in the same set (itself excluded)."""
+def _knn_radii(feats: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """Distance from each vector to its k-th nearest neighbour in the same set (itself excluded); in chunks of
+    rows, so memory grows with N x chunk, not N x N."""
     tensor = torch.from_numpy(feats)
-    return torch.cdist(tensor, tensor).kthvalue(k + 1, dim=1).values.numpy()
+    return torch.cat([torch.cdist(tensor[i:i + chunk], tensor).kthvalue(k + 1, dim=1).values
+                      for i in range(0, len(tensor), chunk)]).numpy()
 
 
 def _covered(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk: int = 2048) -> float:

@@ -190,7 +190,8 @@ def stylize_by_optimisation(content: torch.Tensor, style: torch.Tensor, net: Sty
         done = _optimise(image, objective, config, budget, deadline, done, sum(plan), progress)
     with torch.no_grad():
         image.clamp_(0, 1)
-    final = StyleObjective(net, content, style, config.size, config.weights)
+    # The losses at full size: the last level's objective when it ran at full size (its targets are computed).
+    final = objective if sizes[-1] == config.size else StyleObjective(net, content, style, config.size, config.weights)
     with torch.no_grad():
         _, losses = final.losses(image.detach())
     return image.detach()[0], losses, done

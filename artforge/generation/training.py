@@ -132,6 +132,7 @@ class Trainer:
                        if self.vocabulary is not None and self.dataset.captions else None)
         self.steps_per_epoch = len(self.dataset) // config.batch_size
         self.step = 0
+        self._prior_step = -1  # the step the sampling prior was last fitted at (models that have one)
         self.epoch = 0
         self.position = 0  # batches already taken from the current epoch
         self.metrics: dict[str, float] = {}
@@ -255,9 +256,11 @@ class Trainer:
             handle.write(json.dumps(row) + "\n")
 
     def _fit_prior(self) -> None:
-        """Models with a learned sampling prior (the VAE) fit it to the data before they are sampled or saved."""
-        if hasattr(self.recipe, "fit_prior"):
+        """Models with a learned sampling prior (the VAE) fit it to the data before they are sampled or saved,
+        once per step (the end of a run writes samples and a checkpoint at the same step)."""
+        if hasattr(self.recipe, "fit_prior") and self._prior_step != self.step:
             self.recipe.fit_prior(self.dataset.images)
+            self._prior_step = self.step
 
     def write_samples(self) -> Path:
         self._fit_prior()
