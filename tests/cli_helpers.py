@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import IO
 
+import typer
 from typer.testing import CliRunner
 
 from artforge.cli import app
@@ -37,3 +38,19 @@ def run_process(*args: str, input: bytes | None = None, stdin: IO | int | None =
     result.stdout = result.stdout.decode("utf-8", "replace")
     result.stderr = result.stderr.decode("utf-8", "replace")
     return result
+
+
+def command_paths(typer_app: typer.Typer = app, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command of the CLI as its words: ``("register",)``, ``("license", "grant")``, ..."""
+    found = [(*prefix, c.name) for c in typer_app.registered_commands]
+    for group in typer_app.registered_groups:
+        found += command_paths(group.typer_instance, (*prefix, group.typer_instance.info.name))
+    return found
+
+
+def click_command(path: tuple[str, ...]):
+    """The Click command object behind ``artforge PATH``."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return command

@@ -54,7 +54,7 @@ def test_owner_column_edit_is_named(home: Home, art) -> None:
 
 
 def test_swapped_signature_is_named(home: Home, art) -> None:
-    work_id = _setup(home, art)
+    _setup(home, art)
     with home.registry() as registry, registry.transaction():
         rows = registry.db.execute("SELECT id, signature FROM records ORDER BY id").fetchall()
         registry.db.execute("UPDATE records SET signature = ? WHERE id = ?", [rows[1][1], rows[0][0]])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_helpers import run, run_json
+from cli_helpers import click_command, command_paths, run, run_json
+from typer.core import TyperOption as Option
 
 ENVELOPE_KEYS = ["artforge", "command", "ok", "exit_code", "data", "errors"]
 
@@ -66,3 +67,48 @@ def test_failure_envelopes(args: list[str], exit_code: int, error_type: str) -> 
     assert env["errors"][0]["type"] == error_type
     assert result.exit_code == exit_code
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+
+
+COMMAND_PATHS = command_paths()
+
+
+def _usage_failure(args: list[str], command: str) -> dict:
+    result = run(*args, "--json")
+    env = json.loads(result.stdout)
+    _check(env, command, False, 2)
+    assert env["errors"][0]["type"] == "UsageError", env
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert f"'artforge {command} --help'" in result.stderr  # where to read the usage
+    return env
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=" ".join)
+def test_usage_errors_are_envelopes_on_every_command(path: tuple[str, ...]) -> None:
+    """Click's own errors (before any artforge code runs) come out as the envelope too, for every command."""
+    command = " ".join(path)
+    env = _usage_failure([*path, "--no-such-option"], command)
+    assert "--no-such-option" in env["errors"][0]["message"]
+    params = click_command(path).params
+    if any(p.required for p in params):  # a missing argument or option
+        assert "Missing" in _usage_failure(list(path), command)["errors"][0]["message"]
+    numeric = [p for p in params if isinstance(p, Option) and p.type_descriptor.annotation in (int, float)]
+    for option in numeric[:1]:  # a value of the wrong type
+        env = _usage_failure([*path, option.opts[-1], "not-a-number"], command)
+        assert env["errors"][0]["message"].startswith("Invalid value for ") and option.opts[-1] in env["errors"][0]["message"]
+
+
+def test_usage_error_of_an_unknown_command_names_its_group() -> None:
+    _usage_failure(["keys", "no-such-command"], "keys")
+    result = run("no-such-command", "--json")
+    env = json.loads(result.stdout)
+    _check(env, "", False, 2)
+
+
+def test_version_and_completion() -> None:
+    from artforge.version import __version__
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout == f"artforge {__version__}\n"
+    shown = run("--show-completion", "bash")
+    assert shown.exit_code == 0 and "_ARTFORGE_COMPLETE" in shown.stdout  # the script `eval` installs

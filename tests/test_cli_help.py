@@ -5,43 +5,28 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
-import typer
-from cli_helpers import run
+from cli_helpers import click_command, command_paths, run
+from typer.core import TyperOption as Option
 
-from artforge.cli import app
 from artforge.errors import ExitCode
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
-def _commands(typer_app: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    found = [(*prefix, c.name) for c in typer_app.registered_commands]
-    for group in typer_app.registered_groups:
-        found += _commands(group.typer_instance, (*prefix, group.typer_instance.info.name))
-    return found
-
-
-COMMANDS = _commands(app)
+COMMANDS = command_paths()
 
 
 def test_there_are_commands() -> None:
     assert ("register",) in COMMANDS and ("license", "grant") in COMMANDS and len(COMMANDS) >= 17
 
 
-def _click_command(path: tuple[str, ...]):
-    command = typer.main.get_command(app)
-    for name in path:
-        command = command.commands[name]
-    return command
-
-
 def test_every_command_has_help_text() -> None:
     for path in COMMANDS:
-        command = _click_command(path)
+        command = click_command(path)
         assert command.help and len(command.help.strip()) > 20, f"{path} has no help text"
         assert any("--json" in p.opts for p in command.params), f"{path} lacks --json"
-        assert all(p.help for p in command.params if isinstance(p, click.Option)), path
+        options = [p for p in command.params if isinstance(p, Option)]
+        assert options and all(p.help for p in options), path
         result = run(*path, "--help")
         assert result.exit_code == 0 and "Usage:" in result.stdout, path
 

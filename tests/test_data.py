@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
 
 from artforge.errors import BadInput, UsageError
 from artforge.generation.data import load_dataset, shapes_dataset, to_float, to_uint8

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from artforge.cli import (
@@ -17,14 +19,32 @@ from artforge.cli import (
     verify_commands,
     works_commands,
 )
+from artforge.cli.usage import ArtforgeGroup
 
 app = typer.Typer(
     name="artforge",
     help="Make images with generators, then prove, license and defend them.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # key material can be in scope: never print locals
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
+    cls=ArtforgeGroup,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from artforge.version import __version__
+
+        typer.echo(f"artforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", help="Print the installed version and exit.",
+                                          callback=_print_version, is_eager=True)] = False,
+) -> None:
+    """Make images with generators, then prove, license and defend them."""
 
 for group in (home_commands, fingerprint_commands, works_commands, verify_commands, generate_commands, style_commands,
               chain_commands, log_commands):
