@@ -96,8 +96,9 @@ def echo(line: str) -> None:
 
 
 def warn(message: str) -> None:
-    """Talk for a person, on stderr."""
-    stderr.print(message, markup=False)
+    """Talk for a person, on stderr: never hard-wrapped, so a key or path stays whole when piped or copied
+    (a terminal folds the long line itself)."""
+    stderr.print(message, markup=False, soft_wrap=True)
 
 
 def error_line(message: str) -> None:
