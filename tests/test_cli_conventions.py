@@ -16,3 +16,22 @@ def test_piped_talk_is_not_hard_wrapped(isolated_home) -> None:
     result = run_process("log", "checkpoint", env=env)  # stdout and stderr are pipes here
     assert result.returncode == 0, result.stderr
     assert len(key) > 80 and key in result.stderr.split("\n")[0], result.stderr
+
+
+def test_export_bundle_to_stdout_checks_offline(art, tmp_path, monkeypatch) -> None:
+    """`export --bundle -` wrote a file named '-'; now stdout carries the bundle, as the verifier reads it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    run("init", "--no-encrypt")
+    work_id = run("register", art(1), "--license", "CC0-1.0").stdout.strip()
+    result = run("export", work_id, "--bundle", "-")
+    assert result.exit_code == 0 and not Path("-").exists()
+    assert json.loads(result.stdout)["work_id"] == work_id
+    verifier = Path(__file__).resolve().parents[1] / "examples" / "verify_bundle.py"
+    checked = subprocess.run([sys.executable, str(verifier), "-"], input=result.stdout.encode(), capture_output=True)
+    assert checked.returncode == 0, checked.stderr
+    env = json.loads(run("export", work_id, "--bundle", "-", "--json").stdout)
+    assert env["ok"] and env["data"]["path"] == "-" and env["data"]["bundle"]["work_id"] == work_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -78,7 +79,7 @@ def consistency(
 @command(app)
 def export(
     work: Annotated[str, typer.Argument(help="Work id, or a prefix of one (6+ hex characters).")],
-    bundle: Annotated[Path, typer.Option("--bundle", help="Where to write the bundle (JSON).")],
+    bundle: Annotated[Path, typer.Option("--bundle", help="Where to write the bundle (JSON); '-' for stdout.")],
     passphrase_env: PassphraseEnvOpt = None,
     json_output: JsonOpt = False,
 ) -> Outcome:
@@ -86,5 +87,8 @@ def export(
 
     Check it anywhere with: python examples/verify_bundle.py BUNDLE
     """
-    result = export_bundle(make_home(passphrase_env), work, bundle)
+    to_stdout = str(bundle) == "-"
+    result = export_bundle(make_home(passphrase_env), work, None if to_stdout else bundle)
+    if to_stdout:  # the bundle is the data; under --json it rides in the envelope
+        return Outcome({**result.to_dict(), "bundle": json.loads(result.text)}, lambda out: out.file.write(result.text))
     return Outcome(result.to_dict(), lambda out: echo(result.path))

@@ -8,7 +8,7 @@ record's inclusion proof, and the log's signed checkpoint and public key.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from artforge.fsutil import write_output
@@ -85,13 +85,14 @@ def prove_consistency(home: Home, old_size: int, new_size: int | None = None) ->
 class BundleResult:
     """Where a bundle was written and what it holds."""
 
-    path: str
+    path: str  # "-" when the bundle went to the caller, not to a file
     work_id: str
     records: int
     tree_size: int
+    text: str = field(default="", repr=False)  # the bundle as written: JSON, indented, one final newline
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "text"}
 
 
 def build_bundle(home: Home, reference: str) -> dict:
@@ -120,8 +121,12 @@ def build_bundle(home: Home, reference: str) -> dict:
     }
 
 
-def export_bundle(home: Home, reference: str, out: Path) -> BundleResult:
-    """``artforge export WORK --bundle out.json`` (written by write-then-rename)."""
+def export_bundle(home: Home, reference: str, out: Path | None) -> BundleResult:
+    """``artforge export WORK --bundle out.json`` (written by write-then-rename); with ``out=None`` nothing is
+    written and the caller gets the bundle's text (``--bundle -``: stdout)."""
     bundle = build_bundle(home, reference)
-    write_output(out, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode())
-    return BundleResult(str(out), bundle["work_id"], len(bundle["records"]), bundle["log"]["tree_size"])
+    text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+    if out is not None:
+        write_output(out, text.encode())
+    return BundleResult("-" if out is None else str(out), bundle["work_id"], len(bundle["records"]),
+                        bundle["log"]["tree_size"], text)
