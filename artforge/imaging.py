@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +20,50 @@ from artforge.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_IMAGE_PIXELS
 from artforge.errors import BadInput
 from artforge.fsutil import read_regular_file
 
-# Formats we decode.  Anything else (EPS, which runs Ghostscript; exotic plugins) is refused.
-ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
+# Formats we decode.  Anything else (EPS, which runs Ghostscript; exotic plugins) is refused.  AVIF is Pillow's
+# own (libavif in its wheels); HEIF/HEIC (phone photos) comes from the pillow-heif plugin, registered on first use.
+ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "AVIF", "HEIF")
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def _enable_heif_if_needed(data: bytes) -> None:
+    # Registering pillow-heif costs ~50 ms of imports: only for files that are HEIF (an ISO box "ftyp").
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+
+
+def _readable_formats() -> tuple[str, ...]:
+    # Pillow refuses a format name it has no opener for (HEIF before the plugin is registered).
+    Image.init()
+    return tuple(name for name in ALLOWED_FORMATS if name in Image.OPEN)
 PIXEL_HASH_DOMAIN = b"artforge-pixels/1\n"
+
+
+@dataclass(frozen=True)
+class ImageBytes:
+    """An image given as its bytes rather than a file (``curl ... | artforge verify -``); ``name`` labels it."""
+
+    data: bytes = field(repr=False)
+    name: str = "-"
+
+
+ImageSource = str | Path | ImageBytes
+
+# How each allowed format's files begin (offset, bytes); AVIF/HEIF boxes carry "ftyp" at offset 4.
+_MAGIC = ((0, b"\x89PNG\r\n\x1a\n"), (0, b"\xff\xd8\xff"), (0, b"GIF87a"), (0, b"GIF89a"), (8, b"WEBP"),
+          (0, b"BM"), (0, b"II*\x00"), (0, b"MM\x00*"), (4, b"ftyp"))
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether bytes that start with ``head`` (16 or more, when there are) are an image rather than text.
+
+    A known magic number and a control byte within the first 16: every format above has one there (a
+    size, a version or the magic itself), and no list of file names does (``GIF89a.png`` stays a path).
+    """
+    known = any(head[at:at + len(magic)] == magic for at, magic in _MAGIC)
+    return known and any(b < 0x20 and b not in b"\t\n\r" or b in (0x7F, 0x89, 0xFF) for b in head[:16])
 
 
 @dataclass(frozen=True)
@@ -114,7 +155,8 @@ def load_image(
         with warnings.catch_warnings():
             # Our own pixel limit below is the guard; Pillow's warning would only add noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            _enable_heif_if_needed(data)
+            opened = Image.open(io.BytesIO(data), formats=_readable_formats())
             width, height = opened.size
             if width <= 0 or height <= 0:
                 raise BadInput(f"{label}: image has no pixels")

@@ -35,3 +35,26 @@ def test_export_bundle_to_stdout_checks_offline(art, tmp_path, monkeypatch) -> N
     assert checked.returncode == 0, checked.stderr
     env = json.loads(run("export", work_id, "--bundle", "-", "--json").stdout)
     assert env["ok"] and env["data"]["path"] == "-" and env["data"]["bundle"]["work_id"] == work_id
+
+
+def test_verify_reads_image_bytes_from_stdin(art) -> None:
+    """`curl ... | artforge verify -` failed: '-' only read paths.  Now an image on stdin is verified as is."""
+    run("init", "--no-encrypt")
+    original = art(1)
+    work_id = run("register", original, "--license", "CC0-1.0").stdout.strip()
+    result = run("verify", "-", "--json", input=original.read_bytes())
+    env = json.loads(result.stdout)
+    assert result.exit_code == 0, result.stderr
+    assert env["data"]["path"] == "-" and env["data"]["verdict"] == "exact-copy"
+    assert env["data"]["match"]["work_id"] == work_id
+    listed = run("verify", "-", "--json", input=f"{original}\n")  # paths, one per line, as before
+    assert json.loads(listed.stdout)["data"]["path"] == str(original)
+    printed = run("fingerprint", "-", "--json", input=original.read_bytes())
+    assert json.loads(printed.stdout)["data"][0]["path"] == "-"
+
+
+def test_commands_that_keep_files_refuse_image_bytes_clearly(art) -> None:
+    run("init", "--no-encrypt")
+    result = run("register", "-", "--license", "CC0-1.0", input=art(1).read_bytes())
+    assert result.exit_code == 2 and result.stderr.startswith("Error: stdin holds an image")
+    assert result.stderr.count("\n") == 1 and json.loads(run("list", "--json").stdout)["data"] == []

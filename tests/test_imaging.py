@@ -99,3 +99,35 @@ def test_file_size_limit(art) -> None:
 def test_unsupported_format_is_refused() -> None:
     with pytest.raises(BadInput, match="not an image in a supported format"):
         load_image(_bytes(Image.new("RGB", (8, 8)), "PPM"))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "AVIF"])
+def test_image_bytes_are_told_from_lists_of_paths(fmt: str) -> None:
+    from artforge.imaging import looks_like_image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(buffer, format=fmt)
+    assert looks_like_image(buffer.getvalue()[:16])
+    for listing in (b"GIF89a.png\nBMW.jpg\n", b"BM-photo.bmp\n", b"II*x.tif\n", b"/tmp/a.png\n", b""):
+        assert not looks_like_image(listing[:16])
+
+
+@pytest.mark.parametrize("fmt", ["AVIF", "HEIF"])
+def test_avif_and_heic_are_read(fmt: str, tmp_path: Path) -> None:
+    """Phone photos (HEIC) and AVIF were refused as 'not an image in a supported format'."""
+    if fmt == "HEIF":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()  # to write the file; artforge registers it itself to read one
+    path = tmp_path / f"photo.{fmt.lower()}"
+    picture = np.zeros((48, 64, 3), np.uint8)
+    picture[:, 32:] = (250, 40, 40)
+    Image.fromarray(picture).save(path, format=fmt, quality=95)
+    loaded = load_image(path)
+    assert loaded.source_format == fmt and loaded.image.size == (64, 48)
+    assert np.abs(np.asarray(loaded.image, np.int16) - picture).mean() < 6  # lossy, but the same picture
+    # A fresh process, where nothing has registered the plugin yet, reads it too.
+    from cli_helpers import run_process
+
+    printed = run_process("fingerprint", path, "--json")
+    assert printed.returncode == 0, printed.stderr

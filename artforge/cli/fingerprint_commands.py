@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from artforge.cli.options import ImagesArg, JsonOpt, make_home, read_paths
+from artforge.cli.options import ImagesOrBytesArg, JsonOpt, make_home, read_images
 from artforge.cli.output import Outcome, command, echo
 from artforge.usecases.fingerprint_images import fingerprint_images
 
@@ -16,11 +16,11 @@ FIELDS = ("file_sha256", "pixel_sha256", "phash64", "phash256", "dhash", "pdq", 
 
 
 @command(app)
-def fingerprint(images: ImagesArg, json_output: JsonOpt = False) -> Outcome:
+def fingerprint(images: ImagesOrBytesArg, json_output: JsonOpt = False) -> Outcome:
     """Print SHA-256 (file and pixels) and perceptual hashes (pHash, dHash, PDQ, colour hash) of images."""
-    paths = read_paths(images)
-    prints = fingerprint_images(make_home(), paths)
-    data = [{"path": p, **fp.to_dict()} for p, fp in zip(paths, prints)]
+    sources = read_images(images)
+    prints = fingerprint_images(make_home(), sources)
+    data = [{"path": getattr(s, "name", s), **fp.to_dict()} for s, fp in zip(sources, prints)]
 
     def render(out: Console) -> None:
         if out.is_terminal:

@@ -11,8 +11,9 @@ from typing import Annotated, BinaryIO, Optional
 import typer
 
 from artforge.config import MAX_STDIN_BYTES, Settings, check_env_name
-from artforge.errors import SigningKeyError, UsageError
+from artforge.errors import BadInput, SigningKeyError, UsageError
 from artforge.fsutil import read_path_lines
+from artforge.imaging import ImageBytes, ImageSource, looks_like_image
 from artforge.usecases.home import Home
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope on stdout.")]
@@ -41,6 +42,10 @@ RpcReadOpt = Annotated[
 ImagesArg = Annotated[
     list[str], typer.Argument(help="Image files; '-' reads paths from stdin, one per line.", show_default=False)
 ]
+ImagesOrBytesArg = Annotated[
+    list[str], typer.Argument(help="Image files; '-' reads stdin: an image's bytes (known by its magic number), "
+                                   "else paths, one per line.", show_default=False)
+]
 
 
 def _stdin_bytes() -> BinaryIO:
@@ -52,21 +57,52 @@ def _stdin_bytes() -> BinaryIO:
     return io.BytesIO(os.fsencode(sys.stdin.read(MAX_STDIN_BYTES + 1)))
 
 
+def _peek(stream: BinaryIO, size: int = 16) -> bytes:
+    """The first ``size`` bytes of ``stream`` (fewer at its end), left unread."""
+    if hasattr(stream, "peek"):  # a buffered pipe or file: one read fills the buffer well past 16 bytes
+        return stream.peek(size)[:size]
+    if stream.seekable():
+        at = stream.tell()
+        head = stream.read(size)
+        stream.seek(at)
+        return head
+    return b""
+
+
 def read_paths(arguments: list[str]) -> list[str]:
     """Expand '-' into the non-blank lines of stdin; other arguments are paths as given.
 
     Stdin is read a bounded line at a time (:func:`artforge.fsutil.read_path_lines`): an over-long line,
-    too many paths or an endless stream is a one-line error, not exhausted memory.
+    too many paths or an endless stream is a one-line error, not exhausted memory.  Image bytes on stdin
+    are refused with a reason (this command keeps files; :func:`read_images` is for those that take bytes).
     """
-    paths: list[str] = []
+    sources = read_images(arguments, accept_bytes=False)
+    return [str(source) for source in sources]
+
+
+def read_images(arguments: list[str], *, accept_bytes: bool = True) -> list[ImageSource]:
+    """Like :func:`read_paths`, but '-' whose stdin holds an image (:func:`~artforge.imaging.looks_like_image`)
+    gives that image's bytes, read up to the home's file-size limit."""
+    sources: list[ImageSource] = []
     for argument in arguments:
-        if argument == "-":
-            paths.extend(read_path_lines(_stdin_bytes(), "stdin"))
+        if argument != "-":
+            sources.append(argument)
+            continue
+        stream = _stdin_bytes()
+        if not looks_like_image(_peek(stream)):
+            sources.extend(read_path_lines(stream, "stdin"))
+        elif not accept_bytes:
+            raise UsageError("stdin holds an image, and this command reads image files: save it to a file, "
+                             "or give paths on stdin, one per line")
         else:
-            paths.append(argument)
-    if not paths:
+            limit = Settings.from_env().max_file_bytes
+            data = stream.read(limit + 1)
+            if len(data) > limit:
+                raise BadInput(f"stdin: over the {limit}-byte image size limit")
+            sources.append(ImageBytes(data, "-"))
+    if not sources:
         raise UsageError("no image paths given (stdin was empty)")
-    return paths
+    return sources
 
 
 def _has_terminal() -> bool:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from artforge.cli.options import ImagesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, RpcReadOpt, make_home, read_paths
+from artforge.cli.options import ImagesOrBytesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, RpcReadOpt, make_home, read_images
 from artforge.cli.output import Outcome, StreamItem, command, echo, warn
 from artforge.cli.views import render_report
 from artforge.errors import ExitCode
@@ -38,7 +38,7 @@ def _stream(items: Iterator[DisputeReport | VerifyFailure]) -> Iterator[StreamIt
 
 @command(app)
 def verify(
-    images: ImagesArg,
+    images: ImagesOrBytesArg,
     diff: Annotated[Path | None, typer.Option(
         "--diff", help="Write a side-by-side picture of original and disputed image: a .png file for one image, "
                        "else a directory of <name>.diff.png.")] = None,
@@ -53,7 +53,7 @@ def verify(
     5 an unreadable image, 11 ambiguous (several works match equally well), 14 the registry's rows
     disagree with the signed records (what is shown is the records').
     """
-    items = iter_verify(make_home(), read_paths(images), diff=diff, rpc_url=rpc)
+    items = iter_verify(make_home(), read_images(images), diff=diff, rpc_url=rpc)
     return Outcome(stream=_stream(items), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
 
 

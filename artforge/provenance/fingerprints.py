@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from artforge.errors import ArtforgeError, BadInput
-from artforge.imaging import LoadedImage, load_image, pixel_sha256
+from artforge.imaging import ImageBytes, ImageSource, LoadedImage, load_image, pixel_sha256
 
 T = TypeVar("T")
 
@@ -145,10 +145,12 @@ def fingerprint_file(path: str | Path, **load_options: int) -> Fingerprint:
     return fingerprint_image(load_image(path, **load_options))
 
 
-def _analyse_or_error(args: tuple[Callable[[LoadedImage], T], str, dict]) -> T | Exception:
-    analyse, path, options = args
+def _analyse_or_error(args: tuple[Callable[[LoadedImage], T], str | ImageBytes, dict]) -> T | Exception:
+    analyse, source, options = args
     try:
-        return analyse(load_image(path, **options))
+        if isinstance(source, ImageBytes):
+            return analyse(load_image(source.data, name=source.name, **options))
+        return analyse(load_image(source, **options))
     except Exception as exc:  # returned, not raised: the caller decides per file
         return exc
 
@@ -191,16 +193,19 @@ def default_workers() -> int:
 
 
 def analyse_files(
-    paths: Iterable[str | Path], analyse: Callable[[LoadedImage], T], *, workers: int | None = None,
+    paths: Iterable[ImageSource], analyse: Callable[[LoadedImage], T], *, workers: int | None = None,
     **load_options: int,
 ) -> Iterator[tuple[Path, T | Exception]]:
-    """Load each file safely and run ``analyse`` (a module-level function) on it, on ``workers`` processes.
+    """Load each file (or :class:`ImageBytes`) safely and run ``analyse`` (a module-level function) on it, on
+    ``workers`` processes.
 
-    Yields ``(path, result)`` or ``(path, error)`` in input order: one bad file does not stop the batch.
+    Yields ``(path, result)`` or ``(path, error)`` in input order (bytes under their name): one bad file does
+    not stop the batch.
     """
-    path_list = [Path(p) for p in paths]
+    sources = [p if isinstance(p, ImageBytes) else str(p) for p in paths]
+    path_list = [Path(p.name if isinstance(p, ImageBytes) else p) for p in sources]
     workers = default_workers() if workers is None else workers
-    jobs = [(analyse, str(p), load_options) for p in path_list]
+    jobs = [(analyse, source, load_options) for source in sources]
     if workers <= 1 or len(path_list) < 4:
         yield from zip(path_list, map(_analyse_or_error, jobs))
         return
@@ -219,13 +224,13 @@ def analyse_files(
 
 
 def fingerprint_files(
-    paths: Iterable[str | Path], *, workers: int | None = None, **load_options: int
+    paths: Iterable[ImageSource], *, workers: int | None = None, **load_options: int
 ) -> Iterator[tuple[Path, Fingerprint | Exception]]:
     """Fingerprint many files, in input order, on ``workers`` processes (default: all cores)."""
     yield from analyse_files(paths, fingerprint_image, workers=workers, **load_options)
 
 
-def analyse_all(paths: Iterable[str | Path], analyse: Callable[[LoadedImage], T], *, workers: int | None = None,
+def analyse_all(paths: Iterable[ImageSource], analyse: Callable[[LoadedImage], T], *, workers: int | None = None,
                 **load_options: int) -> list[T]:
     """``analyse`` of every path, in order, or :class:`BadInput` naming the first bad file."""
     results = []
@@ -238,6 +243,6 @@ def analyse_all(paths: Iterable[str | Path], analyse: Callable[[LoadedImage], T]
     return results
 
 
-def fingerprint_all(paths: Iterable[str | Path], *, workers: int | None = None, **load_options: int) -> list[Fingerprint]:
+def fingerprint_all(paths: Iterable[ImageSource], *, workers: int | None = None, **load_options: int) -> list[Fingerprint]:
     """Fingerprints of every path, in order, or :class:`BadInput` naming the first bad file."""
     return analyse_all(paths, fingerprint_image, workers=workers, **load_options)

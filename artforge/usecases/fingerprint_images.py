@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
+from artforge.imaging import ImageSource
 from artforge.provenance.fingerprints import Fingerprint, fingerprint_all
 from artforge.usecases.home import Home
 
 
-def fingerprint_images(home: Home, paths: Sequence[str | Path]) -> list[Fingerprint]:
-    """One :class:`Fingerprint` per image, in order; the first unreadable file fails them all."""
+def fingerprint_images(home: Home, paths: Sequence[ImageSource]) -> list[Fingerprint]:
+    """One :class:`Fingerprint` per image (a file or :class:`~artforge.imaging.ImageBytes`), in order; the first
+    unreadable one fails them all."""
     return fingerprint_all(paths, **home.settings.image_limits)

@@ -24,6 +24,7 @@ import numpy as np
 
 from artforge.chain.tokens import LiveReader
 from artforge.errors import ArtforgeError, BadInput, ExitCode
+from artforge.imaging import ImageBytes, ImageSource
 from artforge.matching import calibration as cal
 from artforge.matching import layer_store
 from artforge.matching.diffimage import render_diff, write_diff
@@ -282,7 +283,7 @@ def _write_diff(registry: Registry, report: DisputeReport, query: QueryLayers, o
     report.diff_path = str(write_diff(picture, out))
 
 
-def iter_verify(home: Home, paths: Sequence[str | Path], *, workers: int | None = None,
+def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None,
                 index: MatchIndex | None = None, diff: Path | None = None,
                 rpc_url: str | None = None) -> Iterator[DisputeReport | VerifyFailure]:
     """A dispute report per image, in input order, as each is ready (analysis runs on all cores).
@@ -291,7 +292,7 @@ def iter_verify(home: Home, paths: Sequence[str | Path], *, workers: int | None 
     with ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).
     A matched work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).
     """
-    path_list = [Path(p) for p in paths]
+    path_list = [p if isinstance(p, ImageBytes) else Path(p) for p in paths]
     tokens = LiveReader(home.settings.home, rpc_url)
     with home.registry() as registry:
         matcher = LayeredMatcher(index if index is not None else open_index(registry))
@@ -310,7 +311,7 @@ def iter_verify(home: Home, paths: Sequence[str | Path], *, workers: int | None 
                 yield report
 
 
-def verify_images(home: Home, paths: Sequence[str | Path], *, workers: int | None = None) -> list[DisputeReport]:
+def verify_images(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None) -> list[DisputeReport]:
     """Dispute reports for every image, or the first bad file's error (nothing is written)."""
     reports = []
     for item in iter_verify(home, paths, workers=workers):
