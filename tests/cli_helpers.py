@@ -27,7 +27,7 @@ def run_json(*args: str, input: str | None = None) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def run_process(*args: str, input: bytes | None = None, stdin: IO | int | None = None, timeout: float = 120,
+def run_process(*args: str, input: bytes | None = None, stdin: IO | int | None = None, timeout: float = 600,
                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python -m artforge ARGS`` as a real process (the environment's ARTFORGE_HOME), stdout and stderr as
     text; the timeout turns a hang into a failure (subprocess.TimeoutExpired) instead of a stuck suite."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -39,3 +40,14 @@ def test_no_module_is_over_the_size_limit() -> None:
     long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
     assert not long, f"split these modules (over {MAX_MODULE_LINES} lines): {long}"
+
+
+def test_time_limits_in_tests_only_guard_against_hangs() -> None:
+    """A test must not fail because the machine is slow (the demo test once hit its own 300 s limit on a busy
+    machine): every literal time limit in tests/ is a generous guard, 120 s or more; timing is for benchmarks/."""
+    pattern = re.compile(r"(?:timeout=|_wait_until\(.*, |time\.monotonic\(\) \+ )(\d+(?:\.\d+)?)")
+    tight = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            tight += [f"{path.name}:{number}: {line.strip()}" for value in pattern.findall(line) if float(value) < 120]
+    assert not tight, "time limits too tight for a busy machine:\n" + "\n".join(tight)

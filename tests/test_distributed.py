@@ -56,7 +56,7 @@ def test_two_processes_stay_in_sync(tmp_path: Path) -> None:
     processes = [context.Process(target=_worker, args=(rank, 2, port, str(tmp_path / "run"), queue)) for rank in range(2)]
     for process in processes:
         process.start()
-    results = sorted(queue.get(timeout=240) for _ in processes)
+    results = sorted(queue.get(timeout=600) for _ in processes)
     for process in processes:
         process.join(60)
         assert process.exitcode == 0

@@ -55,7 +55,7 @@ def fifo(tmp_path: Path) -> Path:
 def test_a_fifo_is_refused_without_blocking(registry: Path, fifo: Path, command: list[str]) -> None:
     before = registry_state(registry)
     # No writer ever opens the FIFO: an open() for reading would wait for one forever.
-    _refused(run_process(command[0], fifo, *command[1:], timeout=60), str(fifo), "FIFO")
+    _refused(run_process(command[0], fifo, *command[1:], timeout=600), str(fifo), "FIFO")
     assert registry_state(registry) == before
 
 
@@ -63,7 +63,7 @@ def test_a_fifo_is_refused_without_blocking(registry: Path, fifo: Path, command:
 @pytest.mark.parametrize("command", IMAGE_COMMANDS, ids=lambda c: c[0])
 def test_character_devices_are_refused(registry: Path, device: str, command: list[str]) -> None:
     before = registry_state(registry)
-    _refused(run_process(command[0], device, *command[1:], timeout=60), device, "character device")
+    _refused(run_process(command[0], device, *command[1:], timeout=600), device, "character device")
     assert registry_state(registry) == before
 
 
@@ -75,7 +75,7 @@ def test_a_unix_socket_is_refused(registry: Path, tmp_path: Path) -> None:
         server.listen()
         before = registry_state(registry)
         for command in IMAGE_COMMANDS:
-            _refused(run_process(command[0], path, *command[1:], timeout=60), "socket")
+            _refused(run_process(command[0], path, *command[1:], timeout=600), "socket")
         assert registry_state(registry) == before
     finally:
         server.close()
@@ -88,7 +88,7 @@ def test_an_oversized_file_is_refused_before_it_is_read(registry: Path, tmp_path
     before = registry_state(registry)
     for command in IMAGE_COMMANDS:
         # With a good image beside it, so a register batch is refused as a whole.
-        _refused(run_process(command[0], art(1), big, *command[1:], timeout=60), "over the", "byte limit")
+        _refused(run_process(command[0], art(1), big, *command[1:], timeout=600), "over the", "byte limit")
     assert registry_state(registry) == before
 
 
@@ -148,7 +148,7 @@ def test_endless_stdin_is_refused_without_reading_it_all(isolated_home: Path, wr
 
 def test_dev_zero_on_stdin(isolated_home: Path) -> None:
     with open("/dev/zero", "rb") as zeros:
-        _refused(run_process("verify", "-", stdin=zeros, timeout=60), "stdin", "line 1 is over")
+        _refused(run_process("verify", "-", stdin=zeros, timeout=600), "stdin", "line 1 is over")
 
 
 # --- The helper itself ----------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_read_regular_file_refuses_a_fifo_unopened(fifo: Path) -> None:
     # In a child with a deadline: an open() of the FIFO here would block this test for ever.
     code = ("import sys\nfrom artforge.fsutil import read_regular_file\nfrom artforge.errors import BadInput\n"
             f"try: read_regular_file({str(fifo)!r}, 100)\nexcept BadInput as exc: print(exc)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert "FIFO (named pipe), not a regular file" in result.stdout, result.stdout + result.stderr
 
 
@@ -193,6 +193,6 @@ def test_licence_texts_and_saved_checkpoints_are_read_as_bounded_regular_files(r
                                                                               source: str) -> None:
     path = fifo if source == "fifo" else Path(source)
     before = registry_state(registry)
-    _refused(run_process("license", "add", "LicenseRef-Endless", "--text", path, timeout=60), str(path))
-    _refused(run_process("audit", "--against", path, timeout=60), str(path))
+    _refused(run_process("license", "add", "LicenseRef-Endless", "--text", path, timeout=600), str(path))
+    _refused(run_process("audit", "--against", path, timeout=600), str(path))
     assert registry_state(registry) == before

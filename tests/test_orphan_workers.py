@@ -76,8 +76,8 @@ def test_pool_workers_die_with_a_killed_register(isolated_home: Path, tmp_path: 
         workers = _children(parent.pid)
         assert parent.poll() is None, "register finished before it could be killed: give it more images"
         os.kill(parent.pid, signal.SIGKILL)  # the parent only, not its process group
-        parent.wait(timeout=30)
-        assert _wait_until(lambda: not any(_alive(pid) for pid in workers), 5), \
+        parent.wait(timeout=300)
+        assert _wait_until(lambda: not any(_alive(pid) for pid in workers), 120), \
             f"workers outlived their parent: {sorted(pid for pid in workers if _alive(pid))}"
     finally:
         if parent.poll() is None:
@@ -110,7 +110,7 @@ def test_the_polling_fallback_ends_an_orphan() -> None:
         assert _alive(child)
         process.kill()
         process.wait()
-        assert _wait_until(lambda: not _alive(child), 5), "the watched child outlived its parent"
+        assert _wait_until(lambda: not _alive(child), 120), "the watched child outlived its parent"
     finally:
         if _alive(child):
             os.kill(child, signal.SIGKILL)

@@ -90,7 +90,7 @@ def run_verifier(chain: SimpleNamespace, document=None, *args: str, stdin: bytes
         path.write_bytes(raw if raw is not None else json.dumps(document, ensure_ascii=False).encode())
         target = str(path)
     return subprocess.run([sys.executable, str(SCRIPT), target, *args], input=stdin, capture_output=True,
-                          env=env, timeout=60)
+                          env=env, timeout=600)
 
 
 def lines(result: subprocess.CompletedProcess) -> list[str]:
@@ -137,7 +137,7 @@ def test_ids_match_artforge(chain):
 def test_history_envelope_on_stdin(chain):
     env = {**os.environ, "ARTFORGE_HOME": str(chain.root / "home")}
     history = subprocess.run([sys.executable, "-m", "artforge", "history", chain.work_id, "--json"],
-                             capture_output=True, env=env, timeout=60)
+                             capture_output=True, env=env, timeout=600)
     assert history.returncode == 0, history.stderr.decode()
     assert json.loads(history.stdout)["data"]["records"] == chain.records
     result = run_verifier(chain, None, "--public-key", chain.alice.public_key, stdin=history.stdout)
