@@ -26,7 +26,6 @@ from artforge.generation.models.text import Vocabulary
 from artforge.generation.recipes import ModelSpec, OptimConfig, Recipe, build_recipe
 from artforge.version import __version__
 
-RECORD_CHUNK = "artforge:record"
 MAX_IMAGES = 10_000
 
 

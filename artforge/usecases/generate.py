@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from PIL import Image
 
-from artforge.fsutil import atomic_write
 from artforge.generation import sampling
 from artforge.generation.quality import QualityReport, evaluate_checkpoint
 from artforge.generation.recipes import OptimConfig
@@ -65,9 +63,9 @@ def generate_and_register(home: Home, checkpoint: str | Path, out_dir: str | Pat
                           prefix: str = "img") -> sampling.GenerateResult:
     """Generate, then register every image with origin ``generated`` in one transaction.
 
-    The licence and key are checked before anything is written.  Each PNG then gets its record id in a
-    ``artforge:record`` text chunk; the record's ``file_sha256`` is that of the PNG as first written (the
-    chunk cannot hold the hash of the file it is in), and the pixel hash identifies the file either way.
+    The licence and key are checked before anything is written.  The files are left as registered: the
+    record's ``file_sha256`` is that of the PNG the user receives (a record id written into the file
+    afterwards would change its hash, and no file can hold the hash of itself); ``verify`` finds the record.
     """
     with home.registry() as registry:
         registry.licence(licence_id)
@@ -82,8 +80,5 @@ def generate_and_register(home: Home, checkpoint: str | Path, out_dir: str | Pat
         registered = register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name)
     for item, work in zip(result.images, registered):
         item.work_id = work.work_id
-        with Image.open(item.path) as picture:
-            picture.load()
-            atomic_write(Path(item.path), sampling.png_bytes(picture, {sampling.RECORD_CHUNK: work.work_id}))
     result.registered = True
     return result
