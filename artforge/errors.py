@@ -2,7 +2,9 @@
 
 Library code raises a subclass of :class:`ArtforgeError`; the CLI turns it into ``Error: <message>`` on
 stderr and the class's ``exit_code`` in exactly one place (``artforge.cli.output``).  Messages are one line
-and never carry key material or passphrases.
+and never carry key material or passphrases.  They name the caller's parameters in backticks, as a Python
+caller knows them (`` `truncation` must be in (0, 1]``, ``use `label=N` ``); the CLI shows its options there
+instead (``--truncation``, ``--label N``), so no library message speaks of command-line flags.
 """
 
 from __future__ import annotations

@@ -51,3 +51,21 @@ def test_time_limits_in_tests_only_guard_against_hangs() -> None:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             tight += [f"{path.name}:{number}: {line.strip()}" for value in pattern.findall(line) if float(value) < 120]
     assert not tight, "time limits too tight for a busy machine:\n" + "\n".join(tight)
+
+
+def test_library_errors_do_not_speak_of_command_line_flags() -> None:
+    """A Python caller has parameters, not flags: the library writes `name` (artforge.errors), the CLI shows
+    --name (artforge.cli.output.cli_wording).  A command to run ('artforge index rebuild --images') may stay."""
+    flag = re.compile(r"(?<![\w'`-])--[a-z][a-z0-9-]*")
+    found = []
+    for path in sorted((ROOT / "artforge").rglob("*.py")):
+        if "cli" in path.relative_to(ROOT / "artforge").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Raise) and node.exc is not None) and not (
+                    isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("check_env_name", "check_address")):
+                continue
+            text = "".join(n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+            if flag.search(text) and not re.search(r"artforge [a-z]", text):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text[:100]}")
+    assert not found, "library errors naming CLI flags:\n" + "\n".join(found)

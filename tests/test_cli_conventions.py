@@ -58,3 +58,31 @@ def test_commands_that_keep_files_refuse_image_bytes_clearly(art) -> None:
     result = run("register", "-", "--license", "CC0-1.0", input=art(1).read_bytes())
     assert result.exit_code == 2 and result.stderr.startswith("Error: stdin holds an image")
     assert result.stderr.count("\n") == 1 and json.loads(run("list", "--json").stdout)["data"] == []
+
+
+def test_library_errors_name_parameters_and_the_cli_names_options(art, monkeypatch) -> None:
+    """The library said '--passphrase-env' to Python callers; it names parameters, the CLI shows options."""
+    import pytest
+
+    from artforge.errors import SigningKeyError, UsageError
+    from artforge.usecases.home import Home
+    from artforge.usecases.licensing import grant_licence
+
+    run("init", "--no-encrypt")
+    work_id = run("register", art(1), "--license", "CC0-1.0").stdout.strip()
+    refused = run("license", "grant", work_id, "--to", "A", "--terms", "t", "--until", "soon")
+    assert refused.exit_code == 2 and refused.stderr == "Error: --until 'soon' is not a date (YYYY-MM-DD)\n"
+    with pytest.raises(UsageError, match="^`until` 'soon' is not a date"):
+        grant_licence(Home(), work_id, grantee="A", terms="t", until="soon")
+
+    monkeypatch.setenv("SECRET_FOR_TEST", "pw")
+    assert run("keys", "create", "locked", "--passphrase-env", "SECRET_FOR_TEST").exit_code == 0
+    monkeypatch.delenv("ARTFORGE_PASSPHRASE", raising=False)
+    with pytest.raises(SigningKeyError) as caught:
+        Home().signer("locked")
+    assert "`passphrase`" in str(caught.value) and "--" not in str(caught.value)
+    shown = run("register", art(2), "--key", "locked", "--license", "CC0-1.0")
+    assert shown.exit_code == 7 and "--passphrase-env VAR" in shown.stderr
+
+    stylized = run("stylize", art(1), "--out", "x.png")  # neither a STYLE picture nor --model: an argument
+    assert stylized.exit_code == 2 and "give a STYLE picture, or --model" in stylized.stderr

@@ -61,7 +61,8 @@ def test_init_keeps_the_base_architecture_and_names_what_differs(tmp_path: Path)
                          init=base.checkpoint, out=str(tmp_path / "t"))
     with pytest.raises(UsageError) as refused:
         Trainer(config, given={"model", "image_size", "data", "init", "steps"})
-    assert "--model vae (the base's: dcgan)" in str(refused.value) and "--size 32 (the base's: 16)" in str(refused.value)
+    assert "`model` vae (the base's: dcgan)" in str(refused.value)
+    assert "`image_size` 32 (the base's: 16)" in str(refused.value)
 
 
 def test_a_class_conditioned_base_fine_tunes_on_folders_named_after_its_classes(tmp_path: Path) -> None:
@@ -101,5 +102,5 @@ def test_the_shipped_base_models_are_recorded_generate_and_fine_tune(tmp_path: P
                               out=str(tmp_path / "tuned")))
     parent = load_checkpoint(tuned.checkpoint).data["parent"]
     assert parent["checkpoint_sha256"] == records["dcgan-digits"]["sha256"] and parent["family"] == "dcgan"
-    with pytest.raises(BadInput, match="no training state to resume; start a new run from it with --init"):
+    with pytest.raises(BadInput, match="no training state to resume; start a new run from it with `init`"):
         Trainer(TrainConfig(steps=1, out=str(tmp_path / "r")), resume="builtin:dcgan-digits")

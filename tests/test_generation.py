@@ -55,7 +55,7 @@ def test_truncation_and_conditions(checkpoints) -> None:
     assert images.shape == (2, 1, 16, 16)
     with pytest.raises(UsageError, match="out of range"):
         sample(label_model, [0], label=10)
-    with pytest.raises(UsageError, match="give --label"):
+    with pytest.raises(UsageError, match="give `label`"):
         sample(label_model, [0])
     text_model = load_model(checkpoints["text"])
     red, blue = sample(text_model, [0], prompt="a red circle on black"), sample(text_model, [0], prompt="a blue circle on black")

@@ -158,8 +158,8 @@ def test_resume_refuses_every_option_that_differs_from_the_checkpoint(tmp_path: 
     with pytest.raises(UsageError) as refused:
         Trainer(other, resume=first.checkpoint, given={"data", "image_size", "steps"})
     message = str(refused.value)
-    assert "--data (the checkpoint's: builtin:digits)" in message and "--size (the checkpoint's: 16)" in message
-    assert "--model" not in message  # the same model: not a conflict
+    assert "`data` (the checkpoint's: builtin:digits)" in message and "`image_size` (the checkpoint's: 16)" in message
+    assert "`model`" not in message  # the same model: not a conflict
     # How long, where and how often to write are the caller's to change when resuming.
     resumed = train(tiny(tmp_path, steps=4, checkpoint_every=100, sample_every=1), resume=first.checkpoint)
     assert resumed.step == 4 and len(list((Path(resumed.run_dir) / "samples").iterdir())) >= 3
@@ -175,7 +175,7 @@ def test_a_folder_smaller_than_a_batch_trains_in_one_batch_unless_a_batch_was_as
     assert result.step == 2 and any("batches of 12" in note for note in result.notes)
     assert load_checkpoint(result.checkpoint).data["train_config"]["batch_size"] == 12
     assert config.batch_size == 64  # the caller's config is left as it was
-    with pytest.raises(BadInput, match="give --batch-size 12 or less"):
+    with pytest.raises(BadInput, match="give `batch_size` 12 or less"):
         Trainer(config, given={"batch_size"})
 
 

@@ -131,7 +131,7 @@ def start(home: Path, port: int = DEFAULT_PORT) -> tuple[LocalNode, bool]:
     if not 0 < port < 65536:
         raise UsageError(f"port {port} is out of range")
     if _listening(port):
-        raise ChainError(f"port {port} on 127.0.0.1 is in use; choose another with --port")
+        raise ChainError(f"port {port} on 127.0.0.1 is in use; choose another `port`")
     binary = find_anvil()
     directory = ensure_private_dir(node_dir(home))
     state, log = directory / "state.json", directory / "anvil.log"

@@ -41,26 +41,26 @@ class ChainTarget:
 
     def __post_init__(self) -> None:
         if self.key_env is not None:  # checked however the target is made; a key given here is never shown
-            check_env_name(self.key_env, "--key-env")
+            check_env_name(self.key_env, "`key_env`")
 
     @classmethod
     def from_options(cls, chain: str | None, rpc_url: str | None, key_env: str | None) -> "ChainTarget":
         """Check the ``--chain`` / ``--rpc`` / ``--key-env`` combination."""
         if rpc_url and chain not in (None, "rpc"):
-            raise UsageError("give either --chain or --rpc, not both")
+            raise UsageError("give either `chain` or `rpc`, not both")
         kind = "rpc" if rpc_url else (chain or "memory")
         if kind not in CHAIN_KINDS or (kind == "rpc" and not rpc_url):
             # A word is quoted back; anything else may be an RPC URL with its API key, given to the wrong option.
             shown = f" {kind!r}" if re.fullmatch(r"[A-Za-z0-9_-]{1,32}", kind) else ""
-            raise UsageError(f"unknown chain{shown}: use --chain memory, --chain local or --rpc URL")
+            raise UsageError(f"unknown chain{shown}: use `chain=memory`, `chain=local` or `rpc=URL`")
         if kind == "rpc":
             parts = urlsplit(rpc_url)
             if parts.scheme not in ("http", "https") or not parts.hostname or _port(parts) is False:
-                raise UsageError("--rpc takes an http(s) URL, e.g. http://127.0.0.1:8545")
+                raise UsageError("`rpc` takes an http(s) URL, e.g. http://127.0.0.1:8545")
             if not key_env:
-                raise UsageError("--rpc needs --key-env NAME: the environment variable holding the signing key")
+                raise UsageError("`rpc` needs `key_env=NAME`: the environment variable holding the signing key")
         if key_env and kind == "memory":
-            raise UsageError("--key-env is for --chain local or --rpc; the in-process chain has its own accounts")
+            raise UsageError("`key_env` is for `chain=local` or `rpc`; the in-process chain has its own accounts")
         return cls(kind, rpc_url, key_env)
 
     @property
@@ -183,7 +183,7 @@ def connect(target: ChainTarget, local_url: str | None = None, default_key: byte
         w3 = Web3(_http_provider(url, target.label))
         key = _key_from_env(target.key_env) if target.key_env else default_key
         if key is None:
-            raise UsageError("no signing key: give --key-env NAME")
+            raise UsageError("no signing key: give `key_env=NAME`")
     account = Account.from_key(key)
     try:
         chain_id = int(w3.eth.chain_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from typer._click.globals import get_current_context  # Typer's own copy of Click
 
 from artforge.errors import ArtforgeError, ExitCode
 
@@ -168,7 +169,38 @@ def _emit_stream(command_name: str, json_mode: bool, outcome: Outcome) -> ExitCo
     return max(codes, default=ExitCode.OK)
 
 
+# The library names its parameters in backticks (`truncation`, `label=N`: see artforge.errors); on the command
+# line they are options.  Where the option's name is not the parameter's, it is named here.
+_OPTION_OF_PARAMETER = {"passphrase": "--passphrase-env VAR", "allow_noncommercial": "--allow-noncommercial-token",
+                        "licence_id": "--license", "image_size": "--size", "model_options": "--width",
+                        "optim": "--augment/--ema-decay/--lr"}
+_PARAMETER = re.compile(r"`([a-z_][a-z0-9_]*)(?:=([^`\s]+))?`")
+
+
+def cli_wording(message: str) -> str:
+    """A library message in the command line's words: `` `name` `` -> the running command's option for it
+    (``--name``, or ``NAME`` for an argument), `` `name=value` `` -> ``--name value``."""
+    context = get_current_context(silent=True)
+    params = {p.name: p for p in context.command.params} if context is not None else {}
+
+    def option(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        param = params.get(name)
+        if name in _OPTION_OF_PARAMETER:
+            shown = _OPTION_OF_PARAMETER[name]
+        elif param is not None and not getattr(param, "opts", [""])[0].startswith("-"):
+            shown = name.upper()  # a positional argument: its metavar
+        elif param is not None:
+            shown = max(param.opts, key=len)
+        else:
+            shown = "--" + name.replace("_", "-")
+        return f"{shown} {value}" if value else shown
+
+    return _PARAMETER.sub(option, message)
+
+
 def _fail(command_name: str, json_mode: bool, code: ExitCode, kind: str, message: str) -> None:
+    message = cli_wording(message)
     error_line(message)
     if json_mode:
         write_json(envelope(command_name, None, code, [{"type": kind, "message": message}]))

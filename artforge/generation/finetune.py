@@ -21,7 +21,7 @@ import torch
 from artforge.errors import UsageError
 from artforge.generation.data import ImageDataset
 from artforge.generation.model_checkpoint import Checkpoint
-from artforge.generation.train_config import OPTION_OF, TrainConfig
+from artforge.generation.train_config import TrainConfig
 
 FINE_TUNE_LR_SCALE = 0.5
 
@@ -32,12 +32,12 @@ def base_config(config: TrainConfig, base: Checkpoint, chosen: set[str]) -> Trai
     spec = base.spec
     wanted = {"model": spec["family"], "image_size": spec["config"]["image_size"],
               "channels": spec["config"]["channels"]}
-    clashes = [f"{OPTION_OF[name]} {getattr(config, name)} (the base's: {value})" for name, value in wanted.items()
+    clashes = [f"`{name}` {getattr(config, name)} (the base's: {value})" for name, value in wanted.items()
                if name in chosen and getattr(config, name) != value]
     if "model_options" in chosen and config.model_options:
-        clashes.append("--width (the base's architecture is kept)")
+        clashes.append("`model_options` (the base's architecture is kept)")
     if clashes:
-        raise UsageError(f"--init keeps the base model's architecture, and these differ from it: {'; '.join(clashes)}")
+        raise UsageError(f"`init` keeps the base model's architecture, and these differ from it: {'; '.join(clashes)}")
     tuned = replace(config, model=wanted["model"], image_size=wanted["image_size"], channels=wanted["channels"],
                     model_options={})
     tuned.optim = config.optim.for_family(tuned.model)

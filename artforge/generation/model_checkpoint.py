@@ -82,7 +82,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if missing:
         raise BadInput(f"{path}: no such checkpoint")
     if folder:
-        raise BadInput(f"{path}: is a folder; give a checkpoint file (or --resume latest)")
+        raise BadInput(f"{path}: is a folder; give a checkpoint file (or `resume=latest`)")
     raw = read_regular_file(path, MAX_CHECKPOINT_BYTES, "a checkpoint")  # not a FIFO or /dev/zero
     try:
         data = torch.load(io.BytesIO(raw), map_location=map_location, weights_only=True)

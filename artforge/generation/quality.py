@@ -230,7 +230,7 @@ def evaluate_checkpoint(checkpoint_path: str | Path, samples: int = 1000, seed: 
     captions, and a per-condition classifier accuracy where the feature net knows the classes.
     """
     if not 2 <= samples <= MAX_IMAGES:
-        raise UsageError(f"--samples must be between 2 and {MAX_IMAGES}")
+        raise UsageError(f"`samples` must be between 2 and {MAX_IMAGES}")
     if batch_size < 1 or kid_subsets < 1 or kid_subset_size < 2:
         raise UsageError("batch size, KID subsets and KID subset size must be positive (subset size >= 2)")
     notes: list[str] = []

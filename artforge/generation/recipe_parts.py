@@ -85,7 +85,7 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     if amp == "off":
         return None
     if amp not in ("auto", "bf16"):
-        raise UsageError(f"unknown --amp {amp!r}: use auto, bf16 or off")
+        raise UsageError(f"unknown `amp` {amp!r}: use auto, bf16 or off")
     if device.type == "cpu":
         # oneDNN also reports bf16 on AVX-512 CPUs that only emulate it, where it runs 2x slower than
         # fp32 (measured); only AVX-512 BF16 or AMX count.  These checks are private torch APIs.

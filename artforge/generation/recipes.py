@@ -281,7 +281,7 @@ def spec_for(family: str, dataset_info: dict, *, vocabulary: list[str] | None = 
         if condition not in ("auto", "label", "text"):
             raise UsageError(f"unknown condition {condition!r}: use auto, label or text")
         if condition == "text" and not vocabulary:
-            raise UsageError("--condition text needs captions (captions.csv, or builtin:shapes)")
+            raise UsageError("`condition=text` needs captions (captions.csv, or builtin:shapes)")
         encoder = overrides.pop("encoder", "slots")
         extra = {}
         if vocabulary and condition != "label":

@@ -98,21 +98,21 @@ class LoadedModel:
         mode = self.condition.mode
         if mode == "none":
             if label is not None or prompt is not None:
-                raise UsageError(f"this {self.family} model is unconditional: drop --label/--prompt")
+                raise UsageError(f"this {self.family} model is unconditional: drop `label`/`prompt`")
             return None
         if mode == "label":
             if prompt is not None:
-                raise UsageError("this model is conditioned on classes: use --label N, not --prompt")
+                raise UsageError("this model is conditioned on classes: use `label=N`, not `prompt`")
             if label is None:
-                raise UsageError(f"give --label 0..{self.condition.num_classes - 1} "
+                raise UsageError(f"give `label` 0..{self.condition.num_classes - 1} "
                                  f"({', '.join(self.condition.class_names)})")
             if not 0 <= label < self.condition.num_classes:
                 raise UsageError(f"label {label} is out of range 0..{self.condition.num_classes - 1}")
             return torch.full((count,), label, dtype=torch.int64)
         if label is not None:
-            raise UsageError("this model is conditioned on text: use --prompt, not --label")
+            raise UsageError("this model is conditioned on text: use `prompt`, not `label`")
         if not prompt:
-            raise UsageError("this model needs --prompt (words from its training captions)")
+            raise UsageError("this model needs `prompt` (words from its training captions)")
         return self.vocabulary.batch([prompt] * count)
 
     def prompt_notes(self, prompt: str | None) -> list[str]:
@@ -147,7 +147,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
 def noise_for_seeds(seeds: list[int], z_dim: int, truncation: float = 1.0) -> torch.Tensor:
     """One noise vector per seed, independent of the others."""
     if not 0 < truncation <= 1.0:
-        raise UsageError("--truncation must be in (0, 1]")
+        raise UsageError("`truncation` must be in (0, 1]")
     return torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(s)) for s in seeds]) * truncation
 
 
@@ -235,7 +235,7 @@ def generate_images(checkpoint: str | Path, out_dir: str | Path, seeds: list[int
     if not seeds:
         raise UsageError("no images to generate")
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", prefix):
-        raise UsageError("--prefix may only hold letters, digits, '.', '_' and '-'")
+        raise UsageError("`prefix` may only hold letters, digits, '.', '_' and '-'")
     model = load_model(checkpoint, device)
     images = sample(model, seeds, label=label, prompt=prompt, truncation=truncation)
     folder = Path(out_dir)
@@ -254,7 +254,7 @@ def interpolate(checkpoint: str | Path, seed_a: int, seed_b: int, frames: int, o
                 frame_ms: int = 80) -> list[str]:
     """Frames between two seeds (slerp in noise space): a GIF when ``out`` ends in .gif, else PNG frames."""
     if not 2 <= frames <= 1000:
-        raise UsageError("--frames must be between 2 and 1000")
+        raise UsageError("`frames` must be between 2 and 1000")
     model = load_model(checkpoint)
     a, b = noise_for_seeds([seed_a, seed_b], model.recipe.z_dim, truncation)
     z = torch.stack([slerp(a, b, i / (frames - 1)) for i in range(frames)])

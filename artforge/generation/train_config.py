@@ -18,12 +18,11 @@ from artforge.generation.recipes import OptimConfig
 RUN_CONTROL = ("steps", "epochs", "time_budget", "out", "device", "sample_every", "checkpoint_every", "log_every",
                "keep_checkpoints")
 # Each field that makes a run what it is, and the `artforge train` parameters that set it: the CLI finds
-# which fields the user chose from it, and the messages name the options the user typed.
+# which fields the user chose from it.  Messages name the fields (`image_size`); the CLI shows its options.
 RUN_OPTIONS = {"model": ("model",), "data": ("data",), "image_size": ("size",), "channels": ("channels",),
                "batch_size": ("batch_size",), "seed": ("seed",), "data_limit": ("data_limit",),
                "condition": ("condition",), "model_options": ("width",), "optim": ("augment", "ema_decay", "lr"),
                "init": ("init",)}
-OPTION_OF = {field: "/".join("--" + name.replace("_", "-") for name in names) for field, names in RUN_OPTIONS.items()}
 
 
 @dataclass
@@ -77,11 +76,11 @@ def chosen_fields(config: TrainConfig) -> set[str]:
 
 def refuse_resume_conflicts(saved: TrainConfig, config: TrainConfig, chosen: Collection[str]) -> None:
     """Raise :class:`UsageError` naming every chosen option that differs from the checkpoint's run."""
-    conflicts = [name for name in OPTION_OF if name in chosen and getattr(config, name) != getattr(saved, name)]
+    conflicts = [name for name in RUN_OPTIONS if name in chosen and getattr(config, name) != getattr(saved, name)]
     if conflicts:
-        shown = "; ".join(f"{OPTION_OF[name]} (the checkpoint's: {_shown(getattr(saved, name))})" for name in conflicts)
-        raise UsageError(f"--resume continues a run as it was trained, and these differ from it: {shown}; "
-                         "to start from this checkpoint on other data, use --init CHECKPOINT in a new run")
+        shown = "; ".join(f"`{name}` (the checkpoint's: {_shown(getattr(saved, name))})" for name in conflicts)
+        raise UsageError(f"`resume` continues a run as it was trained, and these differ from it: {shown}; "
+                         "to start from this checkpoint on other data, use `init=CHECKPOINT` in a new run")
 
 
 def _shown(value: object) -> str:

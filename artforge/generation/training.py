@@ -161,7 +161,7 @@ class Trainer:
         fitted = images - images % world
         if asked or fitted < 2:
             raise BadInput(f"{self.config.data}: {images} images, fewer than one batch of {self.config.batch_size}"
-                           + (f": give --batch-size {fitted} or less" if fitted >= 2 else ""))
+                           + (f": give `batch_size` {fitted} or less" if fitted >= 2 else ""))
         self.notes.append(f"{self.config.data} has {images} images, fewer than a batch of {self.config.batch_size}: "
                           f"training in batches of {fitted}")
         self.config.batch_size = fitted
@@ -172,7 +172,7 @@ class Trainer:
         path = latest_checkpoint(self.run_dir) if resume == "latest" else Path(resume)
         checkpoint = load_checkpoint(path, map_location=self.device)
         if "train_config" not in checkpoint.data or "optimizers" not in checkpoint.data:
-            raise BadInput(f"{path}: checkpoint has no training state to resume; start a new run from it with --init")
+            raise BadInput(f"{path}: checkpoint has no training state to resume; start a new run from it with `init`")
         return checkpoint
 
     def _vocabulary(self, checkpoint) -> Vocabulary | None:

@@ -208,7 +208,7 @@ class KeyStore:
             secret = passphrase() if passphrase is not None else None
             if not secret:
                 raise SigningKeyError(
-                    f"key {name!r} is encrypted: give its passphrase (--passphrase-env VAR, or run on a terminal)"
+                    f"key {name!r} is encrypted: give its `passphrase` (or run on a terminal)"
                 )
         try:
             private_key = serialization.load_pem_private_key(pem, password=secret)

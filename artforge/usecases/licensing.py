@@ -138,7 +138,7 @@ def grant_licence(home: Home, work_ref: str, grantee: str, terms: str, until: st
         try:
             until = date.fromisoformat(until).isoformat()
         except ValueError:
-            raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
+            raise UsageError(f"`until` {until!r} is not a date (YYYY-MM-DD)") from None
     with home.registry() as registry:
         signer = _owner_signer(home, signed_work(registry, work_ref), key_name)
         with registry.transaction():

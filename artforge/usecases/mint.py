@@ -103,11 +103,11 @@ def resolve_work_and_image(registry: Registry, home: Home, reference: str, image
         if not owned:
             raise NotFound(f"{reference}: not a registered image; register it first (artforge register)")
         if len({w.id for w in owned}) > 1:
-            raise UsageError(f"{reference}: several works have these pixels; name one by id and give --image")
+            raise UsageError(f"{reference}: several works have these pixels; name one by id and give `image`")
         return owned[0], data
     work = registry.resolve_work(reference)
     if image is None:
-        raise UsageError("give the registered image with --image (the token names the image by its IPFS CID, "
+        raise UsageError("give the registered image as `image` (the token names the image by its IPFS CID, "
                          "and the registry keeps fingerprints, not pixels)")
     data, file_sha, pixels = _image_bytes(image, home)
     if pixels != work.pixel_sha256:
@@ -127,9 +127,9 @@ def _is_file(path: Path) -> bool:
 def _check_request(request: MintRequest) -> tuple[str | None, str | None]:
     """Check the options before anything else; returns ``--to`` and ``--royalty-to`` in checksum form."""
     if not 0 <= request.royalty_bps <= MAX_ROYALTY_BPS:
-        raise UsageError(f"--royalty-bps must be 0-{MAX_ROYALTY_BPS} (basis points: 500 = 5%)")
-    to = check_address(request.to, "--to") if request.to is not None else None
-    royalty_to = check_address(request.royalty_to, "--royalty-to") if request.royalty_to is not None else None
+        raise UsageError(f"`royalty_bps` must be 0-{MAX_ROYALTY_BPS} (basis points: 500 = 5%)")
+    to = check_address(request.to, "`to`") if request.to is not None else None
+    royalty_to = check_address(request.royalty_to, "`royalty_to`") if request.royalty_to is not None else None
     return to, royalty_to
 
 
@@ -155,7 +155,7 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
     if not details.licence.terms.commercial and not request.allow_noncommercial:
         raise LicenceForbids(
             f"work {work.id[:12]} is licensed {details.licence.id}, which forbids commercial use; a token "
-            f"can be sold, so pass --allow-noncommercial-token to mint it anyway (the licence stays in "
+            f"can be sold, so pass `allow_noncommercial` to mint it anyway (the licence stays in "
             f"its metadata)")
     metadata = build_metadata(details.work, details.licence, details.records[0],
                               details.records[0].payload["signer"]["public_key"], image)

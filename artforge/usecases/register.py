@@ -132,7 +132,7 @@ def register_images(
     if title is not None:
         title = _clean_title(title)
         if len(paths) > 1:
-            raise UsageError("--title names one image; register several without it (titles default to file names)")
+            raise UsageError("`title` names one image; register several without it (titles default to file names)")
     path_list = [Path(p) for p in paths]
     with home.registry() as registry:
         registry.licence(licence_id)  # fail on an unknown licence before any work is done

@@ -114,7 +114,7 @@ def stylize(content: str | Path, style: str | Path | None, out: str | Path, *, m
     config = config or GatysConfig()
     network = load_style_network(model) if model else None
     if network is None and style is None:
-        raise UsageError("give a STYLE picture, or --model with a trained style network")
+        raise UsageError("give a `style` picture, or `model` with a trained style network")
     style_tensor = load_photo(style) if style is not None else None
     style_sha = file_sha256(Path(style)) if style is not None else network.style.get("sha256", "")
     if network is not None and style is not None and style_sha != network.style.get("sha256"):

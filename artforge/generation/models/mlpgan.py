@@ -81,4 +81,4 @@ class MLPDiscriminator(nn.Module):
 
 def _unconditional(condition: Condition | None) -> None:
     if condition is not None and condition.mode != "none":
-        raise ValueError("the MLP GAN is unconditional: use --model cgan for labels or prompts")
+        raise ValueError("the MLP GAN is unconditional: use `model=cgan` for labels or prompts")
