@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from chain_helpers import GENERIC_ABI, anvil_or_skip, free_port
-from cli_helpers import run, run_json
+from cli_helpers import click_command, run, run_json
 
 from artforge.chain import localnode
 from artforge.chain.localnode import ANVIL_DEV_KEY
@@ -260,3 +260,44 @@ def _artifact_abi() -> list[dict]:
     from artforge.chain.artifact import load_artifact
 
     return load_artifact().abi
+
+
+def test_deploy_and_mint_name_a_passphrase_option_they_have(art, isolated_home, monkeypatch) -> None:
+    """Deploying and minting on a chain that lasts sign the log: with encrypted keys and no terminal, the error
+    named --passphrase-env, which neither command had.  Now both do, and then succeed."""
+    anvil_or_skip(monkeypatch)
+    monkeypatch.setenv("ARTFORGE_TEST_PW", "correct horse")
+    monkeypatch.delenv("ARTFORGE_PASSPHRASE", raising=False)
+    assert run("init", "--passphrase-env", "ARTFORGE_TEST_PW").exit_code == 0
+    path = art(1)
+    assert run("register", path, "--license", "CC-BY-4.0", "-q", "--passphrase-env", "ARTFORGE_TEST_PW").exit_code == 0
+    assert run("chain", "up", "--port", free_port()).exit_code == 0
+    try:
+        for command in (("chain", "deploy"), ("mint", path, "--chain", "local")):
+            refused = run(*command)
+            assert refused.exit_code == 7 and "--passphrase-env" in refused.stderr, refused.stderr
+            words = command[:2] if command[0] == "chain" else command[:1]
+            assert "--passphrase-env" in {o for p in click_command(words).params for o in getattr(p, "opts", [])}
+            if command[0] == "chain":
+                deployed = run(*command, "--passphrase-env", "ARTFORGE_TEST_PW")
+                assert deployed.exit_code == 0, deployed.stderr
+        minted = run("mint", path, "--chain", "local", "--passphrase-env", "ARTFORGE_TEST_PW")
+        assert minted.exit_code == 0, minted.stderr
+    finally:
+        run("chain", "down")
+        localnode.stop(isolated_home)
+
+
+def test_chain_up_finds_the_anvil_make_installed(home, monkeypatch) -> None:
+    """`chain up` failed after `make test` unless ARTFORGE_ANVIL was set; the checkout's anvil is found."""
+    if not localnode.CHECKOUT_ANVIL.exists():
+        pytest.skip("no anvil in tools/anvil (make anvil)")
+    monkeypatch.delenv("ARTFORGE_ANVIL", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # an anvil on PATH would hide the checkout's
+    assert localnode.find_anvil().startswith(str(localnode.CHECKOUT_ANVIL.parents[1]))  # (its native binary)
+    result = run("chain", "up", "--port", free_port())
+    try:
+        assert result.exit_code == 0, result.stderr
+    finally:
+        run("chain", "down")
+        localnode.stop(home.settings.home)

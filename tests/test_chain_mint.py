@@ -171,3 +171,14 @@ def test_chain_up_without_anvil_says_how_to_install_it(home, monkeypatch, tmp_pa
     assert result.exit_code == 13 and "npm install -g @foundry-rs/anvil" in result.stderr
     status = run_json("chain", "status")[1]["data"]
     assert status["running"] is False and status["deployments"] == []
+
+
+def test_royalties_go_to_the_artist_not_to_the_buyer(home, art) -> None:
+    """The royalty receiver defaulted to `--to` (the buyer); it is the minting account, the artist's."""
+    session = connect(ChainTarget("memory"))
+    path = art(1)
+    assert run("register", path, "--license", "CC0-1.0", "-q").exit_code == 0
+    buyer = "0x" + "be" * 20
+    minted = mint_work(home, MintRequest(str(path), to=buyer), ChainTarget(), session=session)
+    assert minted.token.recipient.lower() == buyer
+    assert minted.token.royalty_receiver == session.address != minted.token.recipient

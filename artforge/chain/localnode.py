@@ -5,7 +5,7 @@ PID is still that anvil), ``status`` says whether it runs.  anvil dumps its stat
 seconds while it runs, and loads it on start, so tokens minted today are there tomorrow.
 
 anvil comes from npm (``@foundry-rs/anvil``, which ships the binary); ``$ARTFORGE_ANVIL`` names it, else it
-is looked up on PATH.
+is looked up on PATH, else in this source checkout's ``tools/anvil`` (where ``make anvil`` puts it).
 """
 
 from __future__ import annotations
@@ -65,10 +65,15 @@ def _node_file(home: Path) -> Path:
     return node_dir(home) / "node.json"
 
 
+# Where `make anvil` (run by `make test`) installs it in a source checkout, beside the package.
+CHECKOUT_ANVIL = Path(__file__).resolve().parents[2] / "tools" / "anvil" / "node_modules" / ".bin" / "anvil"
+
+
 def find_anvil() -> str:
-    """Path of the anvil binary: ``$ARTFORGE_ANVIL``, else ``anvil`` on PATH."""
+    """Path of the anvil binary: ``$ARTFORGE_ANVIL``, else ``anvil`` on PATH, else the one ``make anvil``
+    installed in this source checkout."""
     named = os.environ.get(ANVIL_ENV)
-    found = named or shutil.which("anvil")
+    found = named or shutil.which("anvil") or (str(CHECKOUT_ANVIL) if CHECKOUT_ANVIL.exists() else None)
     if not found or not Path(found).exists():
         where = f"{ANVIL_ENV}={named} does not exist" if named else "anvil is not on PATH"
         raise ChainError(f"{where}: install it with 'npm install -g {ANVIL_PACKAGE}' or set {ANVIL_ENV}")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from artforge.cli.options import JsonOpt, QuietOpt, make_home
+from artforge.cli.options import JsonOpt, PassphraseEnvOpt, QuietOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
 from artforge.usecases.chain_setup import (
     DEFAULT_PORT,
@@ -45,7 +45,8 @@ def mint(
     royalty_bps: Annotated[int, typer.Option("--royalty-bps", help="ERC-2981 royalty in basis points (500 = 5%).")]
     = DEFAULT_ROYALTY_BPS,
     royalty_to: Annotated[Optional[str], typer.Option("--royalty-to", metavar="ADDRESS",
-                                                      help="Royalty receiver (default: the token owner).")] = None,
+                                                      help="Royalty receiver (default: the minting account, "
+                                                           "the artist's; not --to).")] = None,
     allow_noncommercial: Annotated[bool, typer.Option(
         "--allow-noncommercial-token", help="Mint even though the licence forbids commercial use.")] = False,
     contract: Annotated[Optional[str], typer.Option("--contract", metavar="ADDRESS",
@@ -53,6 +54,7 @@ def mint(
     chain: ChainOpt = None,
     rpc: RpcOpt = None,
     key_env: KeyEnvOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> Outcome:
@@ -64,7 +66,7 @@ def mint(
     """
     request = MintRequest(reference=work, image=image, to=to, royalty_bps=royalty_bps, royalty_to=royalty_to,
                           contract=contract, allow_noncommercial=allow_noncommercial)
-    result = mint_work(make_home(), request, _target(chain, rpc, key_env))
+    result = mint_work(make_home(passphrase_env), request, _target(chain, rpc, key_env))
     if not quiet and not json_output:
         verb = "minted" if result.created else "already minted:"
         warn(f"{verb} token #{result.token.token_id} on {result.chain} (chain {result.token.chain_id}), "
@@ -125,10 +127,11 @@ def deploy(
     rpc: RpcOpt = None,
     key_env: KeyEnvOpt = None,
     new: Annotated[bool, typer.Option("--new", help="Deploy another contract even if one is recorded.")] = False,
+    passphrase_env: PassphraseEnvOpt = None,
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Deploy the artforge provenance contract and record its address (once per chain; prints the address)."""
-    deployment, created = deploy_contract(make_home(), _target(None if rpc else chain, rpc, key_env), new)
+    deployment, created = deploy_contract(make_home(passphrase_env), _target(None if rpc else chain, rpc, key_env), new)
     if not json_output:
         verb = "deployed" if created else "already deployed"
         warn(f"{verb} on chain {deployment.chain_id} at {deployment.address} (block {deployment.block})")

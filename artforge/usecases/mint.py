@@ -61,7 +61,7 @@ class MintRequest:
     image: Path | None = None  # the registered image's file, when ``reference`` is a work id
     to: str | None = None  # token owner (default: the minting account)
     royalty_bps: int = DEFAULT_ROYALTY_BPS
-    royalty_to: str | None = None  # royalty receiver (default: the token owner)
+    royalty_to: str | None = None  # royalty receiver (default: the minting account, the artist's; never `to`)
     contract: str | None = None  # a recorded deployment other than the newest
     allow_noncommercial: bool = False
 
@@ -163,7 +163,8 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
     session = open_chain()
     contract, _ = contract_for(registry, session, request.contract)
     recipient = to or session.address
-    royalty_to = royalty_to or recipient
+    # Royalties go to the artist (whoever mints holds the owner's key, checked above), not to the buyer.
+    royalty_to = royalty_to or session.address
     log_signer = home.log_signer() if session.persistent else None  # asked before any transaction
     return Minter(registry, session, contract, work, metadata, str(metadata_path), recipient, royalty_to,
                   request.royalty_bps, log_signer)
