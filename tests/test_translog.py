@@ -202,3 +202,16 @@ def test_a_change_whose_checkpoint_cannot_be_signed_is_not_made(home, art, monke
     assert result.exit_code == 7 and result.stderr.startswith("Error: key 'log'")
     with home.registry() as registry:
         assert registry.db["records"].count == 1 and translog.size(registry.db) == 2  # the key's name, the record
+
+
+def test_checkpoint_root_is_hex_like_every_other_hash(home, art) -> None:
+    """The JSON root was base64 while every other hash is hex; the signed note keeps base64 (C2SP)."""
+    import base64
+    import json
+
+    from cli_helpers import run
+
+    assert run("register", art(1), "--license", "CC0-1.0").exit_code == 0
+    data = json.loads(run("log", "checkpoint", "--json").stdout)["data"]
+    root = bytes.fromhex(data["root"])
+    assert len(root) == 32 and data["note"].split("\n")[2] == base64.b64encode(root).decode()

@@ -13,7 +13,6 @@ cycle; :mod:`artforge.registry.log_audit` checks what it wrote.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 
@@ -165,7 +164,8 @@ class SignedCheckpoint:
     created_at: str
 
     def to_dict(self) -> dict:
-        return {"size": self.size, "root": base64.b64encode(self.root).decode(), "note": self.note,
+        # Hex like every other hash artforge prints; the note keeps base64, as the C2SP checkpoint format says.
+        return {"size": self.size, "root": self.root.hex(), "note": self.note,
                 "key_id": self.key_id, "created_at": self.created_at}
 
 
