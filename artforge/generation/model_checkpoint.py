@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,14 +88,25 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         data = torch.load(io.BytesIO(raw), map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch.load on arbitrary bytes raises anything (struct.error, ...)
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise BadInput(f"{path}: not a readable artforge checkpoint ({reason})") from None
+        raise _unreadable(path, raw, exc) from None
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise BadInput(f"{path}: not an artforge checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
     for key in ("spec", "modules", "step"):
         if key not in data:
             raise BadInput(f"{path}: checkpoint is incomplete (no '{key}')")
     return Checkpoint(data=data, path=path, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _unreadable(path: Path, raw: bytes, exc: Exception) -> BadInput:
+    """What is wrong with a file torch cannot load, and what to do (torch's own text names zip internals)."""
+    if not raw.startswith(b"PK\x03\x04"):  # every checkpoint torch.save writes is a zip archive
+        return BadInput(f"{path}: not a checkpoint file (not the zip archive a PyTorch checkpoint is); give a "
+                        f".pt file written by 'artforge train'")
+    if isinstance(exc, pickle.UnpicklingError):  # weights_only refused a Python object: never run it
+        return BadInput(f"{path}: not an artforge checkpoint (it holds Python objects, which artforge does not "
+                        f"load: they could run code)")
+    return BadInput(f"{path}: damaged or truncated checkpoint ({len(raw)} bytes whose archive does not read "
+                    f"back, e.g. an interrupted copy): copy it again, or use another from the run's checkpoints/")
 
 
 def checkpoint_name(step: int) -> str:
