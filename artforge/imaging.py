@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from artforge.fsutil import read_regular_file
 # Formats we decode.  Anything else (EPS, which runs Ghostscript; exotic plugins) is refused.  AVIF is Pillow's
 # own (libavif in its wheels); HEIF/HEIC (phone photos) comes from the pillow-heif plugin, registered on first use.
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "AVIF", "HEIF")
+# The file names a folder is searched for (verify DIR, register DIR, training data): every format above.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif")
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
 
@@ -54,6 +57,16 @@ ImageSource = str | Path | ImageBytes
 # How each allowed format's files begin (offset, bytes); AVIF/HEIF boxes carry "ftyp" at offset 4.
 _MAGIC = ((0, b"\x89PNG\r\n\x1a\n"), (0, b"\xff\xd8\xff"), (0, b"GIF87a"), (0, b"GIF89a"), (8, b"WEBP"),
           (0, b"BM"), (0, b"II*\x00"), (0, b"MM\x00*"), (4, b"ftyp"))
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """The image files under ``folder``, recursively, in name order; symbolic links to folders are not
+    followed (no loops), hidden files and folders are skipped."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(found)
 
 
 def looks_like_image(head: bytes) -> bool:

@@ -86,3 +86,35 @@ def test_library_errors_name_parameters_and_the_cli_names_options(art, monkeypat
 
     stylized = run("stylize", art(1), "--out", "x.png")  # neither a STYLE picture nor --model: an argument
     assert stylized.exit_code == 2 and "give a STYLE picture, or --model" in stylized.stderr
+
+
+def test_verify_a_folder_recursively_with_a_summary(art, tmp_path) -> None:
+    """`verify -r DIR` searches the folder (subfolders too) and ends with counts, the slowest and the failures."""
+    from PIL import Image
+
+    run("init", "--no-encrypt")
+    registered = art(1)
+    assert run("register", registered, "--license", "CC0-1.0").exit_code == 0
+    folder = tmp_path / "uploads"
+    (folder / "deeper").mkdir(parents=True)
+    Image.open(registered).save(folder / "copy.png")
+    Image.open(art(2)).save(folder / "deeper" / "stranger.jpg", quality=90)
+    (folder / "deeper" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (folder / "notes.txt").write_text("not an image, not looked at")
+    bare = run("verify", folder)  # a folder without -r: a hint, not a search (a stray '/' must not walk the disk)
+    assert bare.exit_code == 2 and bare.stderr == f"Error: {folder}: is a folder; add -r to take the images in it " \
+                                                  "(subfolders too)\n"
+    result = run("verify", "-r", folder, "--json")
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["data"]["path"] for r in reports] == [str(folder / "copy.png"), str(folder / "deeper" / "broken.png"),
+                                                  str(folder / "deeper" / "stranger.jpg")]
+    assert result.exit_code == 5  # the most serious outcome: an unreadable image
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Error: ") and "broken.png" in lines[0]
+    assert lines[1].startswith("verified 3 images in ") and lines[1].endswith("1 exact-copy, 1 no-match, 1 failed")
+    assert lines[2].startswith("slowest: ") and lines[3].startswith("failed: ") and "broken.png" in lines[3]
+    assert run("verify", "-r", folder, "-q").stderr.splitlines() == [lines[0]]  # -q: no summary
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run("verify", "--recursive", empty)
+    assert refused.exit_code == 5 and "a folder with no images in it" in refused.stderr

@@ -55,7 +55,7 @@ def test_generate_errors(tmp_path: Path) -> None:
 def test_train_refuses_bad_data(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    for args, message in [(["--data", str(empty)], "no PNG"), (["--data", "builtin:nope"], "unknown built-in"),
+    for args, message in [(["--data", str(empty)], "no images found"), (["--data", "builtin:nope"], "unknown built-in"),
                           (["--model", "gan2"], "unknown model family"), (["--size", "30"], "not supported"),
                           (["--model", "cgan", "--data", str(tmp_path / "none")], "no such folder")]:
         result = run("train", "--steps", "1", *args, "--out", tmp_path / "r")

@@ -59,7 +59,7 @@ def test_bad_folders(tmp_path: Path, case: str) -> None:
     elif case == "broken":
         _folder(root, {"a": 8})
         (root / "a" / "9.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    message = {"missing": "no such folder", "file": "not a folder", "empty": "no PNG", "few": "at least 8",
+    message = {"missing": "no such folder", "file": "not a folder", "empty": "no images found", "few": "at least 8",
                "broken": "9.png"}[case]
     with pytest.raises(BadInput, match=message):
         load_dataset(str(root), image_size=16)

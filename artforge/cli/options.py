@@ -13,7 +13,7 @@ import typer
 from artforge.config import MAX_STDIN_BYTES, Settings, check_env_name
 from artforge.errors import BadInput, SigningKeyError, UsageError
 from artforge.fsutil import read_path_lines
-from artforge.imaging import ImageBytes, ImageSource, looks_like_image
+from artforge.imaging import IMAGE_SUFFIXES, ImageBytes, ImageSource, image_files, looks_like_image
 from artforge.usecases.home import Home
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope on stdout.")]
@@ -43,8 +43,8 @@ ImagesArg = Annotated[
     list[str], typer.Argument(help="Image files; '-' reads paths from stdin, one per line.", show_default=False)
 ]
 ImagesOrBytesArg = Annotated[
-    list[str], typer.Argument(help="Image files; '-' reads stdin: an image's bytes (known by its magic number), "
-                                   "else paths, one per line.", show_default=False)
+    list[str], typer.Argument(help="Image files (folders with -r); '-' reads stdin: an image's bytes (known by "
+                                   "its magic number), else paths, one per line.", show_default=False)
 ]
 
 
@@ -80,11 +80,25 @@ def read_paths(arguments: list[str]) -> list[str]:
     return [str(source) for source in sources]
 
 
-def read_images(arguments: list[str], *, accept_bytes: bool = True) -> list[ImageSource]:
+RecursiveOpt = Annotated[bool, typer.Option("--recursive", "-r", help="Search folders given for images, "
+                                                                    "subfolders too.")]
+
+
+def read_images(arguments: list[str], *, accept_bytes: bool = True, recursive: bool | None = None) -> list[ImageSource]:
     """Like :func:`read_paths`, but '-' whose stdin holds an image (:func:`~artforge.imaging.looks_like_image`)
-    gives that image's bytes, read up to the home's file-size limit."""
+    gives that image's bytes, read up to the home's file-size limit.  With ``recursive`` a folder stands for
+    its images; ``False`` refuses a folder with a hint (as ``grep`` and ``cp`` ask for ``-r``: a stray ``/``
+    must not start a search of the whole disk); ``None`` leaves it to the loader's own message."""
     sources: list[ImageSource] = []
     for argument in arguments:
+        if recursive is False and argument != "-" and os.path.isdir(argument):
+            raise UsageError(f"{argument}: is a folder; add -r to take the images in it (subfolders too)")
+        if recursive and argument != "-" and os.path.isdir(argument):  # a folder: its images, recursively
+            found = image_files(argument)
+            if not found:
+                raise BadInput(f"{argument}: a folder with no images in it ({', '.join(IMAGE_SUFFIXES)})")
+            sources.extend(str(path) for path in found)
+            continue
         if argument != "-":
             sources.append(argument)
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -9,13 +10,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from artforge.cli.options import ImagesOrBytesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, RpcReadOpt, make_home, read_images
-from artforge.cli.output import Outcome, StreamItem, command, echo, warn
+from artforge.cli.options import ImagesOrBytesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, RecursiveOpt, RpcReadOpt
+from artforge.cli.options import make_home
+from artforge.cli.options import read_images
+from artforge.cli.output import Outcome, StreamItem, command, echo, stderr, warn
+from artforge.cli.progress import StepProgress
 from artforge.cli.views import render_report
 from artforge.errors import ExitCode
 from artforge.usecases.attest import attest
 from artforge.usecases.audit import audit_registry
-from artforge.usecases.verify import DisputeReport, VerifyFailure, iter_verify
+from artforge.usecases.verify import DisputeReport, VerifyFailure, VerifyTally, iter_verify
 
 app = typer.Typer()
 
@@ -24,16 +28,26 @@ SEVERITY = [ExitCode.OK, ExitCode.AMBIGUOUS, ExitCode.NO_MATCH, ExitCode.REGISTR
             ExitCode.BAD_INPUT]
 
 
-def _stream(items: Iterator[DisputeReport | VerifyFailure]) -> Iterator[StreamItem]:
+def _stream(items: Iterator[DisputeReport | VerifyFailure], total: int, quiet: bool) -> Iterator[StreamItem]:
     first = True
-    for item in items:
-        if isinstance(item, VerifyFailure):
-            yield StreamItem({"path": item.path}, item.error.exit_code,
-                             [{"type": type(item.error).__name__, "message": str(item.error)}])
-            continue
-        yield StreamItem(item.to_dict(), item.exit_code,
-                         render=lambda out, report=item, gap=not first: render_report(out, report, gap))
-        first = False
+    tally = VerifyTally()
+    with StepProgress("verify", quiet=quiet or total < 2 or not stderr.is_terminal) as bar:
+        started = time.perf_counter()
+        for item in items:
+            now = time.perf_counter()
+            tally.add(item, now - started)
+            started = now
+            bar.update(sum(tally.counts.values()), total)
+            if isinstance(item, VerifyFailure):
+                yield StreamItem({"path": item.path}, item.error.exit_code,
+                                 [{"type": type(item.error).__name__, "message": str(item.error)}])
+                continue
+            yield StreamItem(item.to_dict(), item.exit_code,
+                             render=lambda out, report=item, gap=not first: render_report(out, report, gap))
+            first = False
+    if total > 1 and not quiet:  # many images: what they came to, on stderr (stdout keeps one item per image)
+        for line in tally.lines():
+            warn(line)
 
 
 @command(app)
@@ -43,18 +57,22 @@ def verify(
         "--diff", help="Write a side-by-side picture of original and disputed image: a .png file for one image, "
                        "else a directory of <name>.diff.png.")] = None,
     rpc: RpcReadOpt = None,
+    recursive: RecursiveOpt = False,
+    quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Find the registered original of disputed images; report owner, licence, terms and signatures.
 
-    With --json, one envelope per image, one per line (NDJSON), printed as each is ready.
+    With --json, one envelope per image, one per line (NDJSON), printed as each is ready.  Over several
+    images (-r: the images in a folder, subfolders too), a progress bar and a summary at the end go to stderr.
     Verdicts: exact-copy, modified-copy, derived-work, ambiguous, no-match.
     Exit codes: 0 verified match, 3 no match, 4 match whose signature or chain is broken,
     5 an unreadable image, 11 ambiguous (several works match equally well), 14 the registry's rows
     disagree with the signed records (what is shown is the records').
     """
-    items = iter_verify(make_home(), read_images(images), diff=diff, rpc_url=rpc)
-    return Outcome(stream=_stream(items), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
+    sources = read_images(images, recursive=recursive)
+    items = iter_verify(make_home(), sources, diff=diff, rpc_url=rpc)
+    return Outcome(stream=_stream(items, len(sources), quiet), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
 
 
 @command(app)

@@ -26,9 +26,8 @@ from PIL import Image, ImageDraw
 from artforge.config import MAX_CAPTIONS_BYTES
 from artforge.errors import BadInput, UsageError
 from artforge.fsutil import read_regular_file
-from artforge.imaging import load_image
+from artforge.imaging import IMAGE_SUFFIXES, image_files, load_image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 MIN_IMAGES = 8
 SUPPORTED_SIZES = (16, 28, 32, 56, 64, 128)
 
@@ -215,9 +214,9 @@ def _folder(root: Path, size: int, channels: int, max_pixels: int | None) -> Ima
         raise BadInput(f"{root}: no such folder")
     if not root.is_dir():
         raise BadInput(f"{root}: not a folder (give a folder of images, or builtin:digits / builtin:shapes)")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = image_files(root)
     if not files:
-        raise BadInput(f"{root}: no PNG/JPEG/WebP/BMP images found")
+        raise BadInput(f"{root}: no images found ({', '.join(IMAGE_SUFFIXES)})")
     if len(files) < MIN_IMAGES:
         raise BadInput(f"{root}: only {len(files)} images; at least {MIN_IMAGES} are needed to train")
     captions_by_file = _read_captions(root)

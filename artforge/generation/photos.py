@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from artforge import imaging
 from artforge.errors import BadInput, UsageError
 from artforge.imaging import load_image
 
@@ -25,7 +26,6 @@ BUILTIN_PHOTOS = "builtin:photos"
 SKIMAGE_PHOTOS = ("astronaut", "brick", "camera", "chelsea", "clock", "coffee", "coins", "colorwheel",
                   "grass", "gravel", "hubble_deep_field", "immunohistochemistry", "logo", "moon", "page",
                   "retina", "rocket", "text", "horse")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 MAX_SIDE = 512  # photos are shrunk to this long side when loaded: training crops are far smaller
 
 
@@ -69,9 +69,9 @@ def image_files(root: Path) -> list[Path]:
     """The image files under a folder, sorted; :class:`BadInput` if there are none."""
     if not root.is_dir():
         raise BadInput(f"{root}: not a folder of images")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = imaging.image_files(root)
     if not files:
-        raise BadInput(f"{root}: no PNG/JPEG/WebP/BMP/TIFF images found")
+        raise BadInput(f"{root}: no images found ({', '.join(imaging.IMAGE_SUFFIXES)})")
     return files
 
 
