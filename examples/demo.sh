@@ -56,7 +56,7 @@ artforge audit --against "$work/checkpoint-kept.txt"
 step "The log's signed checkpoint, and an evidence bundle for the granted work, checked offline"
 artforge log checkpoint
 artforge export "$work_id" --bundle "$work/evidence.json"
-python examples/verify_bundle.py "$work/evidence.json" \
+python -m artforge.verify_bundle "$work/evidence.json" \
   --log-key "$(artforge log checkpoint --json | python -c 'import json,sys; print(json.load(sys.stdin)["data"]["public_key"])')"
 
 step "Mint a token for a generated image (CC-BY-4.0) on the in-process chain: ERC-721 with a 7.5% ERC-2981 royalty"

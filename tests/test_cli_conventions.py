@@ -30,8 +30,8 @@ def test_export_bundle_to_stdout_checks_offline(art, tmp_path, monkeypatch) -> N
     result = run("export", work_id, "--bundle", "-")
     assert result.exit_code == 0 and not Path("-").exists()
     assert json.loads(result.stdout)["work_id"] == work_id
-    verifier = Path(__file__).resolve().parents[1] / "examples" / "verify_bundle.py"
-    checked = subprocess.run([sys.executable, str(verifier), "-"], input=result.stdout.encode(), capture_output=True)
+    checked = subprocess.run([sys.executable, "-m", "artforge.verify_bundle", "-"], input=result.stdout.encode(),
+                             capture_output=True)
     assert checked.returncode == 0, checked.stderr
     env = json.loads(run("export", work_id, "--bundle", "-", "--json").stdout)
     assert env["ok"] and env["data"]["path"] == "-" and env["data"]["bundle"]["work_id"] == work_id

@@ -50,7 +50,7 @@ from artforge.usecases.register import register_images
 # Damaged files make Pillow warn (corrupt EXIF and the like) before it refuses them: expected noise here.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.*")
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+VERIFIERS = Path(__file__).resolve().parent.parent / "artforge"  # verify_record.py and verify_bundle.py
 
 # One profile for every test here: >= 1,000 examples, reproducible, no deadline (CI machines vary), and no
 # complaints about the function-scoped autouse home fixture (every example reuses the same setup on purpose).
@@ -536,8 +536,8 @@ def test_record_parser_refuses_duplicate_keys(real_records: list[SignedRecord]) 
 ])
 def test_record_verifier_script_prints_one_line_per_record(real_records: list[SignedRecord], tmp_path: Path, capsys,
                                                            record_type: str, shown: str) -> None:
-    # examples/verify_record.py quotes a record's type in its FAIL line.
-    spec = importlib.util.spec_from_file_location("verify_record_script", EXAMPLES / "verify_record.py")
+    # artforge/verify_record.py quotes a record's type in its FAIL line.
+    spec = importlib.util.spec_from_file_location("verify_record_script", VERIFIERS / "verify_record.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     portable = copy.deepcopy(real_records[0].to_dict())  # to_dict shares the payload: keep the fixture intact
@@ -550,7 +550,7 @@ def test_record_verifier_script_prints_one_line_per_record(real_records: list[Si
 
 def test_record_payload_must_be_an_object(real_records: list[SignedRecord]) -> None:
     # dict() also builds the payload from a list of [key, value] pairs: another JSON spelling of the same signed
-    # bytes, which examples/verify_record.py refuses ("payload is missing or not an object").
+    # bytes, which artforge/verify_record.py refuses ("payload is missing or not an object").
     portable = real_records[0].to_dict()
     portable["payload"] = [[key, value] for key, value in portable["payload"].items()]
     with pytest.raises(InvalidRecord, match="object"):

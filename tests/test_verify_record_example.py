@@ -1,4 +1,4 @@
-"""examples/verify_record.py: the standalone verifier of docs/record-format.md, run against real records.
+"""artforge/verify_record.py: the standalone verifier of docs/record-format.md, run against real records.
 
 A real chain (registration, grant, transfer, grant by the new owner) is made once with the library; the
 verifier runs as a subprocess, as a third party would run it.  Tampering, chain breaks, records that are
@@ -37,7 +37,7 @@ from artforge.usecases.register import register_images
 from artforge.usecases.show import export_records
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "examples" / "verify_record.py"
+SCRIPT = ROOT / "artforge" / "verify_record.py"  # run from its file, as a copy of it would be
 TITLE = "Café au lait — étude №1"
 
 

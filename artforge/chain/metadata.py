@@ -2,7 +2,7 @@
 
 The bytes are RFC 8785 canonical JSON, so the same work always gives the same metadata and so the same
 IPFS CID.  The signed registration record and the creator's public key are embedded: anyone holding the
-metadata can check the signature offline (``examples/verify_record.py``) without trusting the chain.
+metadata can check the signature offline (``python -m artforge.verify_record``) without trusting the chain.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def export(
 ) -> Outcome:
     """Write a work's evidence bundle: signed records, public keys, inclusion proofs, the log's checkpoint.
 
-    Check it anywhere with: python examples/verify_bundle.py BUNDLE
+    Check it anywhere with: python -m artforge.verify_bundle BUNDLE
     """
     to_stdout = str(bundle) == "-"
     result = export_bundle(make_home(passphrase_env), work, None if to_stdout else bundle)

@@ -7,7 +7,7 @@ subtrees (``2**level`` leaves starting at ``index * 2**level``), which a log sto
 costs O(log² n) lookups and never a pass over all leaves.
 
 ``verify_inclusion`` and ``verify_consistency`` follow the algorithms of sections 2.1.3.2 and 2.1.4.2 step
-by step; they are the only code a verifier needs (``examples/verify_bundle.py`` carries a copy of them).
+by step; they are the only code a verifier needs (``python -m artforge.verify_bundle`` carries a copy of them).
 """
 
 from __future__ import annotations

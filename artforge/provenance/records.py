@@ -40,7 +40,7 @@ def utc_now() -> str:
 def _check_value(value: Any, where: str) -> None:
     # Restrict payloads to a float-free JSON subset: then RFC 8785 output equals Python's
     # json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), which lets a verifier with
-    # only the standard library rebuild the bytes (see examples/verify_record.py).
+    # only the standard library rebuild the bytes (see artforge/verify_record.py).
     if value is None or isinstance(value, bool):
         return
     if isinstance(value, str):

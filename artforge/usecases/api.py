@@ -105,7 +105,7 @@ def show(work: str, *, home: Home | None = None) -> "WorkDetails":
 
 
 def export(work: str, *, home: Home | None = None) -> list[dict]:
-    """A work's signed records, to check offline (``examples/verify_record.py``)."""
+    """A work's signed records, to check offline (``python -m artforge.verify_record``)."""
     from artforge.usecases.show import export_records
 
     return export_records(home or open_home(), work)

@@ -1,7 +1,7 @@
 """``artforge log`` and ``artforge export --bundle``: checkpoints, proofs, and self-contained evidence.
 
 A bundle is everything a third party needs to check a work's history offline with only ``cryptography``
-and ``hashlib`` (``examples/verify_bundle.py``): the signed records, their signers' public keys, each
+and ``hashlib`` (``python -m artforge.verify_bundle``): the signed records, their signers' public keys, each
 record's inclusion proof, and the log's signed checkpoint and public key.
 """
 

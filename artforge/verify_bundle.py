@@ -3,7 +3,8 @@
 
 ``artforge export WORK --bundle out.json`` writes a bundle: a work's signed records, its signers' public
 keys, each record's inclusion proof in the registry's transparency log, and the log's checkpoint (a C2SP
-signed note) with the log's public key.  This script does not import artforge.  It checks:
+signed note) with the log's public key.  Apart from its sibling ``verify_record`` this module imports
+nothing of artforge (copy the two files anywhere).  It checks:
 
 1. every record as ``verify_record.py`` does (canonical bytes, id, key id, Ed25519 signature) and that
    they form one work's chain (registration first, ``prev`` links, signed by the owner of the day);
@@ -22,7 +23,8 @@ verifies, 1 when anything does not, 2 when the input cannot be read.
 
 Usage::
 
-    python examples/verify_bundle.py BUNDLE.json [--log-key HEX]
+    python -m artforge.verify_bundle BUNDLE.json [--log-key HEX]     # or: artforge-verify-bundle
+    python verify_bundle.py BUNDLE.json    # this file copied anywhere, verify_record.py beside it
 """
 
 from __future__ import annotations
@@ -38,18 +40,31 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from verify_record import (  # noqa: E402
-    EXIT_FAIL,
-    EXIT_OK,
-    EXIT_UNREADABLE,
-    OutOfDomain,
-    canonical_bytes,
-    check_chain,
-    check_record,
-    load_json,
-    printable,
-)
+try:  # installed: python -m artforge.verify_bundle, or the artforge-verify-bundle command
+    from artforge.verify_record import (
+        EXIT_FAIL,
+        EXIT_OK,
+        EXIT_UNREADABLE,
+        OutOfDomain,
+        canonical_bytes,
+        check_chain,
+        check_record,
+        load_json,
+        printable,
+    )
+except ImportError:  # this file copied on its own, with verify_record.py beside it
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from verify_record import (  # type: ignore[no-redef]
+        EXIT_FAIL,
+        EXIT_OK,
+        EXIT_UNREADABLE,
+        OutOfDomain,
+        canonical_bytes,
+        check_chain,
+        check_record,
+        load_json,
+        printable,
+    )
 
 BUNDLE_FORMAT = "artforge.bundle/1"
 

@@ -6,7 +6,8 @@ does not import artforge: anyone holding exported records and this file can chec
 
 Usage::
 
-    python examples/verify_record.py FILE [--public-key HEX] [--chain | --no-chain]
+    python -m artforge.verify_record FILE [--public-key HEX] [--chain | --no-chain]   # or: artforge-verify-record
+    python verify_record.py FILE ...     # this file copied anywhere: it imports nothing of artforge
 
 FILE (``-`` for stdin) holds one record ``{"record_id", "payload", "signature"}``, a JSON list of records,
 or the envelope printed by ``artforge history WORK --json`` (its ``data.records`` are checked).
