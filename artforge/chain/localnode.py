@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from artforge.chain import DEFAULT_PORT
 from artforge.errors import ChainError, UsageError
 from artforge.fsutil import atomic_write, ensure_private_dir
 from artforge.provenance.records import utc_now
@@ -28,7 +29,6 @@ from artforge.provenance.records import utc_now
 ANVIL_ENV = "ARTFORGE_ANVIL"
 ANVIL_PACKAGE = "@foundry-rs/anvil@1.7.1"
 LOCAL_CHAIN_ID = 31337  # anvil's own default: wallets know it as a dev chain
-DEFAULT_PORT = 8545
 STATE_INTERVAL_S = 2  # how much a SIGKILL of the node can lose
 START_TIMEOUT_S = 15
 STOP_TIMEOUT_S = 10

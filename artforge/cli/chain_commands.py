@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from artforge.cli.options import JsonOpt, PassphraseEnvOpt, QuietOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
-from artforge.usecases.chain_setup import (
-    DEFAULT_PORT,
-    ChainTarget,
-    deploy_contract,
-    local_chain_status,
-    start_local_chain,
-    stop_local_chain,
-)
-from artforge.usecases.mint import DEFAULT_ROYALTY_BPS, MintRequest, mint_work
+from artforge.usecases.defaults import DEFAULT_PORT, DEFAULT_ROYALTY_BPS
+
+# The use cases are imported inside each command: `artforge --help` and tab completion stay fast.
+if TYPE_CHECKING:
+    from artforge.usecases.chain_setup import ChainTarget
 
 app = typer.Typer()  # `mint`, joined at the top level
 chain_app = typer.Typer(name="chain", no_args_is_help=True,
@@ -33,6 +29,8 @@ KeyEnvOpt = Annotated[Optional[str], typer.Option(
 
 
 def _target(chain: str | None, rpc: str | None, key_env: str | None) -> ChainTarget:
+    from artforge.usecases.chain_setup import ChainTarget
+
     return ChainTarget.from_options(chain, rpc, key_env)
 
 
@@ -64,6 +62,8 @@ def mint(
     holds the licence, fingerprints and the signed provenance record.  Running it again returns the
     existing token; a run cut short after sending is reconciled from the chain, never minted twice.
     """
+    from artforge.usecases.mint import MintRequest, mint_work
+
     request = MintRequest(reference=work, image=image, to=to, royalty_bps=royalty_bps, royalty_to=royalty_to,
                           contract=contract, allow_noncommercial=allow_noncommercial)
     result = mint_work(make_home(passphrase_env), request, _target(chain, rpc, key_env))
@@ -87,6 +87,8 @@ def up(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Start the local dev chain (anvil on 127.0.0.1; state saved in the home, kept across restarts)."""
+    from artforge.usecases.chain_setup import start_local_chain
+
     node, started = start_local_chain(make_home(), port)
     if not json_output:
         warn(f"local chain {'started' if started else 'already running'}: {node.url} (pid {node.pid}, "
@@ -97,6 +99,8 @@ def up(
 @command(chain_app)
 def down(json_output: JsonOpt = False) -> Outcome:
     """Stop the local dev chain (its state is saved first)."""
+    from artforge.usecases.chain_setup import stop_local_chain
+
     node = stop_local_chain(make_home())
     if not json_output:
         warn(f"local chain stopped (pid {node.pid})" if node else "local chain was not running")
@@ -106,6 +110,8 @@ def down(json_output: JsonOpt = False) -> Outcome:
 @command(chain_app)
 def status(json_output: JsonOpt = False) -> Outcome:
     """Is the local dev chain running; its block height, contract and token count."""
+    from artforge.usecases.chain_setup import local_chain_status
+
     state = local_chain_status(make_home())
 
     def render(out: Console) -> None:
@@ -131,6 +137,8 @@ def deploy(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Deploy the artforge provenance contract and record its address (once per chain; prints the address)."""
+    from artforge.usecases.chain_setup import deploy_contract
+
     deployment, created = deploy_contract(make_home(passphrase_env), _target(None if rpc else chain, rpc, key_env), new)
     if not json_output:
         verb = "deployed" if created else "already deployed"

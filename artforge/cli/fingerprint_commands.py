@@ -8,7 +8,6 @@ from rich.table import Table
 
 from artforge.cli.options import ImagesOrBytesArg, JsonOpt, make_home, read_images
 from artforge.cli.output import Outcome, command, echo
-from artforge.usecases.fingerprint_images import fingerprint_images
 
 app = typer.Typer()
 
@@ -19,6 +18,8 @@ FIELDS = ("file_sha256", "pixel_sha256", "phash64", "phash256", "dhash", "pdq", 
 def fingerprint(images: ImagesOrBytesArg, json_output: JsonOpt = False) -> Outcome:
     """Print SHA-256 (file and pixels) and perceptual hashes (pHash, dHash, PDQ, colour hash) of images."""
     sources = read_images(images)
+    from artforge.usecases.fingerprint_images import fingerprint_images
+
     prints = fingerprint_images(make_home(), sources)
     data = [{"path": getattr(s, "name", s), **fp.to_dict()} for s, fp in zip(sources, prints)]
 

@@ -10,7 +10,6 @@ from rich.console import Console
 from artforge.cli.options import EncryptOpt, JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
 from artforge.cli.output import Outcome, command, echo
 from artforge.config import DEFAULT_KEY_NAME
-from artforge.usecases.home import describe_home, init_home
 
 app = typer.Typer()
 
@@ -28,6 +27,8 @@ def init(
     --passphrase-env VAR / $ARTFORGE_PASSPHRASE) unless --no-encrypt.
     """
     provider = passphrase_provider(passphrase_env, confirm=True) if encrypt else None
+    from artforge.usecases.home import init_home
+
     result = init_home(make_home(), key_name=key, passphrase=provider)
 
     def render(out: Console) -> None:
@@ -42,6 +43,8 @@ def init(
 @command(app)
 def home(json_output: JsonOpt = False) -> Outcome:
     """Print where artforge keeps its files ($ARTFORGE_HOME overrides the default)."""
+    from artforge.usecases.home import describe_home
+
     info = describe_home(make_home())
 
     def render(out: Console) -> None:

@@ -9,7 +9,6 @@ from rich.console import Console
 
 from artforge.cli.options import JsonOpt, make_home, read_paths
 from artforge.cli.output import Outcome, command, echo, warn
-from artforge.usecases.reindex import rebuild, stats
 
 app = typer.Typer(name="index", help="The matcher's index: rebuild it, or show its size and freshness.",
                   no_args_is_help=True)
@@ -28,6 +27,8 @@ def rebuild_command(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Rebuild the index file from the registry (and fill in missing layers from --images)."""
+    from artforge.usecases.reindex import rebuild
+
     result = rebuild(make_home(), read_paths(images) if images else [])
 
     def render(out: Console) -> None:
@@ -49,5 +50,7 @@ def rebuild_command(
 @command(app, name="stats")
 def stats_command(json_output: JsonOpt = False) -> Outcome:
     """Works, hashes and descriptors indexed; file size; rows registered since the file was written."""
+    from artforge.usecases.reindex import stats
+
     result = stats(make_home())
     return Outcome(result.to_dict(), lambda out: _stats_lines(result.to_dict()))

@@ -10,7 +10,6 @@ from rich.table import Table
 
 from artforge.cli.options import EncryptOpt, JsonOpt, PassphraseEnvOpt, make_home, passphrase_provider
 from artforge.cli.output import Outcome, command, echo
-from artforge.usecases.home import create_key
 
 app = typer.Typer(name="keys", help="Create and inspect Ed25519 signing identities.", no_args_is_help=True)
 
@@ -26,6 +25,8 @@ def create(
 ) -> Outcome:
     """Create a new Ed25519 key (private file 0600, encrypted with a passphrase unless --no-encrypt)."""
     passphrase = passphrase_provider(passphrase_env, confirm=True) if encrypt else None
+    from artforge.usecases.home import create_key
+
     info = create_key(make_home(), name, passphrase)
     return Outcome(info.to_dict(), lambda out: echo(f"{info.name}\t{info.key_id}\t{info.public_key}"))
 

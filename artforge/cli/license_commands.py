@@ -11,14 +11,7 @@ from rich.table import Table
 
 from artforge.cli.options import JsonOpt, KeyOpt, PassphraseEnvOpt, make_home
 from artforge.cli.output import Outcome, command, echo
-from artforge.usecases.licensing import (
-    TDM_VALUES,
-    LicenceTerms,
-    add_custom_licence,
-    get_licence,
-    grant_licence,
-    list_licences,
-)
+from artforge.usecases.defaults import TDM_VALUES
 
 app = typer.Typer(name="license", help="Licence catalogue (SPDX ids) and signed licence grants.",
                   no_args_is_help=True)
@@ -46,6 +39,8 @@ def add(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Add a custom licence with machine-readable terms, defined by a record your key signs."""
+    from artforge.usecases.licensing import LicenceTerms, add_custom_licence
+
     terms = LicenceTerms(commercial=commercial, derivatives=derivatives, share_alike=share_alike,
                          attribution=attribution, data_mining=data_mining, ai_inference=ai_inference,
                          ai_training=ai_training, ai_generative_training=ai_generative_training,
@@ -58,6 +53,8 @@ def add(
 @command(app, "list")
 def list_command(json_output: JsonOpt = False) -> Outcome:
     """List built-in and custom licences with their key terms."""
+    from artforge.usecases.licensing import list_licences
+
     licences = list_licences(make_home())
 
     def render(out: Console) -> None:
@@ -81,6 +78,8 @@ def show(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Show a licence and its machine-readable terms."""
+    from artforge.usecases.licensing import get_licence
+
     licence = get_licence(make_home(), licence_id)
 
     def render(out: Console) -> None:
@@ -106,6 +105,8 @@ def grant(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Grant a licence to someone, signed by the work's current owner."""
+    from artforge.usecases.licensing import grant_licence
+
     result = grant_licence(make_home(passphrase_env), work, to, terms, until, key_name=key)
     return Outcome(result.to_dict(), lambda out: echo(result.record_id))
 

@@ -11,7 +11,6 @@ from rich.console import Console
 
 from artforge.cli.options import JsonOpt, PassphraseEnvOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
-from artforge.usecases.log_proofs import export_bundle, log_checkpoint, prove_consistency, prove_record
 
 app = typer.Typer()  # `export`, joined at the top level
 log_app = typer.Typer(name="log", no_args_is_help=True,
@@ -27,6 +26,8 @@ def checkpoint(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Print the newest signed checkpoint (C2SP signed note), signing one if the log has grown past it."""
+    from artforge.usecases.log_proofs import log_checkpoint
+
     state = log_checkpoint(make_home(passphrase_env), out)
     if not json_output:
         warn(f"log {state.origin}: {state.log_size} records; verifier key {state.to_dict()['verifier_key']}")
@@ -43,6 +44,8 @@ def prove(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Inclusion proof of a record in the log, against the newest checkpoint (verified before printing)."""
+    from artforge.usecases.log_proofs import prove_record
+
     proof = prove_record(make_home(), record)
 
     def render(out: Console) -> None:
@@ -65,6 +68,8 @@ def consistency(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Consistency proof that the log at OLD_SIZE is a prefix of the log at NEW_SIZE (verified before printing)."""
+    from artforge.usecases.log_proofs import prove_consistency
+
     proof = prove_consistency(make_home(), old_size, new_size)
 
     def render(out: Console) -> None:
@@ -88,6 +93,8 @@ def export(
     Check it anywhere with: python -m artforge.verify_bundle BUNDLE
     """
     to_stdout = str(bundle) == "-"
+    from artforge.usecases.log_proofs import export_bundle
+
     result = export_bundle(make_home(passphrase_env), work, None if to_stdout else bundle)
     if to_stdout:  # the bundle is the data; under --json it rides in the envelope
         return Outcome({**result.to_dict(), "bundle": json.loads(result.text)}, lambda out: out.file.write(result.text))

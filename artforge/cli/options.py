@@ -6,15 +6,17 @@ import getpass
 import io
 import os
 import sys
-from typing import Annotated, BinaryIO, Optional
+from typing import TYPE_CHECKING, Annotated, BinaryIO, Optional
 
 import typer
 
 from artforge.config import MAX_STDIN_BYTES, Settings, check_env_name
 from artforge.errors import BadInput, SigningKeyError, UsageError
 from artforge.fsutil import read_path_lines
-from artforge.imaging import IMAGE_SUFFIXES, ImageBytes, ImageSource, image_files, looks_like_image
-from artforge.usecases.home import Home
+
+if TYPE_CHECKING:  # imported when used: `artforge --help` and tab completion should not load numpy and Pillow
+    from artforge.imaging import ImageSource
+    from artforge.usecases.home import Home
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")]
@@ -89,6 +91,8 @@ def read_images(arguments: list[str], *, accept_bytes: bool = True, recursive: b
     gives that image's bytes, read up to the home's file-size limit.  With ``recursive`` a folder stands for
     its images; ``False`` refuses a folder with a hint (as ``grep`` and ``cp`` ask for ``-r``: a stray ``/``
     must not start a search of the whole disk); ``None`` leaves it to the loader's own message."""
+    from artforge.imaging import IMAGE_SUFFIXES, ImageBytes, image_files, looks_like_image
+
     sources: list[ImageSource] = []
     for argument in arguments:
         if recursive is False and argument != "-" and os.path.isdir(argument):
@@ -162,4 +166,6 @@ def passphrase_provider(env_var: str | None, *, confirm: bool = False):
 
 def make_home(passphrase_env: str | None = None) -> Home:
     """The library entry point for this process: home from the environment, passphrase from the CLI."""
+    from artforge.usecases.home import Home
+
     return Home(settings=Settings.from_env(), passphrase=passphrase_provider(passphrase_env))

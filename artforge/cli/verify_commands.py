@@ -5,21 +5,29 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from artforge.cli.options import ImagesOrBytesArg, JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, RecursiveOpt, RpcReadOpt
-from artforge.cli.options import make_home
-from artforge.cli.options import read_images
+from artforge.cli.options import (
+    ImagesOrBytesArg,
+    JsonOpt,
+    KeyOpt,
+    PassphraseEnvOpt,
+    QuietOpt,
+    RecursiveOpt,
+    RpcReadOpt,
+    make_home,
+    read_images,
+)
 from artforge.cli.output import Outcome, StreamItem, command, echo, stderr, warn
 from artforge.cli.progress import StepProgress
 from artforge.cli.views import render_report
 from artforge.errors import ExitCode
-from artforge.usecases.attest import attest
-from artforge.usecases.audit import audit_registry
-from artforge.usecases.verify import DisputeReport, VerifyFailure, VerifyTally, iter_verify
+
+if TYPE_CHECKING:  # the use cases load inside each command: `--help` and tab completion stay fast
+    from artforge.usecases.verify import DisputeReport, VerifyFailure
 
 app = typer.Typer()
 
@@ -30,6 +38,8 @@ SEVERITY = [ExitCode.OK, ExitCode.AMBIGUOUS, ExitCode.NO_MATCH, ExitCode.REGISTR
 
 def _stream(items: Iterator[DisputeReport | VerifyFailure], total: int, quiet: bool) -> Iterator[StreamItem]:
     first = True
+    from artforge.usecases.verify import VerifyFailure, VerifyTally
+
     tally = VerifyTally()
     with StepProgress("verify", quiet=quiet or total < 2 or not stderr.is_terminal) as bar:
         started = time.perf_counter()
@@ -71,6 +81,8 @@ def verify(
     disagree with the signed records (what is shown is the records').
     """
     sources = read_images(images, recursive=recursive)
+    from artforge.usecases.verify import iter_verify
+
     items = iter_verify(make_home(), sources, diff=diff, rpc_url=rpc)
     return Outcome(stream=_stream(items, len(sources), quiet), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
 
@@ -87,6 +99,8 @@ def audit(
 
     Exit codes: 0 all valid, 4 a problem was found (each is listed).
     """
+    from artforge.usecases.audit import audit_registry
+
     report = audit_registry(make_home(), against or ())
 
     def render(out: Console) -> None:
@@ -108,6 +122,8 @@ def attest_command(key: KeyOpt = None, passphrase_env: PassphraseEnvOpt = None, 
     Run once after upgrading; 'audit' says when it is needed.  Exit 14 when a work's layers do not fit its
     signed fingerprints (they are not signed).
     """
+    from artforge.usecases.attest import attest
+
     result = attest(make_home(passphrase_env), key)
 
     def render(out: Console) -> None:

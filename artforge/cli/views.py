@@ -5,12 +5,15 @@ On a terminal they are Rich panels; when piped, plain ``key: value`` lines that 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from artforge.usecases.show import Identity, ParentWork, TokenState, WorkDetails, generator_summary, stylize_summary
-from artforge.usecases.verify import Candidate, DisputeReport
+if TYPE_CHECKING:  # types only: the use cases load with the command that renders them
+    from artforge.usecases.show import Identity, ParentWork, TokenState, WorkDetails
+    from artforge.usecases.verify import Candidate, DisputeReport
 
 
 def _who(identity: Identity) -> str:
@@ -25,6 +28,12 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
+def _origin_summary(origin: dict) -> str:
+    from artforge.usecases.show import generator_summary, stylize_summary
+
+    return generator_summary(origin) or stylize_summary(origin)
+
+
 def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
     """(label, value) pairs describing a work, its licence, grants and chain status."""
     work, terms = details.work, details.licence.terms
@@ -35,7 +44,7 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
         ("registered", work.created_at),
         ("creator", _who(details.creator)),
         ("owner", _who(details.owner)),
-        ("origin", generator_summary(work.origin) or stylize_summary(work.origin)
+        ("origin", _origin_summary(work.origin)
                    or work.origin.get("type", "registered")),
         ("licence", f"{details.licence.id} ({details.licence.name}"
                     f"{', unsigned label' if details.licence.unsigned else ''})"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -21,9 +21,9 @@ from artforge.cli.options import (
 from artforge.cli.output import Outcome, command, echo, warn
 from artforge.cli.views import render_work
 from artforge.errors import ExitCode
-from artforge.usecases.licensing import transfer_work
-from artforge.usecases.register import register_images
-from artforge.usecases.show import WorkDetails, list_works, show_work
+
+if TYPE_CHECKING:  # the use cases load inside each command: `--help` and tab completion stay fast
+    from artforge.usecases.show import WorkDetails
 
 app = typer.Typer()
 
@@ -49,6 +49,8 @@ def register(
     All images are registered or, on any error, none.
     """
     paths = read_paths(images)
+    from artforge.usecases.register import register_images
+
     results = register_images(make_home(passphrase_env), paths, licence_id=license_id, title=title,
                               key_name=key, parents=parent or ())
     for r in results:
@@ -73,6 +75,8 @@ def list_command(
 ) -> Outcome:
     """List registered works, oldest first (from the registry's index: 'show' presents a work as its signed
     records state it, and 'audit' checks the index against them)."""
+    from artforge.usecases.show import list_works
+
     works = list_works(make_home(), limit=limit, offset=offset)
 
     def render(out: Console) -> None:
@@ -95,6 +99,8 @@ def show(work: WorkArg, rpc: RpcReadOpt = None, json_output: JsonOpt = False) ->
     A token's current owner and royalty are read from its chain when it answers (the local node if it
     runs; an RPC chain with --rpc).
     """
+    from artforge.usecases.show import show_work
+
     details = show_work(make_home(), work, rpc_url=rpc)
     return Outcome(details.to_dict(), lambda out: render_work(out, details), exit_code=_status_exit(details))
 
@@ -105,6 +111,8 @@ def history(work: WorkArg, json_output: JsonOpt = False) -> Outcome:
 
     With --json, data.records holds each signed record ({record_id, payload, signature}) for offline checks.
     """
+    from artforge.usecases.show import show_work
+
     details = show_work(make_home(), work)
 
     def render(out: Console) -> None:
@@ -138,6 +146,8 @@ def transfer(
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Transfer copyright of a work to another key; signed by the current owner."""
+    from artforge.usecases.licensing import transfer_work
+
     result = transfer_work(make_home(passphrase_env), work, to, key_name=key)
     return Outcome(result.to_dict(), lambda out: echo(result.record_id))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from artforge.chain import events, store
+from artforge.chain import DEFAULT_ROYALTY_BPS, MAX_ROYALTY_BPS, events, store
 from artforge.chain.contract import contract_for, minted_token_id
 from artforge.chain.metadata import TokenMetadata, build_metadata, write_metadata
 from artforge.chain.network import (
@@ -48,9 +48,6 @@ from artforge.registry.rows import WorkRow
 from artforge.usecases.chain_setup import open_session
 from artforge.usecases.home import Home
 from artforge.usecases.show import work_details
-
-DEFAULT_ROYALTY_BPS = 500  # 5%, a common marketplace default
-MAX_ROYALTY_BPS = 10_000  # ERC-2981's denominator: 100%
 
 
 @dataclass(frozen=True)
