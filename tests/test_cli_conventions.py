@@ -118,3 +118,30 @@ def test_verify_a_folder_recursively_with_a_summary(art, tmp_path) -> None:
     empty.mkdir()
     refused = run("verify", "--recursive", empty)
     assert refused.exit_code == 5 and "a folder with no images in it" in refused.stderr
+
+
+def test_batches_of_images_show_progress_on_a_terminal(art, monkeypatch) -> None:
+    """Only `train` had a progress bar; register, fingerprint, verify, index rebuild and generate --register
+    over many images showed nothing for minutes.  On a terminal each shows a bar with its count."""
+    import io
+
+    from rich.console import Console
+
+    import artforge.cli.progress as progress
+
+    run("init", "--no-encrypt")
+    paths = [str(art(seed)) for seed in (1, 2, 3)]
+    commands = {"register": ["register", *paths, "--license", "CC0-1.0"], "fingerprint": ["fingerprint", *paths],
+                "verify": ["verify", *paths], "index": ["index", "rebuild", *(a for p in paths for a in ("--images", p))],
+                "generate": ["generate", "builtin:dcgan-digits", "--seeds", "1-3", "--out", str(art(4).parent / "gen"),
+                             "--register", "--license", "CC0-1.0"]}
+    for name, argv in commands.items():
+        screen = io.StringIO()
+        monkeypatch.setattr(progress, "stderr", Console(file=screen, force_terminal=True, width=120))
+        result = run(*argv)
+        assert result.exit_code == 0, (name, result.stderr)
+        label = "register" if name == "generate" else name  # generating is quick; registering what it made is not
+        assert label in screen.getvalue() and "3/3" in screen.getvalue(), (name, screen.getvalue())
+        quiet = io.StringIO()
+        monkeypatch.setattr(progress, "stderr", Console(file=quiet, force_terminal=True, width=120))
+        assert run(*argv, "-q").exit_code == 0 and quiet.getvalue() == "", name

@@ -6,8 +6,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from artforge.cli.options import ImagesOrBytesArg, JsonOpt, make_home, read_images
+from artforge.cli.options import ImagesOrBytesArg, JsonOpt, QuietOpt, make_home, read_images
 from artforge.cli.output import Outcome, command, echo
+from artforge.cli.progress import batch_progress
 
 app = typer.Typer()
 
@@ -15,12 +16,13 @@ FIELDS = ("file_sha256", "pixel_sha256", "phash64", "phash256", "dhash", "pdq", 
 
 
 @command(app)
-def fingerprint(images: ImagesOrBytesArg, json_output: JsonOpt = False) -> Outcome:
+def fingerprint(images: ImagesOrBytesArg, quiet: QuietOpt = False, json_output: JsonOpt = False) -> Outcome:
     """Print SHA-256 (file and pixels) and perceptual hashes (pHash, dHash, PDQ, colour hash) of images."""
     sources = read_images(images)
     from artforge.usecases.fingerprint_images import fingerprint_images
 
-    prints = fingerprint_images(make_home(), sources)
+    with batch_progress("fingerprint", quiet or len(sources) < 2) as bar:
+        prints = fingerprint_images(make_home(), sources, progress=bar.update)
     data = [{"path": getattr(s, "name", s), **fp.to_dict()} for s, fp in zip(sources, prints)]
 
     def render(out: Console) -> None:

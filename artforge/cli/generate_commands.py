@@ -14,7 +14,7 @@ from rich.console import Console
 
 from artforge.cli.options import JsonOpt, KeyOpt, PassphraseEnvOpt, QuietOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
-from artforge.cli.progress import StepProgress, TrainingProgress
+from artforge.cli.progress import StepProgress, TrainingProgress, batch_progress
 
 app = typer.Typer()
 
@@ -145,6 +145,7 @@ def generate(
     license_id: Annotated[Optional[str], typer.Option("--license", "-l", help="Licence for --register.")] = None,
     key: KeyOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
+    quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Sample images from a checkpoint; the same seed gives the same pixels. Prints one path per line.
@@ -163,8 +164,9 @@ def generate(
         raise UsageError("--license is only used with --register")
     options = dict(label=label, prompt=prompt, truncation=truncation, grid=grid, prefix=prefix)
     if register:
-        result = generate_and_register(make_home(passphrase_env), checkpoint, out, seed_list,
-                                       licence_id=license_id, key_name=key, **options)
+        with batch_progress("register", quiet or len(seed_list) < 2) as bar:
+            result = generate_and_register(make_home(passphrase_env), checkpoint, out, seed_list,
+                                           licence_id=license_id, key_name=key, progress=bar.update, **options)
     else:
         result = generate_images(checkpoint, out, seed_list, **options)
     for note in result.notes:  # e.g. prompt words the model does not know: on stderr, and in the JSON data

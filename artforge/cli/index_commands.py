@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from artforge.cli.options import JsonOpt, make_home, read_paths
+from artforge.cli.options import JsonOpt, QuietOpt, make_home, read_paths
 from artforge.cli.output import Outcome, command, echo, warn
+from artforge.cli.progress import batch_progress
 
 app = typer.Typer(name="index", help="The matcher's index: rebuild it, or show its size and freshness.",
                   no_args_is_help=True)
@@ -24,12 +25,15 @@ def rebuild_command(
     images: Annotated[Optional[list[str]], typer.Option(
         "--images", help="Images of works registered before matching layers existed ('-' reads paths from "
                          "stdin); their layers are computed and stored.")] = None,
+    quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Rebuild the index file from the registry (and fill in missing layers from --images)."""
     from artforge.usecases.reindex import rebuild
 
-    result = rebuild(make_home(), read_paths(images) if images else [])
+    paths = read_paths(images) if images else []
+    with batch_progress("index", quiet or len(paths) < 2) as bar:
+        result = rebuild(make_home(), paths, progress=bar.update)
 
     def render(out: Console) -> None:
         _stats_lines(result.stats.to_dict())

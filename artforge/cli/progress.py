@@ -70,3 +70,9 @@ class StepProgress:
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.stop()
+
+
+def batch_progress(description: str, quiet: bool = False) -> StepProgress:
+    """A bar for a batch of images (``with batch_progress("register", quiet) as bar: ...(progress=bar.update)``),
+    on a terminal only: piped or captured, stderr keeps only errors and the summary lines."""
+    return StepProgress(description, quiet=quiet or not stderr.is_terminal)

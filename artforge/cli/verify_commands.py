@@ -21,8 +21,8 @@ from artforge.cli.options import (
     make_home,
     read_images,
 )
-from artforge.cli.output import Outcome, StreamItem, command, echo, stderr, warn
-from artforge.cli.progress import StepProgress
+from artforge.cli.output import Outcome, StreamItem, command, echo, warn
+from artforge.cli.progress import batch_progress
 from artforge.cli.views import render_report
 from artforge.errors import ExitCode
 
@@ -41,7 +41,7 @@ def _stream(items: Iterator[DisputeReport | VerifyFailure], total: int, quiet: b
     from artforge.usecases.verify import VerifyFailure, VerifyTally
 
     tally = VerifyTally()
-    with StepProgress("verify", quiet=quiet or total < 2 or not stderr.is_terminal) as bar:
+    with batch_progress("verify", quiet or total < 2) as bar:
         started = time.perf_counter()
         for item in items:
             now = time.perf_counter()

@@ -19,6 +19,7 @@ from artforge.cli.options import (
     read_paths,
 )
 from artforge.cli.output import Outcome, command, echo, warn
+from artforge.cli.progress import batch_progress
 from artforge.cli.views import render_work
 from artforge.errors import ExitCode
 
@@ -51,8 +52,9 @@ def register(
     paths = read_paths(images)
     from artforge.usecases.register import register_images
 
-    results = register_images(make_home(passphrase_env), paths, licence_id=license_id, title=title,
-                              key_name=key, parents=parent or ())
+    with batch_progress("register", quiet or len(paths) < 2) as bar:
+        results = register_images(make_home(passphrase_env), paths, licence_id=license_id, title=title,
+                                  key_name=key, parents=parent or (), progress=bar.update)
     for r in results:
         if not r.created and r.licence_id != license_id:
             warn(f"{r.path}: already registered as {r.work_id[:12]} under {r.licence_id}; licence unchanged")

@@ -230,19 +230,27 @@ def fingerprint_files(
     yield from analyse_files(paths, fingerprint_image, workers=workers, **load_options)
 
 
+Progress = Callable[[int, int], None]  # (done, total): called after each image of a batch
+
+
 def analyse_all(paths: Iterable[ImageSource], analyse: Callable[[LoadedImage], T], *, workers: int | None = None,
-                **load_options: int) -> list[T]:
-    """``analyse`` of every path, in order, or :class:`BadInput` naming the first bad file."""
+                progress: Progress | None = None, **load_options: int) -> list[T]:
+    """``analyse`` of every path, in order, or :class:`BadInput` naming the first bad file; ``progress`` is
+    told after each image."""
+    sources = list(paths)
     results = []
-    for path, result in analyse_files(paths, analyse, workers=workers, **load_options):
+    for path, result in analyse_files(sources, analyse, workers=workers, **load_options):
         if isinstance(result, ArtforgeError):
             raise result
         if isinstance(result, Exception):
             raise BadInput(f"{path}: cannot fingerprint ({type(result).__name__}: {result})")
         results.append(result)
+        if progress is not None:
+            progress(len(results), len(sources))
     return results
 
 
-def fingerprint_all(paths: Iterable[ImageSource], *, workers: int | None = None, **load_options: int) -> list[Fingerprint]:
+def fingerprint_all(paths: Iterable[ImageSource], *, workers: int | None = None, progress: Progress | None = None,
+                    **load_options: int) -> list[Fingerprint]:
     """Fingerprints of every path, in order, or :class:`BadInput` naming the first bad file."""
-    return analyse_all(paths, fingerprint_image, workers=workers, **load_options)
+    return analyse_all(paths, fingerprint_image, workers=workers, progress=progress, **load_options)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-
 from artforge.generation import sampling
 from artforge.generation.quality import QualityReport, evaluate_checkpoint
 from artforge.generation.recipes import OptimConfig
@@ -18,7 +17,7 @@ from artforge.generation.sampling import GenerateResult, parse_seeds
 from artforge.generation.train_config import RUN_OPTIONS, TrainConfig, parse_duration
 from artforge.generation.training import Callback, TrainResult, train
 from artforge.matching.matcher import analyse_for_registration
-from artforge.provenance.fingerprints import analyse_all
+from artforge.provenance.fingerprints import Progress, analyse_all
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_analysed
 
@@ -60,8 +59,9 @@ def evaluate(checkpoint: str | Path, *, samples: int = 1000, seed: int = 0,
 def generate_and_register(home: Home, checkpoint: str | Path, out_dir: str | Path, seeds: list[int], *,
                           licence_id: str, key_name: str | None = None, label: int | None = None,
                           prompt: str | None = None, truncation: float = 1.0, grid: str | Path | None = None,
-                          prefix: str = "img") -> sampling.GenerateResult:
-    """Generate, then register every image with origin ``generated`` in one transaction.
+                          prefix: str = "img", progress: Progress | None = None) -> sampling.GenerateResult:
+    """Generate, then register every image with origin ``generated`` in one transaction (``progress`` is told
+    as each image is analysed for its record).
 
     The licence and key are checked before anything is written.  The files are left as registered: the
     record's ``file_sha256`` is that of the PNG the user receives (a record id written into the file
@@ -73,7 +73,8 @@ def generate_and_register(home: Home, checkpoint: str | Path, out_dir: str | Pat
         result, model = sampling.generate_images(checkpoint, out_dir, seeds, label=label, prompt=prompt,
                                         truncation=truncation, grid=grid, prefix=prefix)
         paths = [Path(item.path) for item in result.images]
-        analysed = analyse_all(paths, analyse_for_registration, workers=1, **home.settings.image_limits)
+        analysed = analyse_all(paths, analyse_for_registration, workers=1, progress=progress,
+                               **home.settings.image_limits)
         items = [(str(path), fp, f"{model.family} seed {item.seed}" + (f": {prompt}" if prompt else ""),
                   sampling.generation_origin(model, item.seed, label, prompt, truncation))
                  for path, fp, item in zip(paths, analysed, result.images)]

@@ -11,7 +11,7 @@ from artforge.matching import layer_store
 from artforge.matching.digest import layers_digest
 from artforge.matching.index_file import sync_index
 from artforge.matching.matcher import Analysed, analyse_for_registration
-from artforge.provenance.fingerprints import Fingerprint, analyse_all
+from artforge.provenance.fingerprints import Fingerprint, Progress, analyse_all
 from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload
 from artforge.registry.database import Registry
 from artforge.textutil import clean_text
@@ -121,8 +121,10 @@ def register_images(
     parents: Sequence[str] = (),
     origin: dict | None = None,
     workers: int | None = None,
+    progress: Progress | None = None,
 ) -> list[RegisteredWork]:
-    """Register image files under a licence, signed by ``key_name``.
+    """Register image files under a licence, signed by ``key_name`` (``progress`` is told after each image
+    is analysed).
 
     Idempotent: pixels this key has already registered return the existing work.  Either every image
     is registered or, on any error (a bad file, an unknown licence, a locked key), none is.
@@ -137,7 +139,8 @@ def register_images(
     with home.registry() as registry:
         registry.licence(licence_id)  # fail on an unknown licence before any work is done
         home.signer(key_name)  # and on a missing or locked key
-        analysed = analyse_all(path_list, analyse_for_registration, workers=workers, **home.settings.image_limits)
+        analysed = analyse_all(path_list, analyse_for_registration, workers=workers, progress=progress,
+                               **home.settings.image_limits)
         items = [(str(p), a, title or _clean_title(p.stem)) for p, a in zip(path_list, analysed)]
         return register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name,
                                      parents=parents, origin=origin)

@@ -10,7 +10,7 @@ from artforge.matching import layer_store
 from artforge.matching.index_file import IndexStats, index_stats, rebuild_index
 from artforge.matching.layers import MatchLayers, work_tiles
 from artforge.matching.matcher import analyse_for_registration
-from artforge.provenance.fingerprints import analyse_all
+from artforge.provenance.fingerprints import Progress, analyse_all
 from artforge.registry.database import Registry
 from artforge.usecases.home import Home
 
@@ -31,7 +31,8 @@ class RebuildResult:
                 "stats": self.stats.to_dict()}
 
 
-def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | None = None) -> RebuildResult:
+def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | None = None,
+            progress: Progress | None = None) -> RebuildResult:
     """Fill in missing layers from ``images`` (matched to works by pixel hash), then rebuild the index file.
 
     Works registered before layers existed are found by their global PDQ only until their images are given
@@ -45,7 +46,8 @@ def rebuild(home: Home, images: Sequence[str | Path] = (), *, workers: int | Non
             missing: dict[str, list[str]] = {}
             for work_id, pixel_sha256 in layer_store.works_without_layers(registry):
                 missing.setdefault(pixel_sha256, []).append(work_id)
-            analysed = analyse_all(images, analyse_for_registration, workers=workers, **home.settings.image_limits)
+            analysed = analyse_all(images, analyse_for_registration, workers=workers, progress=progress,
+                                   **home.settings.image_limits)
             with registry.transaction():
                 for path, item in zip(images, analysed):
                     work_ids = missing.pop(item.fingerprint.pixel_sha256, None)
