@@ -102,7 +102,7 @@ def test_verify_a_folder_recursively_with_a_summary(art, tmp_path) -> None:
     (folder / "deeper" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     (folder / "notes.txt").write_text("not an image, not looked at")
     bare = run("verify", folder)  # a folder without -r: a hint, not a search (a stray '/' must not walk the disk)
-    assert bare.exit_code == 2 and bare.stderr == f"Error: {folder}: is a folder; add -r to take the images in it " \
+    assert bare.exit_code == 5 and bare.stderr == f"Error: {folder}: is a folder; add -r to take the images in it " \
                                                   "(subfolders too)\n"
     result = run("verify", "-r", folder, "--json")
     reports = [json.loads(line) for line in result.stdout.splitlines()]

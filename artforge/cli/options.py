@@ -96,7 +96,7 @@ def read_images(arguments: list[str], *, accept_bytes: bool = True, recursive: b
     sources: list[ImageSource] = []
     for argument in arguments:
         if recursive is False and argument != "-" and os.path.isdir(argument):
-            raise UsageError(f"{argument}: is a folder; add -r to take the images in it (subfolders too)")
+            raise BadInput(f"{argument}: is a folder; add -r to take the images in it (subfolders too)")
         if recursive and argument != "-" and os.path.isdir(argument):  # a folder: its images, recursively
             found = image_files(argument)
             if not found:

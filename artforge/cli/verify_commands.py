@@ -21,7 +21,7 @@ from artforge.cli.options import (
     make_home,
     read_images,
 )
-from artforge.cli.output import Outcome, StreamItem, command, echo, warn
+from artforge.cli.output import Outcome, StreamItem, command, echo, stderr, warn
 from artforge.cli.progress import batch_progress
 from artforge.cli.views import render_report
 from artforge.errors import ExitCode
@@ -36,7 +36,8 @@ SEVERITY = [ExitCode.OK, ExitCode.AMBIGUOUS, ExitCode.NO_MATCH, ExitCode.REGISTR
             ExitCode.BAD_INPUT]
 
 
-def _stream(items: Iterator[DisputeReport | VerifyFailure], total: int, quiet: bool) -> Iterator[StreamItem]:
+def _stream(items: Iterator[DisputeReport | VerifyFailure], total: int, quiet: bool,
+            summary: bool) -> Iterator[StreamItem]:
     first = True
     from artforge.usecases.verify import VerifyFailure, VerifyTally
 
@@ -55,7 +56,9 @@ def _stream(items: Iterator[DisputeReport | VerifyFailure], total: int, quiet: b
             yield StreamItem(item.to_dict(), item.exit_code,
                              render=lambda out, report=item, gap=not first: render_report(out, report, gap))
             first = False
-    if total > 1 and not quiet:  # many images: what they came to, on stderr (stdout keeps one item per image)
+    # What many images came to, on stderr (stdout keeps one item per image): after a folder (-r), or on a
+    # terminal; a script reading stderr otherwise sees one line per bad image, as before.
+    if total > 1 and summary and not quiet:
         for line in tally.lines():
             warn(line)
 
@@ -74,7 +77,8 @@ def verify(
     """Find the registered original of disputed images; report owner, licence, terms and signatures.
 
     With --json, one envelope per image, one per line (NDJSON), printed as each is ready.  Over several
-    images (-r: the images in a folder, subfolders too), a progress bar and a summary at the end go to stderr.
+    images (-r: the images in a folder, subfolders too), a progress bar (on a terminal) and, after a folder or
+    on a terminal, a summary at the end go to stderr.
     Verdicts: exact-copy, modified-copy, derived-work, ambiguous, no-match.
     Exit codes: 0 verified match, 3 no match, 4 match whose signature or chain is broken,
     5 an unreadable image, 11 ambiguous (several works match equally well), 14 the registry's rows
@@ -84,7 +88,7 @@ def verify(
     from artforge.usecases.verify import iter_verify
 
     items = iter_verify(make_home(), sources, diff=diff, rpc_url=rpc)
-    return Outcome(stream=_stream(items, len(sources), quiet), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
+    return Outcome(stream=_stream(items, len(sources), quiet, summary=recursive or stderr.is_terminal), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
 
 
 @command(app)
