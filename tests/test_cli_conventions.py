@@ -145,3 +145,25 @@ def test_batches_of_images_show_progress_on_a_terminal(art, monkeypatch) -> None
         quiet = io.StringIO()
         monkeypatch.setattr(progress, "stderr", Console(file=quiet, force_terminal=True, width=120))
         assert run(*argv, "-q").exit_code == 0 and quiet.getvalue() == "", name
+
+
+def test_the_readme_pipeline_generate_register_verify(tmp_path, isolated_home) -> None:
+    """README's pipeline, as real processes joined by pipes: paths out of one command, '-' into the next."""
+    import subprocess
+    import sys
+
+    assert run("init", "--no-encrypt").exit_code == 0
+    artforge = [sys.executable, "-m", "artforge"]
+    generate = subprocess.Popen([*artforge, "generate", "builtin:dcgan-digits", "--seeds", "1-3", "--out",
+                                 str(tmp_path / "art")], stdout=subprocess.PIPE)
+    register = subprocess.run([*artforge, "register", "-", "--license", "CC-BY-4.0"], stdin=generate.stdout,
+                              capture_output=True, text=True, timeout=600)
+    generate.stdout.close()
+    assert generate.wait(timeout=600) == 0 and register.returncode == 0, register.stderr
+    work_ids = [line.split("\t")[0] for line in register.stdout.splitlines()]  # "work id<TAB>path" per image
+    assert len(work_ids) == 3
+    verified = subprocess.run([*artforge, "verify", "-r", str(tmp_path / "art"), "--json"], capture_output=True,
+                              text=True, timeout=600)
+    reports = [json.loads(line)["data"] for line in verified.stdout.splitlines()]
+    assert verified.returncode == 0 and [r["verdict"] for r in reports] == ["exact-copy"] * 3
+    assert sorted(r["match"]["work_id"] for r in reports) == sorted(work_ids)
