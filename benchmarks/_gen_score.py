@@ -17,7 +17,7 @@ import torch
 
 from artforge.generation.data import load_dataset
 from artforge.generation.featurenet import caption_targets, load_feature_net, task_of
-from artforge.generation.quality import frechet_distance, precision_recall
+from artforge.generation.quality import density_coverage, frechet_distance, precision_recall
 
 NETS = {"builtin:digits": ("digits", "digits-b"), "builtin:shapes": ("shapes", "shapes-b")}
 
@@ -41,8 +41,8 @@ class Scorer:
         return [self.real.captions[i] for i in np.resize(order, count)]
 
     def score(self, images: torch.Tensor, captions: list[str] | None = None) -> dict[str, float]:
-        """FD, precision and recall on both nets (``fd``/``precision``/``recall`` without a suffix are the first
-        net's; ``_b`` the second's), plus prompt accuracy for captioned shapes."""
+        """FD, precision, recall, density and coverage on both nets (without a suffix the first net's; ``_b`` the
+        second's), plus prompt accuracy for captioned shapes."""
         out: dict[str, float] = {}
         for index, (name, net) in enumerate(self.nets.items()):
             feats, preds = net.run(images)
@@ -50,6 +50,7 @@ class Scorer:
             suffix = "" if index == 0 else "_b"
             out["fd" + suffix] = frechet_distance(self.real_feats[name], fake)
             out["precision" + suffix], out["recall" + suffix] = precision_recall(self.real_feats[name], fake)
+            out["density" + suffix], out["coverage" + suffix] = density_coverage(self.real_feats[name], fake)
             if index == 0 and captions is not None and task_of(name) == "shapes":
                 wanted = caption_targets(captions)
                 hits = torch.stack([preds[h] == wanted[h] for h in wanted])

@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--figure", type=Path, default=FIGURE, help="PNG of FD against seconds ('' for none)")
+    parser.add_argument("--figure", default=str(FIGURE), help="PNG of FD against seconds ('' for none)")
     args = parser.parse_args()
     args.checkpoints = sorted(float(c) for c in args.checkpoints.split(","))
     started = time.perf_counter()
@@ -146,8 +146,8 @@ def main() -> None:
             Series("reference, net B", [(r["checkpoint"], r["fd_b"]) for r in reference], 1, dashed=True),
             Series("artforge, net A", [(r["checkpoint"], r["fd"]) for r in artforge], 0),
             Series("artforge, net B", [(r["checkpoint"], r["fd_b"]) for r in artforge], 0, dashed=True)]))
-    if str(args.figure):
-        print(f"figure: {line_chart(panels, args.figure)}")
+    if args.figure:  # (a Path of '' would be '.', never empty: kept as text until here)
+        print(f"figure: {line_chart(panels, Path(args.figure))}")
     save_results(args.out, "quality_curve", {
         "environment": environment(), "settings": {**vars(args), "out": str(args.out), "figure": str(args.figure),
                                                    "threads": torch.get_num_threads()},

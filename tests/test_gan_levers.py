@@ -16,7 +16,7 @@ from artforge.generation.featurenet import WEIGHTS_DIR, accuracy, load_feature_n
 from artforge.generation.gan_levers import discriminator_loss, ema_decay_at, generator_loss, r1_penalty
 from artforge.generation.model_checkpoint import load_checkpoint
 from artforge.generation.models.vae import VAE, VAEConfig
-from artforge.generation.quality import frechet_distance, precision_recall
+from artforge.generation.quality import density_coverage, frechet_distance, precision_recall
 from artforge.generation.recipes import OptimConfig
 from artforge.generation.sampling import load_model, sample
 from artforge.generation.training import TrainConfig, train
@@ -189,3 +189,19 @@ def test_auto_augment_policy_by_dataset_size() -> None:
     assert auto_policy("auto", 200, prompts) == "translation"  # colour and outline are what prompts name
     assert auto_policy("auto", 50_000, plain) == "none"
     assert auto_policy("auto-v1", 1797, plain) == "color,translation,cutout"  # the rule older runs trained with
+
+
+def test_density_and_coverage_are_not_fooled_by_generated_outliers() -> None:
+    """Recall rises when a few generated vectors sit far off the data (their k-NN balls swallow it);
+    coverage, with balls around the real vectors only, does not (Naeem et al. 2020)."""
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(600, 8))
+    collapsed = rng.normal(size=(600, 8)) * 0.3
+    with_outliers = np.concatenate([collapsed[:570], rng.normal(size=(30, 8)) * 8])
+    assert precision_recall(real, with_outliers)[1] > precision_recall(real, collapsed)[1] + 0.3
+    assert abs(density_coverage(real, with_outliers)[1] - density_coverage(real, collapsed)[1]) < 0.05
+    density, coverage = density_coverage(real, rng.normal(size=(600, 8)))
+    assert 0.7 < density < 1.3 and coverage > 0.9  # fakes spread like the data
+    assert density_coverage(real, rng.normal(size=(600, 8)) + 6) == (0.0, 0.0)
+    with pytest.raises(UsageError):
+        density_coverage(real[:5], real[:5])

@@ -112,6 +112,29 @@ def precision_recall(real_feats, fake_feats, k: int = 3) -> tuple[float, float]:
     return (_covered(fake, real, _knn_radii(real, k)), _covered(real, fake, _knn_radii(fake, k)))
 
 
+def density_coverage(real_feats, fake_feats, k: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020), the outlier-robust counterparts of precision and recall.
+
+    Both use balls around the *real* vectors only (k-NN radii within the real set): density is the mean
+    number of real balls a generated vector falls in, over k (about 1 when fakes are spread like the data);
+    coverage is the share of real vectors whose ball holds at least one generated vector.  Recall instead
+    draws balls around the generated vectors, so a few far-off generated outliers, with huge radii, cover
+    much of the data: a worse generator can score a higher recall.
+    """
+    real, fake = _as_features(real_feats), _as_features(fake_feats)
+    if min(len(real), len(fake)) <= k:
+        raise UsageError(f"density and coverage need more than k={k} vectors on each side")
+    radii = torch.from_numpy(_knn_radii(real, k))
+    real_tensor, fake_tensor = torch.from_numpy(real), torch.from_numpy(fake)
+    inside_count = torch.zeros(len(fake), dtype=torch.float64)
+    nearest_fake = torch.full((len(real),), float("inf"), dtype=torch.float64)
+    for i in range(0, len(fake), 2048):
+        distances = torch.cdist(fake_tensor[i:i + 2048], real_tensor)  # (chunk, n_real)
+        inside_count[i:i + 2048] = (distances <= radii).double().sum(dim=1)
+        nearest_fake = torch.minimum(nearest_fake, distances.min(dim=0).values)
+    return float(inside_count.mean() / k), float((nearest_fake <= radii).double().mean())
+
+
 # -- the report ----------------------------------------------------------------------------------------
 
 def _sig(value: float, digits: int = 5) -> float:
