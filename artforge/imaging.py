@@ -76,7 +76,7 @@ def looks_like_image(head: bytes) -> bool:
     size, a version or the magic itself), and no list of file names does (``GIF89a.png`` stays a path).
     """
     known = any(head[at:at + len(magic)] == magic for at, magic in _MAGIC)
-    return known and any(b < 0x20 and b not in b"\t\n\r" or b in (0x7F, 0x89, 0xFF) for b in head[:16])
+    return known and any((b < 0x20 and b not in b"\t\n\r") or b in (0x7F, 0x89, 0xFF) for b in head[:16])
 
 
 @dataclass(frozen=True)

@@ -41,30 +41,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 try:  # installed: python -m artforge.verify_bundle, or the artforge-verify-bundle command
-    from artforge.verify_record import (
-        EXIT_FAIL,
-        EXIT_OK,
-        EXIT_UNREADABLE,
-        OutOfDomain,
-        canonical_bytes,
-        check_chain,
-        check_record,
-        load_json,
-        printable,
-    )
+    from artforge import verify_record as record_checks
 except ImportError:  # this file copied on its own, with verify_record.py beside it
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from verify_record import (  # type: ignore[no-redef]
-        EXIT_FAIL,
-        EXIT_OK,
-        EXIT_UNREADABLE,
-        OutOfDomain,
-        canonical_bytes,
-        check_chain,
-        check_record,
-        load_json,
-        printable,
-    )
+    import verify_record as record_checks  # type: ignore[no-redef]
+
+EXIT_FAIL, EXIT_OK, EXIT_UNREADABLE = record_checks.EXIT_FAIL, record_checks.EXIT_OK, record_checks.EXIT_UNREADABLE
+OutOfDomain, canonical_bytes, load_json = record_checks.OutOfDomain, record_checks.canonical_bytes, record_checks.load_json
+check_chain, check_record, printable = record_checks.check_chain, record_checks.check_record, record_checks.printable
 
 BUNDLE_FORMAT = "artforge.bundle/1"
 

@@ -95,10 +95,10 @@ def read_images(arguments: list[str], *, accept_bytes: bool = True, recursive: b
 
     sources: list[ImageSource] = []
     for argument in arguments:
-        if recursive is False and argument != "-" and os.path.isdir(argument):
-            raise BadInput(f"{argument}: is a folder; add -r to take the images in it (subfolders too)")
-        if recursive and argument != "-" and os.path.isdir(argument):  # a folder: its images, recursively
-            found = image_files(argument)
+        if recursive is not None and argument != "-" and os.path.isdir(argument):
+            if not recursive:
+                raise BadInput(f"{argument}: is a folder; add -r to take the images in it (subfolders too)")
+            found = image_files(argument)  # a folder: its images, recursively
             if not found:
                 raise BadInput(f"{argument}: a folder with no images in it ({', '.join(IMAGE_SUFFIXES)})")
             sources.extend(str(path) for path in found)

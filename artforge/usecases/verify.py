@@ -24,7 +24,7 @@ import numpy as np
 
 from artforge.chain.tokens import LiveReader
 from artforge.errors import ArtforgeError, BadInput, ExitCode
-from artforge.imaging import ImageBytes, ImageSource
+from artforge.imaging import ImageSource
 from artforge.matching import calibration as cal
 from artforge.matching import layer_store
 from artforge.matching.diffimage import render_diff, write_diff
@@ -292,11 +292,11 @@ def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None
     with ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).
     A matched work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).
     """
-    path_list = [p if isinstance(p, ImageBytes) else Path(p) for p in paths]
+    sources = list(paths)
     tokens = LiveReader(home.settings.home, rpc_url)
     with home.registry() as registry:
         matcher = LayeredMatcher(index if index is not None else open_index(registry))
-        for path, result in analyse_files(path_list, analyse_query, workers=workers, **home.settings.image_limits):
+        for path, result in analyse_files(sources, analyse_query, workers=workers, **home.settings.image_limits):
             if isinstance(result, ArtforgeError):
                 yield VerifyFailure(str(path), result)
             elif isinstance(result, Exception):
@@ -307,7 +307,7 @@ def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None
                     report.details = with_token_owners(report.details, tokens)
                 if diff is not None and report.match is not None:
                     _write_diff(registry, report, report.compared or result.layers,
-                                diff_target(diff, path, len(path_list) > 1))
+                                diff_target(diff, path, len(sources) > 1))
                 yield report
 
 
@@ -343,7 +343,7 @@ class VerifyTally:
         return shown
 
 
-VERDICT_ORDER = ("exact-copy", "modified-copy", "derived-work", "ambiguous", "no-match", "failed")
+VERDICT_ORDER = (*VERDICTS, "failed")  # the summary's order: a file that could not be read last
 
 
 def verify_images(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None) -> list[DisputeReport]:
