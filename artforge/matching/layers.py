@@ -26,7 +26,7 @@ turns), and the keypoints of their mirror image.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -237,10 +237,30 @@ def keypoints(grey: np.ndarray, n_features: int, mask: np.ndarray | None = None)
     return points, descriptors[order]
 
 
+GREY_SPREAD = 6  # grey levels the channels of a grey pixel may differ by (JPEG chroma noise)
+GREY_PERCENTILE = 99.0  # share of pixels (%) that must be grey: a few coloured specks do not make colour
+
+
 def is_grey(rgb: np.ndarray) -> bool:
-    """True when an RGB array carries no colour (its channels agree to within a few levels)."""
-    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1)
-    return bool(np.percentile(spread, 99) <= 6)
+    """True when an RGB array carries no colour (its channels agree to within a few levels).
+
+    Element-wise maxima and a 256-bin histogram: a reduction over the last axis and ``np.percentile``
+    took 15 ms on a 1024 px query; this is the same test (``np.percentile``'s linear interpolation) in ~2.
+    """
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    spread = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
+    return histogram_percentile(np.bincount(spread.ravel(), minlength=256), GREY_PERCENTILE) <= GREY_SPREAD
+
+
+def histogram_percentile(counts: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) of integer values given as a histogram."""
+    total = int(counts.sum())
+    position = q / 100.0 * (total - 1)
+    below = int(np.floor(position))
+    cumulative = np.cumsum(counts)
+    low = int(np.searchsorted(cumulative, below, side="right"))
+    high = int(np.searchsorted(cumulative, min(below + 1, total - 1), side="right"))
+    return low + (high - low) * (position - below)
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
@@ -332,6 +352,9 @@ class QueryLayers:
     # ...and the query as it came, matched when the upright one finds nothing (a texture of tilted bricks
     # can look like a turned copy).
     as_given: QueryLayers | None = None
+    # What the decision derives from the query once per orientation rather than once per candidate (the
+    # turned or flipped image, its content box): see :func:`.compare.oriented_query`.  Not copied by replace().
+    views: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 def query_layers(rgb: np.ndarray, content: np.ndarray | None = None, straightened: float = 0.0) -> QueryLayers:

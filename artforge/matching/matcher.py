@@ -18,6 +18,7 @@ from artforge.matching.compare import (
     box_alignment,
     compare,
     keypoint_alignment,
+    oriented_box,
     oriented_query,
     search_alignment,
 )
@@ -147,13 +148,16 @@ def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thu
     found = []
     if proposal.layer in ("global", "tone"):
         image = oriented_query(query, proposal.dihedral, False)
+        qbox = oriented_box(query, proposal.dihedral, False) if proposal.query_box else None
         tile = tile_boxes()[proposal.tile] if proposal.tile >= 0 else None
         if tile is not None:  # a tone tile: the query is that window of the work...
-            found.append(box_alignment(image, thumb_shape, tile, proposal.query_box, proposal.dihedral, "tile"))
+            found.append(box_alignment(image, thumb_shape, tile, proposal.query_box, proposal.dihedral, "tile",
+                                       query_box=qbox))
         # ...or the whole work (a window of a smooth gradient has the gradient's own average hash)
         whole = stored.box if proposal.stored_box else None
         if tile != (whole or FRAME):
-            found.append(box_alignment(image, thumb_shape, whole, proposal.query_box, proposal.dihedral))
+            found.append(box_alignment(image, thumb_shape, whole, proposal.query_box, proposal.dihedral,
+                                       query_box=qbox))
     for mirrored in (proposal.mirrored, not proposal.mirrored):  # the votes' side first; ties of ORB are common
         if mirrored not in fits:
             fits[mirrored] = keypoint_alignment(query, stored, thumb_shape, mirrored)
@@ -222,7 +226,8 @@ class LayeredMatcher:
                 thumb_grey = to_grey(thumb).astype(np.float32) if hashed else None
                 for orientation in orientations if hashed else []:
                     found = search_alignment(oriented_query(query, orientation, False), thumb_grey, orientation,
-                                             0.0 if smooth_query else SEARCH_MIN_PEAK_TEXTURED)
+                                             0.0 if smooth_query else SEARCH_MIN_PEAK_TEXTURED,
+                                             query_box=oriented_box(query, orientation, False))
                     if found is not None and consider([found], hashed[0]):
                         break
             if best is not None:

@@ -1,0 +1,125 @@
+"""The decision's vectorised measures give exactly what their plain definitions give.
+
+``is_grey`` and the cell-by-cell agreement were rewritten for speed (a histogram percentile; per-cell sums
+by ``np.bincount``).  The references below are the plain definitions they replaced: a percentile of the
+channel spread, and a loop over the 8x8 grid.  Verdicts rest on these numbers, so they must agree exactly
+(counts) or to rounding (shares), on random images and on real art.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from artforge.matching.compare import (
+    CELL_CORRELATION,
+    CELL_RESIDUAL,
+    CELL_RESIDUAL_FLOOR,
+    DETAIL_LEVEL,
+    FLAT_TONE_TOLERANCE,
+    GRID,
+    OCCLUSION_CONTRAST,
+    TEXTURED_STD,
+    _cell_agreement,
+    _correlation,
+)
+from artforge.matching.layers import histogram_percentile, is_grey
+
+
+def _grey_by_percentile(rgb: np.ndarray) -> bool:
+    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1)
+    return bool(np.percentile(spread, 99) <= 6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(np.int64, st.integers(1, 400), elements=st.integers(0, 40)),
+       st.floats(0, 100, allow_nan=False))
+def test_histogram_percentile_is_numpys(values, q) -> None:
+    assert histogram_percentile(np.bincount(values, minlength=256), q) == np.percentile(values, q)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 12), st.integers(0, 2**32 - 1))
+def test_is_grey_is_the_percentile_of_the_channel_spread(height, width, noise, seed) -> None:
+    rng = np.random.default_rng(seed)
+    grey = rng.integers(0, 256, (height, width, 1))
+    rgb = np.clip(grey + rng.integers(-noise, noise + 1, (height, width, 3)), 0, 255).astype(np.uint8)
+    assert is_grey(rgb) == _grey_by_percentile(rgb)
+    assert is_grey(rgb[:, ::-1]) == _grey_by_percentile(rgb)  # a strided view too
+
+
+def _cells_by_loop(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> tuple:
+    """The grid, one cell at a time: (agreement, textured agreement, textured, detailed, occlusion, visible)."""
+    values_q, values_r = query[valid], reference[valid]
+    slope, intercept = np.polyfit(values_q, values_r, 1) if values_q.std() > 0.5 else (0.0, float(values_r.mean()))
+    fitted = slope * query + intercept
+    detail = reference - cv2.GaussianBlur(reference, (0, 0), 2.0)
+    visible = valid.copy()
+    agreeing = considered = textured = textured_agreeing = occluded = detailed = 0
+    for rows in np.array_split(np.arange(reference.shape[0]), GRID):
+        for cols in np.array_split(np.arange(reference.shape[1]), GRID):
+            if not len(rows) or not len(cols):
+                continue
+            window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            inside = valid[window]
+            if inside.mean() < 0.6:
+                continue
+            considered += 1
+            detailed += float(np.median(np.abs(detail[window][inside]))) >= DETAIL_LEVEL
+            ref_cell, fit_cell = reference[window][inside], fitted[window][inside]
+            ref_spread, fit_spread = float(ref_cell.std()), float(fit_cell.std())
+            if ref_spread >= TEXTURED_STD:
+                residual = float(np.sqrt(np.mean((fit_cell - ref_cell) ** 2)))
+                good = _correlation(ref_cell, fit_cell) >= CELL_CORRELATION and \
+                    residual <= CELL_RESIDUAL * max(ref_spread, fit_spread) + CELL_RESIDUAL_FLOOR
+            else:
+                good = abs(float(fit_cell.mean() - ref_cell.mean())) <= FLAT_TONE_TOLERANCE and fit_spread < TEXTURED_STD
+            if not good and fit_spread >= OCCLUSION_CONTRAST * ref_spread + TEXTURED_STD:
+                occluded += 1
+                visible[window] = False
+                continue
+            agreeing += good
+            if ref_spread >= TEXTURED_STD:
+                textured += 1
+                textured_agreeing += good
+    shown = considered - occluded
+    return (agreeing / shown if shown else 0.0, textured_agreeing / textured if textured else 1.0, textured,
+            detailed, occluded / considered if considered else 0.0, visible)
+
+
+def _pair(art_image: np.ndarray, rng: np.random.Generator, case: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    reference = cv2.GaussianBlur(cv2.cvtColor(art_image, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 1.0)
+    height, width = reference.shape
+    query = reference * rng.uniform(0.6, 1.2) + rng.uniform(-30, 30) + rng.normal(0, 3, reference.shape)
+    if case % 3 == 1:  # a caption: much more contrast than the original in a corner
+        query[: height // 3, : width // 2] = rng.uniform(0, 255, (height // 3, width // 2))
+    if case % 3 == 2:  # unrelated content
+        query = cv2.GaussianBlur(rng.uniform(0, 255, reference.shape).astype(np.float32), (0, 0), 3.0)
+    valid = np.ones((height, width), bool)
+    if case % 4 == 1:
+        valid[:, : int(width * rng.uniform(0.1, 0.7))] = False
+    if case % 4 == 2:
+        valid = rng.random((height, width)) < 0.85
+    return reference, query.astype(np.float32), valid
+
+
+def test_cell_agreement_is_the_per_cell_loop(art) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images = [np.asarray(Image.open(art(seed)).convert("RGB").resize((160, 120))) for seed in range(4)]
+    flat = np.zeros((100, 150, 3), np.uint8)
+    flat[:, 75:] = (200, 40, 40)  # two flat bands: few textured cells
+    for case in range(48):
+        image = images[case % len(images)] if case % 5 else flat
+        reference, query, valid = _pair(image, rng, case)
+        if case % 7 == 6:  # smaller than the grid in one dimension
+            reference, query, valid = reference[:5, :40], query[:5, :40], valid[:5, :40]
+        fast = _cell_agreement(reference, query, valid)
+        agreement, textured_agreement, textured, detailed, occlusion, visible = _cells_by_loop(reference, query, valid)
+        assert (fast.textured, fast.detailed) == (textured, detailed), case
+        assert abs(fast.agreement - agreement) < 1e-9 and abs(fast.textured_agreement - textured_agreement) < 1e-9
+        assert abs(fast.occlusion - occlusion) < 1e-9 and np.array_equal(fast.visible, visible), case
