@@ -19,7 +19,8 @@ with OpenCV's ECC affine alignment, and then compared over the overlap:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -69,7 +70,7 @@ class Comparison:
     occlusion: float  # share of the overlap hidden under added content; the other measures leave it out
     coverage: float
     query_coverage: float
-    colour_residual: float | None  # None when the query has no colour
+    colour_residual: float | None  # None when the query has no colour, or when not measured (see compare)
     grey_residual: float | None  # only for a grey query of colour art
     refined: bool
     matrix: np.ndarray  # the final query -> thumbnail map, after refinement
@@ -353,8 +354,14 @@ def _cell_agreement(reference: np.ndarray, query: np.ndarray, valid: np.ndarray)
                          occluded_count / int(considered.sum()) if considered.any() else 0.0, visible)
 
 
-def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comparison | None:
-    """Warp the query onto a work's decoded thumbnail (RGB) and measure how well they agree; None without overlap."""
+def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment,
+            colour_when: Callable[[Comparison], bool] | None = None) -> Comparison | None:
+    """Warp the query onto a work's decoded thumbnail (RGB) and measure how well they agree; None without overlap.
+
+    The colour evidence is the dearest measure (a third of a comparison) and only ever decides between
+    candidates whose structure matches: with ``colour_when``, it is measured only when that predicate
+    holds for the comparison without it, and is None otherwise.
+    """
     th, tw = thumb.shape[:2]
     image = oriented_query(query, alignment.dihedral, alignment.mirrored)
     content = oriented_mask(query, alignment.dihedral, alignment.mirrored)
@@ -386,8 +393,6 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
     shown = cells.visible if cells.visible.mean() >= MIN_OVERLAP else valid
     correlation = tone_correlation(reference_grey[shown], warped_grey[shown])
     original_grey = is_grey(thumb)
-    colour = None if query.grey_source else colour_residual(thumb, warped, shown)
-    grey = grey_residual(thumb, to_grey(warped), shown) if query.grey_source and not original_grey else None
     # How much of the query's own content lands on the original (a collage shows more than the work).
     qh, qw = image.shape[:2]
     qbox = oriented_box(query, alignment.dihedral, alignment.mirrored)
@@ -396,9 +401,13 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment) -> Comp
                                 np.linspace(corners[0, 1], corners[1, 1], 24)), -1).reshape(-1, 2)
     mapped = grid @ matrix[:, :2].T + matrix[:, 2]
     inside = (mapped[:, 0] >= 0) & (mapped[:, 0] < tw) & (mapped[:, 1] >= 0) & (mapped[:, 1] < th)
-    return Comparison(alignment=alignment, correlation=correlation, agreement=cells.agreement,
-                      textured_agreement=cells.textured_agreement, textured_cells=cells.textured,
-                      occlusion=cells.occlusion, detailed_cells=cells.detailed, original_grey=original_grey,
-                      coverage=coverage, query_coverage=float(inside.mean()), colour_residual=colour,
-                      grey_residual=grey, refined=refined,
-                      matrix=matrix)
+    structure = Comparison(alignment=alignment, correlation=correlation, agreement=cells.agreement,
+                           textured_agreement=cells.textured_agreement, textured_cells=cells.textured,
+                           occlusion=cells.occlusion, detailed_cells=cells.detailed, original_grey=original_grey,
+                           coverage=coverage, query_coverage=float(inside.mean()), colour_residual=None,
+                           grey_residual=None, refined=refined, matrix=matrix)
+    if colour_when is not None and not colour_when(structure):
+        return structure
+    colour = None if query.grey_source else colour_residual(thumb, warped, shown)
+    grey = grey_residual(thumb, to_grey(warped), shown) if query.grey_source and not original_grey else None
+    return replace(structure, colour_residual=colour, grey_residual=grey)

@@ -33,7 +33,7 @@ from artforge.matching.layers import (
     to_grey,
 )
 from artforge.matching.straighten import disputed_layers
-from artforge.provenance.fingerprints import Fingerprint, fingerprint_image
+from artforge.provenance.fingerprints import ExactPrint, Fingerprint, exact_print, fingerprint_image
 from artforge.registry.database import Registry
 
 ANALYSIS_MAX_SIDE = 1024  # layers never need more; shrinking first keeps huge images cheap
@@ -44,7 +44,7 @@ MAX_PROPOSALS = 6
 class Analysed:
     """An image fingerprinted and prepared for the matcher (registration: stored layers; query: query layers)."""
 
-    fingerprint: Fingerprint
+    fingerprint: Fingerprint | ExactPrint  # a query needs its exact hashes only
     layers: MatchLayers | QueryLayers
     frames: int = 1  # an animated file is matched by its first frame
 
@@ -63,8 +63,9 @@ def analyse_for_registration(loaded: LoadedImage) -> Analysed:
 
 
 def analyse_query(loaded: LoadedImage) -> Analysed:
-    """Fingerprint and query layers of a disputed image."""
-    return Analysed(fingerprint_image(loaded), disputed_layers(_rgb_array(loaded)), frames=loaded.frames)
+    """Exact hashes and query layers of a disputed image."""
+    layers = disputed_layers(_rgb_array(loaded))
+    return Analysed(exact_print(loaded, layers.quality), layers, frames=loaded.frames)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Evidence:
     occlusion: float
     coverage: float
     query_coverage: float
+    # None for a grey query, and for a candidate whose structure already rules it out (not measured)
     colour_residual: float | None
     grey_residual: float | None  # a grey query of colour art: distance from the original's own greyscale
     score: float
@@ -107,11 +109,17 @@ class Evidence:
         return data
 
 
+def structure_holds(comparison: Comparison) -> bool:
+    """The first test of :func:`classify`: do the pixels' structure and coverage allow a match at all?
+    (Only then is the colour evidence worth measuring.)"""
+    return comparison.correlation >= cal.MIN_CORRELATION and comparison.agreement >= cal.MIN_AGREEMENT \
+        and comparison.textured_agreement >= cal.MIN_TEXTURED_AGREEMENT and comparison.score >= cal.MIN_SCORE \
+        and comparison.occlusion <= cal.MAX_OCCLUSION
+
+
 def classify(comparison: Comparison) -> str | None:
     """``modified-copy``, ``derived-work`` or None (not a match), from the calibrated thresholds."""
-    if comparison.correlation < cal.MIN_CORRELATION or comparison.agreement < cal.MIN_AGREEMENT \
-            or comparison.textured_agreement < cal.MIN_TEXTURED_AGREEMENT or comparison.score < cal.MIN_SCORE \
-            or comparison.occlusion > cal.MAX_OCCLUSION:
+    if not structure_holds(comparison):
         return None
     structured = comparison.detailed_cells >= cal.STRUCTURED_CELLS
     residual = None if comparison.original_grey else comparison.colour_residual
@@ -209,7 +217,7 @@ class LayeredMatcher:
                     if key in tried:
                         continue
                     tried.add(key)
-                    comparison = compare(query, thumb, alignment)
+                    comparison = compare(query, thumb, alignment, colour_when=structure_holds)
                     if comparison is None:
                         continue
                     rank = (classify(comparison) is not None, comparison.score)

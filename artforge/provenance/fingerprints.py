@@ -72,6 +72,28 @@ class Fingerprint:
         return cls(**fields)
 
 
+@dataclass(frozen=True)
+class ExactPrint:
+    """A disputed image's exact hashes and size: what ``verify`` looks up before it matches.
+
+    The matcher's own layers (dihedral PDQ, content box, keypoints) stand in for the perceptual hashes of
+    a :class:`Fingerprint`, so a query skips them: they were a third of its analysis time.
+    """
+
+    file_sha256: str
+    pixel_sha256: str
+    pdq_quality: int  # of the matcher's PDQ (the image as analysed for matching)
+    width: int
+    height: int
+    mode: str
+
+
+def exact_print(loaded: LoadedImage, pdq_quality: int) -> ExactPrint:
+    """The exact hashes and size of an already loaded image."""
+    return ExactPrint(file_sha256=loaded.file_sha256, pixel_sha256=pixel_sha256(loaded.image),
+                      pdq_quality=pdq_quality, width=loaded.width, height=loaded.height, mode=loaded.image.mode)
+
+
 def hamming(a_hex: str, b_hex: str) -> int:
     """Number of differing bits between two equal-length hex hashes."""
     if len(a_hex) != len(b_hex):

@@ -33,7 +33,7 @@ from artforge.matching.index import MatchIndex
 from artforge.matching.index_file import open_index
 from artforge.matching.layers import QueryLayers
 from artforge.matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
-from artforge.provenance.fingerprints import Fingerprint, analyse_files
+from artforge.provenance.fingerprints import ExactPrint, analyse_files
 from artforge.provenance.records import check_chain, signed_layers_digest
 from artforge.registry.database import Registry
 from artforge.usecases.home import Home
@@ -67,7 +67,7 @@ class DisputeReport:
 
     path: str
     verdict: str
-    fingerprint: Fingerprint
+    fingerprint: ExactPrint
     candidates: list[Candidate]
     match: Candidate | None = None
     details: WorkDetails | None = None
@@ -173,7 +173,7 @@ class SignedEvidence:
         return True
 
 
-def _exact_candidates(registry: Registry, fingerprint: Fingerprint, signed: SignedEvidence) -> list[Candidate]:
+def _exact_candidates(registry: Registry, fingerprint: ExactPrint, signed: SignedEvidence) -> list[Candidate]:
     exact = [Candidate(w.id, "file-sha256", 1.0, "exact-copy") for w in registry.works_with_file(fingerprint.file_sha256)
              if signed.exact(w.id, "file_sha256", fingerprint.file_sha256)]
     seen = {c.work_id for c in exact}
@@ -183,7 +183,7 @@ def _exact_candidates(registry: Registry, fingerprint: Fingerprint, signed: Sign
     return exact
 
 
-def matchable(fingerprint: Fingerprint, query: QueryLayers) -> str | None:
+def matchable(fingerprint: ExactPrint, query: QueryLayers) -> str | None:
     """Why an image cannot be matched perceptually, or None when it can."""
     if max(fingerprint.width, fingerprint.height) < MIN_MATCH_SIDE:
         return f"image is under {MIN_MATCH_SIDE} px; only exact copies are found"
