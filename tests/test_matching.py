@@ -338,14 +338,14 @@ def test_index_stats_and_rebuild(art) -> None:
 # --- the tone curve of the correlation ------------------------------------------------------------------
 
 def test_correlation_follows_a_brightening_that_saturates_and_a_gamma_curve() -> None:
-    from artforge.matching.compare import _correlation, tone_correlation
+    from artforge.matching.cells import plain_correlation, tone_correlation
 
     # Flat art of a few tones, as its grey image: a brightening by 30% saturates the two lightest.
     tones = np.repeat(np.array([40.0, 90.0, 140.0, 200.0, 230.0]), 400)
     brightened = np.minimum(tones * 1.3, 255.0)
-    assert tone_correlation(tones, brightened) > 0.999 > _correlation(tones, brightened) + 0.01
+    assert tone_correlation(tones, brightened) > 0.999 > plain_correlation(tones, brightened) + 0.01
     gamma = 255.0 * (tones / 255.0) ** 0.6
-    assert tone_correlation(tones, gamma) > 0.999 > _correlation(tones, gamma)
+    assert tone_correlation(tones, gamma) > 0.999 > plain_correlation(tones, gamma)
     # An unrelated image gains nothing: the curve cannot make up structure.
     rng = np.random.default_rng(0)
     other = rng.permutation(tones)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from artforge.matching.compare import (
+from artforge.matching.cells import (
     CELL_CORRELATION,
     CELL_RESIDUAL,
     CELL_RESIDUAL_FLOOR,
@@ -23,8 +23,8 @@ from artforge.matching.compare import (
     GRID,
     OCCLUSION_CONTRAST,
     TEXTURED_STD,
-    _cell_agreement,
-    _correlation,
+    cell_agreement,
+    plain_correlation,
 )
 from artforge.matching.layers import histogram_percentile, is_grey
 
@@ -73,7 +73,7 @@ def _cells_by_loop(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) 
             ref_spread, fit_spread = float(ref_cell.std()), float(fit_cell.std())
             if ref_spread >= TEXTURED_STD:
                 residual = float(np.sqrt(np.mean((fit_cell - ref_cell) ** 2)))
-                good = _correlation(ref_cell, fit_cell) >= CELL_CORRELATION and \
+                good = plain_correlation(ref_cell, fit_cell) >= CELL_CORRELATION and \
                     residual <= CELL_RESIDUAL * max(ref_spread, fit_spread) + CELL_RESIDUAL_FLOOR
             else:
                 good = abs(float(fit_cell.mean() - ref_cell.mean())) <= FLAT_TONE_TOLERANCE and fit_spread < TEXTURED_STD
@@ -118,7 +118,7 @@ def test_cell_agreement_is_the_per_cell_loop(art) -> None:
         reference, query, valid = _pair(image, rng, case)
         if case % 7 == 6:  # smaller than the grid in one dimension
             reference, query, valid = reference[:5, :40], query[:5, :40], valid[:5, :40]
-        fast = _cell_agreement(reference, query, valid)
+        fast = cell_agreement(reference, query, valid)
         agreement, textured_agreement, textured, detailed, occlusion, visible = _cells_by_loop(reference, query, valid)
         assert (fast.textured, fast.detailed) == (textured, detailed), case
         assert abs(fast.agreement - agreement) < 1e-9 and abs(fast.textured_agreement - textured_agreement) < 1e-9

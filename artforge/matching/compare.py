@@ -25,20 +25,11 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from artforge.matching.colour import CLIP_MARGIN, colour_residual, grey_residual
+from artforge.matching.cells import cell_agreement, plain_correlation, tone_correlation
+from artforge.matching.colour import colour_residual, grey_residual
 from artforge.matching.layers import MatchLayers, QueryLayers, apply_dihedral, content_box, is_grey, to_grey
 
-GRID = 8
 MIN_OVERLAP = 0.08  # share of the original below which nothing is compared
-TEXTURED_STD = 6.0  # grey-level std of a cell with structure to correlate
-CELL_CORRELATION = 0.6
-CELL_RESIDUAL = 0.6  # a textured cell's residual may be this share of its spread...
-CELL_RESIDUAL_FLOOR = 4.0  # ...plus this many grey levels (noise, JPEG)
-FLAT_TONE_TOLERANCE = 14.0
-# Median |high-pass| of a cell above which it holds texture, not just a smooth ramp or one sharp edge of
-# flat art (an edge moves few pixels, so the median ignores it).
-DETAIL_LEVEL = 0.6
-OCCLUSION_CONTRAST = 1.6  # a disagreeing cell with this much more contrast in the query is covered up
 SKIP_REFINEMENT_ABOVE = 0.997  # correlation at which ECC refinement cannot help (flat art at 0.985-0.99 is a px off)
 RATIO_TEST = 0.85
 MAX_DESCRIPTOR_DISTANCE = 64
@@ -234,126 +225,6 @@ def _refine(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.n
     return warp
 
 
-def tone_correlation(reference: np.ndarray, query: np.ndarray) -> float:
-    """How well ``query`` pixels follow ``reference`` pixels through one global tone curve, clipped at 0 and
-    255 as editors do: the correlation of the query with the curve's prediction.
-
-    A straight line gives the plain correlation; the curve (a quadratic, fitted where the query is not
-    clipped) also follows gamma and a brightening that saturates highlights, which flat art, with few
-    tones, otherwise loses several hundredths of correlation to.  Never less than the plain correlation.
-    """
-    plain = _correlation(reference, query)
-    inside = (query > CLIP_MARGIN) & (query < 255 - CLIP_MARGIN)
-    if inside.mean() < 0.3 or inside.sum() < 16 or float(reference[inside].std()) < 1.0:
-        return plain
-    scale = 1.0 / 255.0
-    r = reference.astype(np.float64) * scale
-    design = np.column_stack([np.ones_like(r), r, r * r])
-    coefficients, *_ = np.linalg.lstsq(design[inside], query[inside].astype(np.float64), rcond=None)
-    prediction = np.clip(design @ coefficients, 0, 255)
-    return max(plain, _correlation(prediction, query.astype(np.float64)))
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / denominator) if denominator > 1e-6 else 0.0
-
-
-@dataclass(frozen=True)
-class CellAgreement:
-    agreement: float  # share of the visible (not occluded) cells that agree
-    textured_agreement: float  # share of the visible cells with structure in the original that agree
-    textured: int
-    detailed: int  # cells of the original with fine detail (texture, edges), not just a smooth ramp
-    occlusion: float  # share of the compared cells hidden under added content (captions, watermarks)
-    visible: np.ndarray  # pixel mask of the cells not occluded
-
-
-def _cell_labels(height: int, width: int) -> np.ndarray:
-    """Each pixel's cell of the GRID x GRID grid (``np.array_split`` of rows and columns), row-major."""
-    rows = np.concatenate([np.full(len(part), i) for i, part in enumerate(np.array_split(np.arange(height), GRID))])
-    cols = np.concatenate([np.full(len(part), i) for i, part in enumerate(np.array_split(np.arange(width), GRID))])
-    return (rows[:, None] * GRID + cols[None, :]).astype(np.intp)
-
-
-def _median_at_least(values: np.ndarray, cells: np.ndarray, counts: np.ndarray, level: float) -> np.ndarray:
-    """Per cell: is ``np.median`` of its ``values`` at least ``level``?  (``cells``: each value's cell;
-    ``counts``: values per cell.)  Decided by counting, without sorting: the median of n values is at least
-    the level when more than half of them are; for even n with exactly half, it is the mean of the
-    largest value below the level and the smallest at or above it."""
-    at_least = values >= level
-    above = np.bincount(cells[at_least], minlength=len(counts))
-    odd = counts % 2 == 1
-    result = np.where(odd, above >= (counts + 1) // 2, above >= counts // 2 + 1)
-    tied = ~odd & (counts > 0) & (above == counts // 2)
-    if tied.any():
-        for cell in np.flatnonzero(tied):
-            mine = values[cells == cell]
-            middle = (mine[mine < level].max() + mine[mine >= level].min()) / values.dtype.type(2)
-            result[cell] = middle >= level
-    return result
-
-
-def _cell_agreement(reference: np.ndarray, query: np.ndarray, valid: np.ndarray) -> CellAgreement:
-    """Compare the overlap cell by cell after one global tone fit (query -> reference).
-
-    A cell with structure in the original must correlate and leave a small residual (a different word
-    on a label fails here); a flat cell must keep its tone.  A cell where the query has much more
-    contrast than the original and does not agree is *occluded*: something was laid over the work there
-    (a caption, a watermark).  Occluded cells are set aside and reported as ``occlusion``; content that
-    was replaced by content of the same kind (another word, another pictogram) is not occlusion.
-
-    All cells at once: per-cell sums by ``np.bincount`` over a label map (the per-cell loop it replaced
-    cost ~9 ms a comparison, a quarter of the decision).
-    """
-    values_q, values_r = query[valid].astype(np.float64), reference[valid].astype(np.float64)
-    if values_q.std() > 0.5:  # a flatter query has no slope to fit: the straight line, least squares
-        centred = values_q - values_q.mean()
-        slope = float(centred @ (values_r - values_r.mean()) / (centred @ centred))
-        intercept = float(values_r.mean() - slope * values_q.mean())
-    else:
-        slope, intercept = 0.0, float(values_r.mean()) if values_r.size else 0.0
-    fitted = slope * values_q + intercept
-    reference_values = values_r
-    detail = np.abs(reference - cv2.GaussianBlur(reference, (0, 0), 2.0))[valid]
-    labels = _cell_labels(*reference.shape)
-    cells = labels[valid]
-    cell_count = GRID * GRID
-    sizes = np.bincount(labels.ravel(), minlength=cell_count)
-    counts = np.bincount(cells, minlength=cell_count)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        considered = (sizes > 0) & (counts / np.maximum(sizes, 1) >= 0.6)
-
-        def per_cell(weights: np.ndarray) -> np.ndarray:
-            return np.bincount(cells, weights=weights, minlength=cell_count) / np.maximum(counts, 1)
-
-        mean_r, mean_f = per_cell(reference_values), per_cell(fitted)
-        var_r = np.maximum(per_cell(reference_values ** 2) - mean_r ** 2, 0.0)
-        var_f = np.maximum(per_cell(fitted ** 2) - mean_f ** 2, 0.0)
-        cov = per_cell(reference_values * fitted) - mean_r * mean_f
-        ref_spread, fit_spread = np.sqrt(var_r), np.sqrt(var_f)
-        denominator = np.sqrt(var_r * var_f) * counts  # as the pixel-wise correlation's sqrt(sum a^2 * sum b^2)
-        correlation = np.where(denominator > 1e-6, cov * counts / np.where(denominator > 0, denominator, 1), 0.0)
-        residual = np.sqrt(np.maximum(var_r + var_f - 2 * cov + (mean_f - mean_r) ** 2, 0.0))
-    textured_cell = ref_spread >= TEXTURED_STD  # the original has structure here: the query must show it
-    good = np.where(textured_cell,
-                    (correlation >= CELL_CORRELATION)
-                    & (residual <= CELL_RESIDUAL * np.maximum(ref_spread, fit_spread) + CELL_RESIDUAL_FLOOR),
-                    (np.abs(mean_f - mean_r) <= FLAT_TONE_TOLERANCE) & (fit_spread < TEXTURED_STD))
-    occluded = considered & ~good & (fit_spread >= OCCLUSION_CONTRAST * ref_spread + TEXTURED_STD)
-    compared = considered & ~occluded
-    detailed = int((considered & _median_at_least(detail, cells, counts, DETAIL_LEVEL)).sum())
-    textured = int((compared & textured_cell).sum())
-    textured_agreeing = int((compared & textured_cell & good).sum())
-    shown, occluded_count = int(compared.sum()), int(occluded.sum())
-    visible = valid & ~occluded[labels]
-    return CellAgreement(int((compared & good).sum()) / shown if shown else 0.0,
-                         textured_agreeing / textured if textured else 1.0, textured, detailed,
-                         occluded_count / int(considered.sum()) if considered.any() else 0.0, visible)
-
-
 def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment,
             colour_when: Callable[[Comparison], bool] | None = None) -> Comparison | None:
     """Warp the query onto a work's decoded thumbnail (RGB) and measure how well they agree; None without overlap.
@@ -371,7 +242,7 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment,
     matrix = alignment.matrix
     refined = False
     inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
-    initial = _correlation(reference_grey[inner > 0], warped_grey[inner > 0]) if inner.any() else 0.0
+    initial = plain_correlation(reference_grey[inner > 0], warped_grey[inner > 0]) if inner.any() else 0.0
     if inner.mean() / 255 >= MIN_OVERLAP and initial < SKIP_REFINEMENT_ABOVE:
         warp = _refine(reference_grey, warped_grey, inner)
         if warp is not None:
@@ -381,7 +252,7 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment,
             candidate_grey = cv2.GaussianBlur(to_grey(candidate).astype(np.float32), (0, 0), 1.0)
             candidate_inner = cv2.erode(candidate_mask, np.ones((5, 5), np.uint8)) > 0
             if candidate_inner.mean() >= MIN_OVERLAP and \
-                    _correlation(reference_grey[candidate_inner], candidate_grey[candidate_inner]) >= initial:
+                    plain_correlation(reference_grey[candidate_inner], candidate_grey[candidate_inner]) >= initial:
                 warped, mask, warped_grey, matrix, refined = candidate, candidate_mask, candidate_grey, \
                     candidate_matrix, True
                 inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
@@ -389,7 +260,7 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment,
     coverage = float(valid.mean())
     if coverage < MIN_OVERLAP:
         return None
-    cells = _cell_agreement(reference_grey, warped_grey, valid)
+    cells = cell_agreement(reference_grey, warped_grey, valid)
     shown = cells.visible if cells.visible.mean() >= MIN_OVERLAP else valid
     correlation = tone_correlation(reference_grey[shown], warped_grey[shown])
     original_grey = is_grey(thumb)

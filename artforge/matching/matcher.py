@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from artforge.imaging import LoadedImage
 from artforge.matching import calibration as cal
@@ -175,16 +178,80 @@ def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thu
     return found
 
 
+def _best_comparison(query: QueryLayers, work_proposals: list[Proposal], stored: MatchLayers,
+                     smooth_query: bool) -> tuple[Comparison, Proposal] | None:
+    """The best comparison of one proposed work with the query, and the proposal it came from.
+
+    Ranked by (a match, score): a fit that holds beats one that scores higher but does not (a whole-frame
+    guess for a crop of flat art can outscore the crop's true place and still fail the decision).
+    """
+    thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
+    best: tuple[tuple[bool, float], Comparison, Proposal] | None = None
+    fits: dict[bool, Alignment | None] = {}
+    tried: set[tuple] = set()  # the layers of one work often suggest the same alignment
+
+    def consider(alignments: list[Alignment], proposal: Proposal) -> bool:
+        nonlocal best
+        for alignment in alignments:
+            key = (alignment.dihedral, alignment.mirrored, tuple(np.round(alignment.matrix, 2).ravel()))
+            if key in tried:
+                continue
+            tried.add(key)
+            comparison = compare(query, thumb, alignment, colour_when=structure_holds)
+            if comparison is None:
+                continue
+            rank = (classify(comparison) is not None, comparison.score)
+            if best is None or rank > best[0]:
+                best = (rank, comparison, proposal)
+        return best is not None and best[0][0]
+
+    if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2], fits), proposal)
+               for proposal in work_proposals):  # stops at the strongest layer that matches
+        # No frame, content box or keypoint fit holds: perhaps a crop of art with few keypoints.  Only as
+        # shown or mirrored: on flat art a turned crop fits too many other works' corners.
+        hashed = [p for p in work_proposals if p.layer in ("global", "tone")]
+        orientations = ["identity"] + (["fliplr"] if any(p.dihedral == "fliplr" for p in hashed) else [])
+        thumb_grey = to_grey(thumb).astype(np.float32) if hashed else None
+        for orientation in orientations if hashed else []:
+            found = search_alignment(oriented_query(query, orientation, False), thumb_grey, orientation,
+                                     0.0 if smooth_query else SEARCH_MIN_PEAK_TEXTURED,
+                                     query_box=oriented_box(query, orientation, False))
+            if found is not None and consider([found], hashed[0]):
+                break
+    return None if best is None else (best[1], best[2])
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked worker makes its own
+
+
+def _thread_pool(threads: int) -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid() or _POOL[1]._max_workers != threads:
+        _POOL = (os.getpid(), ThreadPoolExecutor(threads, thread_name_prefix="artforge-compare"))
+    return _POOL[1]
+
+
+def default_threads() -> int:
+    """Threads that compare one query's candidates: the cores this process may use (OpenCV and NumPy
+    release the GIL in the pixel work, so two cores nearly halve a verify)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class LayeredMatcher:
     """Candidates from :class:`MatchIndex`, each decided by :func:`compare` against its thumbnail."""
 
     def __init__(self, index: MatchIndex, max_proposals: int = MAX_PROPOSALS,
-                 admit: Callable[[dict], bool] | None = None):
+                 admit: Callable[[dict], bool] | None = None, threads: int | None = None):
         self.index = index
         self.max_proposals = max_proposals
         # Decides whether a stored layers row may serve as evidence (verify admits only rows whose digest the
         # work's signed records carry); None admits every row.
         self.admit = admit
+        # Candidates compared at once (threads); 1 where processes already share the cores (a batch).
+        self.threads = default_threads() if threads is None else max(1, threads)
 
     def evidence(self, registry: Registry, query: QueryLayers) -> list[Evidence]:
         """Evidence for each proposed work, matches first, best score first."""
@@ -193,53 +260,29 @@ class LayeredMatcher:
         for proposal in proposals:  # strongest first; a work may be proposed by several layers
             by_work.setdefault(proposal.rowid, []).append(proposal)
         rows = layer_store.match_layers(registry, list(by_work))
-        smooth_query = is_smooth(query)
-        results = []
+        admitted = []  # read and vetted here: the registry connection stays in this thread
         for rowid, work_proposals in by_work.items():
             row = rows.get(rowid)
             if row is None or not row.get("version"):
                 continue  # a work without layers (registered before them) cannot be compared
             if self.admit is not None and not self.admit(row):
                 continue
-            stored = MatchLayers.from_row(row)
-            thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
-            # The best comparison so far, ranked by (a match, score): a fit that holds beats one that scores
-            # higher but does not (a whole-frame guess for a crop of flat art can outscore the crop's true
-            # place and still fail the decision).
-            best: tuple[tuple[bool, float], Comparison, Proposal] | None = None
-            fits: dict[bool, Alignment | None] = {}
-            tried: set[tuple] = set()  # the layers of one work often suggest the same alignment
+            admitted.append((row["work_id"], work_proposals, MatchLayers.from_row(row)))
+        smooth_query = is_smooth(query)
 
-            def consider(alignments: list[Alignment], proposal: Proposal) -> bool:
-                nonlocal best
-                for alignment in alignments:
-                    key = (alignment.dihedral, alignment.mirrored, tuple(np.round(alignment.matrix, 2).ravel()))
-                    if key in tried:
-                        continue
-                    tried.add(key)
-                    comparison = compare(query, thumb, alignment, colour_when=structure_holds)
-                    if comparison is None:
-                        continue
-                    rank = (classify(comparison) is not None, comparison.score)
-                    if best is None or rank > best[0]:
-                        best = (rank, comparison, proposal)
-                return best is not None and best[0][0]
+        def decide(item: tuple[str, list[Proposal], MatchLayers]) -> Evidence | None:
+            work_id, work_proposals, stored = item
+            found = _best_comparison(query, work_proposals, stored, smooth_query)
+            return None if found is None else self._evidence(work_id, found[1], found[0], len(by_work))
 
-            if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2], fits), proposal)
-                       for proposal in work_proposals):  # stops at the strongest layer that matches
-                # No frame, content box or keypoint fit holds: perhaps a crop of art with few keypoints.  Only
-                # as shown or mirrored: on flat art a turned crop fits too many other works' corners.
-                hashed = [p for p in work_proposals if p.layer in ("global", "tone")]
-                orientations = ["identity"] + (["fliplr"] if any(p.dihedral == "fliplr" for p in hashed) else [])
-                thumb_grey = to_grey(thumb).astype(np.float32) if hashed else None
-                for orientation in orientations if hashed else []:
-                    found = search_alignment(oriented_query(query, orientation, False), thumb_grey, orientation,
-                                             0.0 if smooth_query else SEARCH_MIN_PEAK_TEXTURED,
-                                             query_box=oriented_box(query, orientation, False))
-                    if found is not None and consider([found], hashed[0]):
-                        break
-            if best is not None:
-                results.append(self._evidence(row["work_id"], best[2], best[1], len(by_work)))
+        # One BLAS thread: OpenBLAS's workers spin after each of the comparisons' small products and took
+        # the second core from them (CPU time twice the wall time, no gain from a second thread).
+        with threadpool_limits(1, user_api="blas"):
+            if self.threads > 1 and len(admitted) > 1:
+                decided = list(_thread_pool(self.threads).map(decide, admitted))
+            else:
+                decided = [decide(item) for item in admitted]
+        results = [evidence for evidence in decided if evidence is not None]
         results.sort(key=lambda e: (e.kind is not None, e.score), reverse=True)
         return results
 
