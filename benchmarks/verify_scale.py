@@ -810,6 +810,25 @@ def report(results: list[dict[str, Any]]) -> None:
                   f"{v['queries']} queries ({'LOSS' if loss else 'no loss'})")
 
 
+def whole_verify(args: argparse.Namespace) -> int:
+    """``--whole``: latency and batch throughput of the whole verify, per registry size (see _whole_verify.py)."""
+    import _whole_verify
+
+    rows = _whole_verify.run(args.sizes, args.home_cache, args.originals, args.distractors, args.positives,
+                             args.negatives, args.workers, args.seed)
+    table = []
+    for row in rows:
+        latency = row["latency_ms"]
+        table.append([f"{row['works']:,}", f"{row['index_open_s']:.2f} s",
+                      *(f"{latency[g]['p50']:.0f} / {latency[g]['p99']:.0f}" for g in ("all", "positive", "negative")),
+                      f"{row['batch']['images_per_s']:.1f}", f"{row['found']}/{row['positives']}", row["false_matches"]])
+    print_table("Whole verify: ms per image alone (p50 / p99), index held; batch images/s",
+                ["works", "index open", "all", "edited originals", "unrelated", "batch img/s", "found",
+                 "false matches"], table)
+    save_results(args.out, "verify_scale_whole", {"rows": rows, "environment": environment()})
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = bench_parser(__doc__, "verify_scale")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
@@ -846,7 +865,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(default: the library's choice; usable cores for everything else)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None, help="where index files are saved (default: a temp dir)")
+    whole = parser.add_argument_group("whole verify (--whole): a real registry of N works, see _whole_verify.py")
+    whole.add_argument("--whole", action="store_true",
+                       help="measure the whole verify (latency per image, batch throughput) instead of the index")
+    whole.add_argument("--home-cache", type=Path, default=Path(tempfile.gettempdir()) / "artforge-verify-scale",
+                       help="where the registries are built and kept between runs")
+    whole.add_argument("--originals", type=int, default=60, help="robustness-corpus originals planted (default 60)")
+    whole.add_argument("--distractors", type=int, default=120, help="corpus distractors for unmatched queries")
+    whole.add_argument("--positives", type=int, default=200, help="queries that are edited originals (default 200)")
+    whole.add_argument("--negatives", type=int, default=100, help="queries that match nothing (default 100)")
+    whole.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="batch processes")
     args = parser.parse_args(argv)
+    if args.whole:
+        return whole_verify(args)
     faiss.omp_set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     if args.ivf_above is not None:
         index_module.IVF_ABOVE = args.ivf_above

@@ -90,3 +90,27 @@ def test_tampered_record_is_reported(home: Home, art) -> None:
     [report] = verify_images(home, [art(30)], workers=1)
     assert report.verdict == "exact-copy"
     assert report.signature_valid is False and report.exit_code == ExitCode.SIGNATURE_INVALID
+
+
+def test_a_batch_on_worker_processes_reports_what_one_by_one_does(home: Home, art, tmp_path: Path) -> None:
+    """Each worker process verifies whole images over the index its parent loaded (shared by fork)."""
+    ids = _register(home, art, range(4))
+    paths = []
+    for seed in range(4):
+        source = Image.open(art(seed))
+        paths.append(tmp_path / f"copy{seed}.jpg")
+        source.resize((source.width * 3 // 4, source.height * 3 // 4)).save(paths[-1], quality=70)
+    paths += [art(seed) for seed in range(200, 204)]  # unrelated
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    paths.append(broken)
+    alone = [verify_images(home, [path], workers=1)[0] for path in paths[:-1]]
+    from artforge.usecases.verify import VerifyFailure, iter_verify
+
+    batch = list(iter_verify(home, paths, workers=2))
+    assert isinstance(batch[-1], VerifyFailure) and batch[-1].path == str(broken)
+    assert [r.path for r in batch[:-1]] == [str(p) for p in paths[:-1]]
+    assert [(r.verdict, r.match and r.match.work_id) for r in batch[:-1]] == \
+        [(r.verdict, r.match and r.match.work_id) for r in alone]
+    assert [r.match.work_id for r in batch[:4]] == [ids[seed] for seed in range(4)]
+    assert all(r.compared is None for r in batch[:-1])  # not sent back unless a diff needs them

@@ -39,7 +39,8 @@ SEVERITY = [ExitCode.OK, ExitCode.AMBIGUOUS, ExitCode.NO_MATCH, ExitCode.REGISTR
 def _stream(items: Iterator[DisputeReport | VerifyFailure], total: int, quiet: bool,
             summary: bool) -> Iterator[StreamItem]:
     first = True
-    from artforge.usecases.verify import VerifyFailure, VerifyTally
+    from artforge.usecases.verify import VerifyFailure
+    from artforge.usecases.verify_summary import VerifyTally
 
     tally = VerifyTally()
     with batch_progress("verify", quiet or total < 2) as bar:

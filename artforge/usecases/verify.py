@@ -16,6 +16,7 @@ says so: a blank canvas must not match every other blank canvas.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 
 from artforge.chain.tokens import LiveReader
 from artforge.errors import ArtforgeError, BadInput, ExitCode
-from artforge.imaging import ImageSource
+from artforge.imaging import ImageSource, LoadedImage
 from artforge.matching import calibration as cal
 from artforge.matching import layer_store
 from artforge.matching.diffimage import render_diff, write_diff
@@ -283,67 +284,82 @@ def _write_diff(registry: Registry, report: DisputeReport, query: QueryLayers, o
     report.diff_path = str(write_diff(picture, out))
 
 
+@dataclass
+class _BatchContext:
+    """What each process of a batch needs to verify an image on its own: set before the workers fork, so
+    they share the index the parent loaded instead of each loading it."""
+
+    home: Home
+    index: MatchIndex
+    parent: int  # the process that set it up; its own comparisons may use threads, a worker's may not
+    keep_compared: bool  # send the compared layers back (for --diff); they are heavy to pickle otherwise
+    registry: Registry | None = None  # this process's own connection, opened at its first image
+    matcher: LayeredMatcher | None = None
+
+
+_BATCH: _BatchContext | None = None
+
+
+class _DecisionFailed(Exception):
+    """A registry or matcher error while deciding, carried out of a worker to be raised as itself."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _verify_loaded(loaded: LoadedImage) -> DisputeReport | _DecisionFailed:
+    """One image's whole verify (analysis, candidates, decision) in the process that loaded it."""
+    context = _BATCH
+    assert context is not None, "set by iter_verify"
+    analysed = analyse_query(loaded)  # an unreadable image raises here: the batch reports it and goes on
+    try:
+        if context.registry is None:
+            context.registry = context.home.registry()
+            context.matcher = LayeredMatcher(context.index, threads=None if os.getpid() == context.parent else 1)
+        report = decide(context.registry, "", analysed, context.matcher)
+    except Exception as error:  # noqa: BLE001 - not the image's fault: iter_verify raises it
+        return _DecisionFailed(error)
+    report.compared = (report.compared or analysed.layers) if context.keep_compared else None
+    return report
+
+
 def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None,
                 index: MatchIndex | None = None, diff: Path | None = None,
                 rpc_url: str | None = None) -> Iterator[DisputeReport | VerifyFailure]:
-    """A dispute report per image, in input order, as each is ready (analysis runs on all cores).
+    """A dispute report per image, in input order, as each is ready.
 
-    A bad file yields a :class:`VerifyFailure` and the batch goes on.  Nothing is written to the registry;
-    with ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).
-    A matched work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).
+    A batch runs on ``workers`` processes (default: all cores), each verifying whole images: analysis and
+    decision, over the one index this process loaded (shared by fork), so both cores stay busy.  A bad
+    file yields a :class:`VerifyFailure` and the batch goes on.  Nothing is written to the registry; with
+    ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).  A matched
+    work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).
     """
+    global _BATCH
     sources = list(paths)
     tokens = LiveReader(home.settings.home, rpc_url)
     with home.registry() as registry:
-        matcher = LayeredMatcher(index if index is not None else open_index(registry))
-        for path, result in analyse_files(sources, analyse_query, workers=workers, **home.settings.image_limits):
-            if isinstance(result, ArtforgeError):
-                yield VerifyFailure(str(path), result)
-            elif isinstance(result, Exception):
-                yield VerifyFailure(str(path), BadInput(f"{path}: cannot analyse ({type(result).__name__}: {result})"))
-            else:
-                report = decide(registry, str(path), result, matcher)
-                if report.details is not None:
-                    report.details = with_token_owners(report.details, tokens)
-                if diff is not None and report.match is not None:
-                    _write_diff(registry, report, report.compared or result.layers,
-                                diff_target(diff, path, len(sources) > 1))
-                yield report
-
-
-@dataclass
-class VerifyTally:
-    """What a batch of verifications came to: images per verdict, the slowest, the failures."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    timings: list[tuple[float, str]] = field(default_factory=list)  # (seconds, path) of each image
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-
-    def add(self, item: DisputeReport | VerifyFailure, seconds: float) -> None:
-        """Count one result, and the seconds the batch waited for it."""
-        verdict = "failed" if isinstance(item, VerifyFailure) else item.verdict
-        self.counts[verdict] = self.counts.get(verdict, 0) + 1
-        self.seconds += seconds
-        self.timings.append((seconds, item.path))
-        if isinstance(item, VerifyFailure):
-            self.failures.append((item.path, str(item.error)))
-
-    def lines(self, slowest: int = 3, failures: int = 10) -> list[str]:
-        """The summary in a few lines for a person."""
-        total = sum(self.counts.values())
-        order = [v for v in VERDICT_ORDER if v in self.counts] + sorted(set(self.counts) - set(VERDICT_ORDER))
-        shown = [f"verified {total} image{'s' * (total != 1)} in {self.seconds:.1f} s: "
-                 + ", ".join(f"{self.counts[v]} {v}" for v in order)]
-        worst = sorted(self.timings, reverse=True)[:slowest]
-        shown.append("slowest: " + ", ".join(f"{path} {seconds:.2f} s" for seconds, path in worst))
-        shown += [f"failed: {reason}" for _, reason in self.failures[:failures]]
-        if len(self.failures) > failures:
-            shown.append(f"failed: ... and {len(self.failures) - failures} more")
-        return shown
-
-
-VERDICT_ORDER = (*VERDICTS, "failed")  # the summary's order: a file that could not be read last
+        _BATCH = _BatchContext(home, index if index is not None else open_index(registry), os.getpid(),
+                               keep_compared=diff is not None)
+        try:
+            for path, result in analyse_files(sources, _verify_loaded, workers=workers, **home.settings.image_limits):
+                if isinstance(result, _DecisionFailed):
+                    raise result.error
+                if isinstance(result, ArtforgeError):
+                    yield VerifyFailure(str(path), result)
+                elif isinstance(result, Exception):
+                    yield VerifyFailure(str(path), BadInput(f"{path}: cannot analyse ({type(result).__name__}: {result})"))
+                else:
+                    result.path = str(path)
+                    if result.details is not None:
+                        result.details = with_token_owners(result.details, tokens)
+                    if diff is not None and result.match is not None and result.compared is not None:
+                        _write_diff(registry, result, result.compared, diff_target(diff, path, len(sources) > 1))
+                    yield result
+        finally:
+            if _BATCH is not None and _BATCH.registry is not None:
+                _BATCH.registry.close()
+            _BATCH = None
 
 
 def verify_images(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None) -> list[DisputeReport]:
