@@ -370,3 +370,25 @@ def test_colour_edits_of_saturated_flat_art_fit_and_inverted_colours_do_not() ->
     assert colour_edit_residual(reference, other) > cal.MAX_COLOUR_RESIDUAL
     negative = 255.0 - reference
     assert colour_edit_residual(reference, negative) > cal.MAX_COLOUR_RESIDUAL
+
+
+def test_a_forked_process_can_search_after_its_parent_searched_in_parallel() -> None:
+    """libgomp's threads are not forked: without the fork hook the child's search waits for them for ever."""
+    import multiprocessing
+
+    from artforge.matching.index import _faiss
+
+    faiss = _faiss()
+    flat = faiss.IndexBinaryFlat(256)
+    flat.add(np.random.default_rng(0).integers(0, 256, (200_000, 32), dtype=np.uint8))
+    queries = np.random.default_rng(1).integers(0, 256, (8, 32), dtype=np.uint8)
+    faiss.omp_set_num_threads(2)
+    flat.search(queries, 5)  # the parent's OpenMP team now exists
+    child = multiprocessing.get_context("fork").Process(target=flat.search, args=(queries, 5))
+    child.start()
+    child.join(120)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    faiss.omp_set_num_threads(1)
+    assert not hung and child.exitcode == 0

@@ -75,11 +75,28 @@ class Proposal:
     distance: int | None = None
 
 
+_FORK_HOOKED = False
+_FORKED = False  # this process was forked after FAISS was loaded: its OpenMP must stay on one thread
+
+
+def _one_thread_after_fork() -> None:
+    global _FORKED
+    _FORKED = True
+    _faiss().omp_set_num_threads(1)
+
+
 def _faiss():
+    global _FORK_HOOKED
     # OpenMP threads that spin while waiting wreck throughput when other processes share the cores.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import faiss
 
+    if not _FORK_HOOKED:
+        # libgomp's thread team belongs to the process that started it: a forked child's next parallel
+        # search waits at a barrier for threads that were never forked, for ever (a batch verify's workers
+        # hung so).  One thread in a child is what a pool of processes wants anyway.
+        os.register_at_fork(after_in_child=_one_thread_after_fork)
+        _FORK_HOOKED = True
     return faiss
 
 
@@ -163,7 +180,7 @@ class MatchIndex:
         # Threads pay off only on big indexes; on small ones OpenMP's start-up and spinning cost more
         # than the search, and batches already run one process per core.
         small = len(self.local_codes) + len(self.global_codes) < PARALLEL_ABOVE
-        faiss.omp_set_num_threads(1 if small else default_workers())
+        faiss.omp_set_num_threads(1 if small or _FORKED else default_workers())
         self._global = faiss.IndexBinaryFlat(256)
         if len(self.global_codes):
             self._global.add(self.global_codes)
