@@ -1,9 +1,10 @@
 """The decision's vectorised measures give exactly what their plain definitions give.
 
-``is_grey`` and the cell-by-cell agreement were rewritten for speed (a histogram percentile; per-cell sums
-by ``np.bincount``).  The references below are the plain definitions they replaced: a percentile of the
-channel spread, and a loop over the 8x8 grid.  Verdicts rest on these numbers, so they must agree exactly
-(counts) or to rounding (shares), on random images and on real art.
+``is_grey``, the cell-by-cell agreement and the content box were rewritten for speed (a histogram
+percentile; per-cell sums by ``np.bincount``; lines peeled in growing chunks).  The references below are
+the plain definitions they replaced: a percentile of the channel spread, a loop over the 8x8 grid, a
+peel of one line at a time.  Verdicts rest on these numbers, so they must agree exactly (counts) or to
+rounding (shares), on random images and on real art.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from artforge.matching.cells import (
     cell_agreement,
     plain_correlation,
 )
-from artforge.matching.layers import histogram_percentile, is_grey
+from artforge.matching.layers import content_box, histogram_percentile, is_grey
 
 
 def _grey_by_percentile(rgb: np.ndarray) -> bool:
@@ -123,3 +124,61 @@ def test_cell_agreement_is_the_per_cell_loop(art) -> None:
         assert (fast.textured, fast.detailed) == (textured, detailed), case
         assert abs(fast.agreement - agreement) < 1e-9 and abs(fast.textured_agreement - textured_agreement) < 1e-9
         assert abs(fast.occlusion - occlusion) < 1e-9 and np.array_equal(fast.visible, visible), case
+
+
+def _box_line_by_line(rgb: np.ndarray) -> tuple[float, float, float, float]:
+    """content_box as first written: peel one line at a time while it is (almost) the side's colour."""
+    from artforge.matching.layers import (
+        BORDER_MIN_UNIFORM,
+        BORDER_TOLERANCE,
+        BOX_MIN_CHANGE,
+        FRAME,
+        MAX_BORDER_SHARE,
+        resize_long_side,
+    )
+
+    pixels = (resize_long_side(rgb, 256) if max(rgb.shape[:2]) > 256 else rgb).astype(np.int16)
+    height, width = pixels.shape[:2]
+    top, bottom, left, right = 0, height, 0, width
+
+    def uniform(line: np.ndarray, colour: np.ndarray) -> bool:
+        return bool(line.size) and float((np.abs(line - colour).max(axis=-1) <= BORDER_TOLERANCE).mean()) >= BORDER_MIN_UNIFORM
+
+    colour = np.median(pixels[0], axis=0)
+    while top < height * MAX_BORDER_SHARE and uniform(pixels[top, left:right], colour):
+        top += 1
+    colour = np.median(pixels[-1], axis=0)
+    while height - bottom < height * MAX_BORDER_SHARE and uniform(pixels[bottom - 1, left:right], colour):
+        bottom -= 1
+    colour = np.median(pixels[:, 0], axis=0)
+    while left < width * MAX_BORDER_SHARE and uniform(pixels[top:bottom, left], colour):
+        left += 1
+    colour = np.median(pixels[:, -1], axis=0)
+    while width - right < width * MAX_BORDER_SHARE and uniform(pixels[top:bottom, right - 1], colour):
+        right -= 1
+    inside = pixels[top:bottom, left:right]
+    if bottom - top < 4 or right - left < 4 or float(np.ptp(inside, axis=(0, 1)).max()) <= BORDER_TOLERANCE:
+        return FRAME
+    box = (left / width, top / height, right / width, bottom / height)
+    if box[0] < BOX_MIN_CHANGE and box[1] < BOX_MIN_CHANGE and box[2] > 1 - BOX_MIN_CHANGE \
+            and box[3] > 1 - BOX_MIN_CHANGE:
+        return FRAME
+    return box
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(1, 90), st.integers(1, 90), st.lists(st.integers(0, 50), min_size=4, max_size=4),
+       st.integers(0, 2), st.integers(0, 2**32 - 1))
+def test_content_box_is_the_line_by_line_peel(height, width, borders, content, seed) -> None:
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (height, width, 3)) if content else np.full((height, width, 3), rng.integers(0, 256, 3))
+    top, bottom = (min(b, height) for b in borders[:2])
+    left, right = (min(b, width) for b in borders[2:])
+    image[:top] = rng.integers(0, 256, 3)
+    image[height - bottom:] = rng.integers(0, 256, 3)
+    image[:, :left] = rng.integers(0, 256, 3)
+    image[:, width - right:] = rng.integers(0, 256, 3)
+    if content == 2:  # JPEG-like noise: borders that are almost uniform
+        image = image + rng.integers(-16, 17, image.shape)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    assert content_box(image) == _box_line_by_line(image)

@@ -97,25 +97,30 @@ def content_box(rgb: np.ndarray) -> tuple[float, float, float, float]:
     height, width = pixels.shape[:2]
     top, bottom, left, right = 0, height, 0, width
 
-    def uniform(line: np.ndarray, colour: np.ndarray) -> bool:
-        if not line.size:
-            return False
-        return float((np.abs(line - colour).max(axis=-1) <= BORDER_TOLERANCE).mean()) >= BORDER_MIN_UNIFORM
+    def peeled(lines: np.ndarray, colour: np.ndarray, along: int) -> int:
+        """How many of ``lines`` (outermost first; a line runs along axis ``along``) are border in a row:
+        (almost) all their pixels within the tolerance of ``colour``.  Tested in growing chunks (1, 4,
+        16... lines), not one line at a time: most images have no border, a padded one a thick one."""
+        total = lines.shape[1 - along] if lines.size else 0
+        count, step = 0, 1
+        while count < total:
+            chunk = lines[count:count + step] if along == 1 else lines[:, count:count + step]
+            near = (np.abs(chunk - colour) <= BORDER_TOLERANCE).all(axis=-1).mean(axis=along) >= BORDER_MIN_UNIFORM
+            if not near.all():
+                return count + int(near.argmin())
+            count, step = count + len(near), step * 4
+        return count
 
-    colour = np.median(pixels[0], axis=0)
-    while top < height * MAX_BORDER_SHARE and uniform(pixels[top, left:right], colour):
-        top += 1
-    colour = np.median(pixels[-1], axis=0)
-    while height - bottom < height * MAX_BORDER_SHARE and uniform(pixels[bottom - 1, left:right], colour):
-        bottom -= 1
-    colour = np.median(pixels[:, 0], axis=0)
-    while left < width * MAX_BORDER_SHARE and uniform(pixels[top:bottom, left], colour):
-        left += 1
-    colour = np.median(pixels[:, -1], axis=0)
-    while width - right < width * MAX_BORDER_SHARE and uniform(pixels[top:bottom, right - 1], colour):
-        right -= 1
-    inside = pixels[top:bottom, left:right]
-    if bottom - top < 4 or right - left < 4 or float(np.ptp(inside, axis=(0, 1)).max()) <= BORDER_TOLERANCE:
+    reach_y, reach_x = int(np.ceil(height * MAX_BORDER_SHARE)), int(np.ceil(width * MAX_BORDER_SHARE))
+    top = peeled(pixels[:reach_y], np.median(pixels[0], axis=0), 1)
+    bottom = height - peeled(pixels[::-1][:reach_y], np.median(pixels[-1], axis=0), 1)
+    if bottom > top:
+        left = peeled(pixels[top:bottom, :reach_x], np.median(pixels[:, 0], axis=0), 0)
+        right = width - peeled(pixels[top:bottom, ::-1][:, :reach_x], np.median(pixels[:, -1], axis=0), 0)
+    # Channels first, so each channel's spread reduces along contiguous memory (np.ptp over axes (0, 1)
+    # took 2 ms of a content box's 4).
+    inside = np.ascontiguousarray(pixels[top:bottom, left:right].transpose(2, 0, 1)).reshape(3, -1)
+    if bottom - top < 4 or right - left < 4 or float((inside.max(axis=1) - inside.min(axis=1)).max()) <= BORDER_TOLERANCE:
         return FRAME  # a plain image is all "border": its box is the frame
     box = (left / width, top / height, right / width, bottom / height)
     if box[0] < BOX_MIN_CHANGE and box[1] < BOX_MIN_CHANGE and box[2] > 1 - BOX_MIN_CHANGE \
