@@ -376,9 +376,9 @@ def test_a_forked_process_can_search_after_its_parent_searched_in_parallel() -> 
     """libgomp's threads are not forked: without the fork hook the child's search waits for them for ever."""
     import multiprocessing
 
-    from artforge.matching.index import _faiss
+    from artforge.matching.faiss_runtime import load_faiss
 
-    faiss = _faiss()
+    faiss = load_faiss()
     flat = faiss.IndexBinaryFlat(256)
     flat.add(np.random.default_rng(0).integers(0, 256, (200_000, 32), dtype=np.uint8))
     queries = np.random.default_rng(1).integers(0, 256, (8, 32), dtype=np.uint8)

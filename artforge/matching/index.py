@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from artforge.fsutil import atomic_write
+from artforge.matching.faiss_runtime import forked_after_load, load_faiss
 from artforge.matching.layers import DIHEDRAL_OPS, FRAME_TILE, INDEXED_KEYPOINTS, QueryLayers, is_full_frame, parse_box
 from artforge.provenance.fingerprints import default_workers
 
@@ -73,31 +73,6 @@ class Proposal:
     tile: int = -1  # tone: the tone tile that matched (layers.tile_boxes() order); -1 for the whole content box
     mirrored: bool = False  # local: the query's mirror image matched
     distance: int | None = None
-
-
-_FORK_HOOKED = False
-_FORKED = False  # this process was forked after FAISS was loaded: its OpenMP must stay on one thread
-
-
-def _one_thread_after_fork() -> None:
-    global _FORKED
-    _FORKED = True
-    _faiss().omp_set_num_threads(1)
-
-
-def _faiss():
-    global _FORK_HOOKED
-    # OpenMP threads that spin while waiting wreck throughput when other processes share the cores.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import faiss
-
-    if not _FORK_HOOKED:
-        # libgomp's thread team belongs to the process that started it: a forked child's next parallel
-        # search waits at a barrier for threads that were never forked, for ever (a batch verify's workers
-        # hung so).  One thread in a child is what a pool of processes wants anyway.
-        os.register_at_fork(after_in_child=_one_thread_after_fork)
-        _FORK_HOOKED = True
-    return faiss
 
 
 @dataclass
@@ -176,11 +151,11 @@ class MatchIndex:
 
     def build(self) -> "MatchIndex":
         """(Re)create the FAISS indexes from the code arrays."""
-        faiss = _faiss()
+        faiss = load_faiss()
         # Threads pay off only on big indexes; on small ones OpenMP's start-up and spinning cost more
         # than the search, and batches already run one process per core.
         small = len(self.local_codes) + len(self.global_codes) < PARALLEL_ABOVE
-        faiss.omp_set_num_threads(1 if small or _FORKED else default_workers())
+        faiss.omp_set_num_threads(1 if small or forked_after_load() else default_workers())
         self._global = faiss.IndexBinaryFlat(256)
         if len(self.global_codes):
             self._global.add(self.global_codes)
@@ -222,7 +197,7 @@ class MatchIndex:
             "tone_codes": self.tone_codes, "tone_owner": self.tone_owner, "tone_tile": self.tone_tile,
         }
         if self.local_kind == "ivf":
-            arrays["local_ivf"] = _faiss().serialize_index_binary(self._local)
+            arrays["local_ivf"] = load_faiss().serialize_index_binary(self._local)
 
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
@@ -398,7 +373,7 @@ def _train_ivf(codes: np.ndarray):
     k-means runs on a sample (a few dozen codes per cell): the cells only need to be good enough to keep
     near neighbours together.
     """
-    faiss = _faiss()
+    faiss = load_faiss()
     cells = int(min(65_536, max(64, 2 * np.sqrt(len(codes)))))
     quantizer = faiss.IndexBinaryHNSW(256, 16)
     ivf = faiss.IndexBinaryIVF(quantizer, 256, cells)
