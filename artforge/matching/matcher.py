@@ -36,7 +36,7 @@ from artforge.matching.layers import (
     to_grey,
 )
 from artforge.matching.straighten import disputed_layers
-from artforge.provenance.fingerprints import ExactPrint, Fingerprint, exact_print, fingerprint_image
+from artforge.provenance.fingerprints import ExactPrint, Fingerprint, default_workers, exact_print, fingerprint_image
 from artforge.registry.database import Registry
 
 ANALYSIS_MAX_SIDE = 1024  # layers never need more; shrinking first keeps huge images cheap
@@ -221,23 +221,14 @@ def _best_comparison(query: QueryLayers, work_proposals: list[Proposal], stored:
     return None if best is None else (best[1], best[2])
 
 
-_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked worker makes its own
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, threads, pool): a forked worker makes its own
 
 
 def _thread_pool(threads: int) -> ThreadPoolExecutor:
     global _POOL
-    if _POOL is None or _POOL[0] != os.getpid() or _POOL[1]._max_workers != threads:
-        _POOL = (os.getpid(), ThreadPoolExecutor(threads, thread_name_prefix="artforge-compare"))
-    return _POOL[1]
-
-
-def default_threads() -> int:
-    """Threads that compare one query's candidates: the cores this process may use (OpenCV and NumPy
-    release the GIL in the pixel work, so two cores nearly halve a verify)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    if _POOL is None or _POOL[:2] != (os.getpid(), threads):
+        _POOL = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="artforge-compare"))
+    return _POOL[2]
 
 
 class LayeredMatcher:
@@ -250,8 +241,9 @@ class LayeredMatcher:
         # Decides whether a stored layers row may serve as evidence (verify admits only rows whose digest the
         # work's signed records carry); None admits every row.
         self.admit = admit
-        # Candidates compared at once (threads); 1 where processes already share the cores (a batch).
-        self.threads = default_threads() if threads is None else max(1, threads)
+        # Candidates compared at once (threads), by default one per usable core (OpenCV and NumPy release the
+        # GIL in the pixel work); 1 where processes already share the cores (a batch).
+        self.threads = default_workers() if threads is None else max(1, threads)
 
     def evidence(self, registry: Registry, query: QueryLayers) -> list[Evidence]:
         """Evidence for each proposed work, matches first, best score first."""
