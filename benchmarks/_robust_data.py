@@ -1045,6 +1045,13 @@ def _battery() -> list[Transform]:
           Transform("sat-50", "colour", _enhance(ImageEnhance.Color, 0.5)),
           Transform("grey", "colour", _grey),
           Transform("gamma0.8", "colour", _gamma(0.8))]
+    # Stronger tone edits (issue 21): brightness and contrast by 30%, gamma both ways.
+    t += [Transform("bright+30", "colour", _enhance(ImageEnhance.Brightness, 1.3)),
+          Transform("bright-30", "colour", _enhance(ImageEnhance.Brightness, 0.7)),
+          Transform("contrast+30", "colour", _enhance(ImageEnhance.Contrast, 1.3)),
+          Transform("contrast-30", "colour", _enhance(ImageEnhance.Contrast, 0.7)),
+          Transform("gamma0.6", "colour", _gamma(0.6)),
+          Transform("gamma1.5", "colour", _gamma(1.5))]
     t += [Transform(f"blur{r}", "blur", _blur(r)) for r in (1, 2)]
     t += [Transform(f"noise{s}", "noise", _noise(s)) for s in (5, 10)]
     t += [Transform("overlay-text", "overlay", _overlay_text), Transform("overlay-logo", "overlay", _overlay_logo)]
@@ -1057,6 +1064,18 @@ def _battery() -> list[Transform]:
                   _chain(_pad(0.10, "white"), _enhance(ImageEnhance.Brightness, 1.2))),
         Transform("grey+crop5+jpeg70", "combo", _chain(_grey, _crop(0.05, "centre"), _jpeg(70))),
         Transform("screenshot", "combo", _screenshot),
+    ]
+    # Three edits in a row, as an image passed around picks them up.
+    t += [
+        Transform("crop10+bright+30+jpeg70", "combo3",
+                  _chain(_crop(0.10, "rand"), _enhance(ImageEnhance.Brightness, 1.3), _jpeg(70))),
+        Transform("rotate4-crop+contrast-30+jpeg50", "combo3",
+                  _chain(_rotate(4, "crop"), _enhance(ImageEnhance.Contrast, 0.7), _jpeg(50))),
+        Transform("pad10-black+gamma1.5+resize0.5", "combo3", _chain(_pad(0.10, "black"), _gamma(1.5), _resize(0.5))),
+        Transform("hflip+sat-50+jpeg50", "combo3",
+                  _chain(_transpose(Image.Transpose.FLIP_LEFT_RIGHT), _enhance(ImageEnhance.Color, 0.5), _jpeg(50))),
+        Transform("resize0.5+crop5+bright-30", "combo3",
+                  _chain(_resize(0.5), _crop(0.05, "centre"), _enhance(ImageEnhance.Brightness, 0.7))),
     ]
     return t
 

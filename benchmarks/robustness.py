@@ -39,6 +39,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_parser, print_table, save_results, write_json  # noqa: E402
+from _false_match_fit import bin_rows, fit_rates, kind_rows, non_matching_pairs, split  # noqa: E402
+from _plain_art import build_plain_pool  # noqa: E402
 from _robust_data import FAMILIES, TRANSFORMS, build_corpus  # noqa: E402
 
 from artforge.config import Settings  # noqa: E402
@@ -82,7 +84,7 @@ def _verify_chunk(job: tuple[str, list[str]]) -> list[dict]:
         candidates = [{"work_id": c.work_id, "score": c.score, "kind": c.kind,
                        "evidence": c.evidence.to_dict() if c.evidence else None} for c in report.candidates]
         results.append({"verdict": report.verdict, "work_id": report.match.work_id if report.match else None,
-                        "candidates": candidates})
+                        "candidates": candidates, "notes": report.notes})
     return results
 
 
@@ -128,10 +130,37 @@ def _tail_fit(negative_scores: list[float], start: float) -> dict:
     return {"start": start, "share_at_start": share, "scale": scale, "exceedances": len(exceed)}
 
 
+def _fit_false_match_model(queries: list[dict], results: list[dict]) -> dict:
+    """Fit the false-pass rates per description length on half of the non-matching pairs, check them on the
+    other half (and, as fitted in calibration.py, on all of them: a run of another seed is a held-out check)."""
+    from artforge.matching import calibration as cal
+
+    pairs = non_matching_pairs([{**q, "result": r} for q, r in zip(queries, results)])
+    fit_half, check_half = split(pairs)
+    rates = fit_rates(fit_half)
+    print(f"BITS_RATES = {tuple(float(f'{r:.2g}') for r in rates)}  # fitted on {len(fit_half)} pairs, "
+          f"{sum(p.passed for p in fit_half)} false passes", file=sys.stderr)
+    columns = ["bits", "rate", "pairs", "predicted", "observed"]
+    held_out = bin_rows(rates, check_half)
+    print_table("False passes per description length, held-out half (rates fitted on the other half)", columns,
+                [list(row.values()) for row in held_out])
+    shipped = bin_rows(cal.BITS_RATES, pairs)
+    print_table("False passes per description length, all pairs, with the rates in calibration.py", columns,
+                [list(row.values()) for row in shipped])
+    kinds = kind_rows(cal.BITS_RATES, pairs)
+    print_table("All pairs per query kind, with the rates in calibration.py", ["kind", "pairs", "predicted", "observed"],
+                [list(row.values()) for row in kinds])
+    return {"fitted_rates": rates, "fit_pairs": len(fit_half), "held_out": held_out, "shipped": shipped,
+            "per_kind": kinds}
+
+
 def main() -> None:
     parser = bench_parser(__doc__, "robustness")
     parser.add_argument("--originals", type=int, default=120)
     parser.add_argument("--distractors", type=int, default=400)
+    parser.add_argument("--plain-originals", type=int, default=40,
+                        help="low-information originals added (bands, badges, line art, text: _plain_art.py)")
+    parser.add_argument("--plain-distractors", type=int, default=200, help="low-information distractors added")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--calibrate", action="store_true", help="print score distributions and the tail fit")
@@ -142,6 +171,10 @@ def main() -> None:
         root = Path(tmp)
         started = time.perf_counter()
         corpus = build_corpus(root / "corpus", args.originals, args.distractors, seed=args.seed)
+        plain = build_plain_pool(root / "plain", args.plain_originals, args.plain_distractors, seed=args.seed)
+        corpus.originals += plain.originals
+        corpus.distractors += plain.distractors
+        corpus.kinds.update(plain.kinds)
         home = Home(settings=Settings(home=root / "home"))
         init_home(home)
         works = register_images(home, corpus.originals, licence_id="CC-BY-4.0")
@@ -264,6 +297,7 @@ def main() -> None:
             "tail": _tail_fit(negative_scores, float(np.quantile(ordered, 0.9))) if ordered else {},
         }
         print_table("Calibration", ["measure", "value"], [[k, v] for k, v in calibration.items()])
+        calibration["false_match_model"] = _fit_false_match_model(queries, results)
     if args.dump:
         write_json(args.dump, {"queries": [{**q, "result": r} for q, r in zip(queries, results)]})
     save_results(args.out, "robustness", {

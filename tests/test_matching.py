@@ -224,7 +224,11 @@ def test_copies_of_a_stripe_flag_are_found_though_its_border_is_a_stripe(home: H
         Image.fromarray(pixels).save(tmp_path / f"{name}.png")
     reports = verify_images(home, [tmp_path / f"{name}.png" for name in queries], workers=1)
     for name, report in zip(queries, reports):
-        assert report.verdict == "modified-copy" and report.match.work_id == work.work_id, (name, report.verdict)
+        best = report.candidates[0]
+        assert best.work_id == work.work_id and best.kind == "modified-copy", (name, best)
+        # Three plain stripes are too little to name one work (anyone may draw them): found, yet not a
+        # confident verdict (tests/test_false_match_estimate.py).
+        assert report.verdict == "ambiguous" and any("too little information" in n for n in report.notes), name
 
 
 def test_a_caption_on_smooth_art_does_not_hide_it_from_the_tone_layer(home: Home, tmp_path: Path) -> None:

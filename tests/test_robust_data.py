@@ -156,11 +156,12 @@ def test_catalogue() -> None:
     names = [t.name for t in rd.TRANSFORMS]
     assert len(names) == len(set(names)) == len(rd.TRANSFORMS_BY_NAME)
     assert rd.FAMILIES == ["jpeg", "resize", "crop", "pad", "rotate", "flip", "colour", "blur", "noise", "overlay",
-                           "combo"]
+                           "combo", "combo3"]
     assert {t.family for t in rd.TRANSFORMS} == set(rd.FAMILIES)
     for name in ("jpeg30", "resize0.25", "crop10-centre", "crop10-tl", "crop10-br", "crop10-rand", "crop10-left",
                  "crop30-rand", "pad20-letterbox", "rotate8-crop", "rotate270", "hflip", "grey", "gamma0.8",
-                 "noise10", "overlay-text", "overlay-logo", "screenshot"):
+                 "noise10", "overlay-text", "overlay-logo", "screenshot", "bright+30", "contrast-30", "gamma1.5",
+                 "crop10+bright+30+jpeg70"):
         assert name in rd.TRANSFORMS_BY_NAME
 
 

@@ -71,6 +71,7 @@ class Comparison:
     grey_residual: float | None  # only for a grey query of colour art
     refined: bool
     matrix: np.ndarray  # the final query -> thumbnail map, after refinement
+    overlap: np.ndarray | None = None  # the thumbnail's pixels compared (bool): what the evidence rests on
 
     @property
     def score(self) -> float:
@@ -282,7 +283,7 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment,
                            textured_agreement=cells.textured_agreement, textured_cells=cells.textured,
                            occlusion=cells.occlusion, detailed_cells=cells.detailed, original_grey=original_grey,
                            coverage=coverage, query_coverage=float(inside.mean()), colour_residual=None,
-                           grey_residual=None, refined=refined, matrix=matrix)
+                           grey_residual=None, refined=refined, matrix=matrix, overlap=shown)
     if colour_when is not None and not colour_when(structure):
         return structure
     colour = None if query.grey_source else colour_residual(thumb, warped, shown)

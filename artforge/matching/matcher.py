@@ -26,6 +26,7 @@ from artforge.matching.compare import (
     search_alignment,
 )
 from artforge.matching.index import MatchIndex, Proposal, is_smooth
+from artforge.matching.information import Information, measure_information
 from artforge.matching.layers import (
     FRAME,
     MatchLayers,
@@ -95,6 +96,11 @@ class Evidence:
     # None for a grey query, and for a candidate whose structure already rules it out (not measured)
     colour_residual: float | None
     grey_residual: float | None  # a grey query of colour art: distance from the original's own greyscale
+    # What the compared part of the original holds (see matching/information.py): the false-match estimate's input
+    regions: int
+    flat_share: float
+    symmetry: float
+    bits: int
     score: float
     false_match_probability: float
     kind: str | None  # "modified-copy", "derived-work", or None when it is not a match
@@ -103,7 +109,7 @@ class Evidence:
     def to_dict(self) -> dict:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "matrix"}
         for name in ("correlation", "agreement", "textured_agreement", "occlusion", "coverage", "query_coverage",
-                     "score"):
+                     "score", "flat_share", "symmetry"):
             data[name] = round(data[name], 4)
         for name in ("colour_residual", "grey_residual"):
             if data[name] is not None:
@@ -120,11 +126,15 @@ def structure_holds(comparison: Comparison) -> bool:
         and comparison.occlusion <= cal.MAX_OCCLUSION
 
 
-def classify(comparison: Comparison) -> str | None:
-    """``modified-copy``, ``derived-work`` or None (not a match), from the calibrated thresholds."""
+def classify(comparison: Comparison, bits: int | None = None) -> str | None:
+    """``modified-copy``, ``derived-work`` or None (not a match), from the calibrated thresholds.
+
+    ``bits``: the description length of the original's compared part (:mod:`.information`); detail in
+    many cells is strong evidence only when there is this much to describe, not in a word on a plain ground.
+    """
     if not structure_holds(comparison):
         return None
-    structured = comparison.detailed_cells >= cal.STRUCTURED_CELLS
+    structured = comparison.detailed_cells >= cal.STRUCTURED_CELLS and (bits is None or bits >= cal.STRUCTURED_BITS)
     residual = None if comparison.original_grey else comparison.colour_residual
     if not structured:  # weak evidence: flat or smooth art
         smooth = comparison.detailed_cells < cal.SMOOTH_CELLS
@@ -179,14 +189,15 @@ def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thu
 
 
 def _best_comparison(query: QueryLayers, work_proposals: list[Proposal], stored: MatchLayers,
-                     smooth_query: bool) -> tuple[Comparison, Proposal] | None:
-    """The best comparison of one proposed work with the query, and the proposal it came from.
+                     smooth_query: bool) -> tuple[Comparison, Proposal, Information] | None:
+    """The best comparison of one proposed work with the query, the proposal it came from, and the
+    information of the original's part it compared.
 
     Ranked by (a match, score): a fit that holds beats one that scores higher but does not (a whole-frame
     guess for a crop of flat art can outscore the crop's true place and still fail the decision).
     """
     thumb = decode_thumbnail(stored.thumbnail)  # once per work, not per alignment
-    best: tuple[tuple[bool, float], Comparison, Proposal] | None = None
+    best: tuple[tuple[bool, float], Comparison, Proposal, Information | None] | None = None
     fits: dict[bool, Alignment | None] = {}
     tried: set[tuple] = set()  # the layers of one work often suggest the same alignment
 
@@ -200,9 +211,11 @@ def _best_comparison(query: QueryLayers, work_proposals: list[Proposal], stored:
             comparison = compare(query, thumb, alignment, colour_when=structure_holds)
             if comparison is None:
                 continue
-            rank = (classify(comparison) is not None, comparison.score)
+            # The information is measured where it can decide (the structure holds), ~1 ms each.
+            information = _information(thumb, comparison) if structure_holds(comparison) else None
+            rank = (classify(comparison, information.bits if information else None) is not None, comparison.score)
             if best is None or rank > best[0]:
-                best = (rank, comparison, proposal)
+                best = (rank, comparison, proposal, information)
         return best is not None and best[0][0]
 
     if not any(consider(_alignments(query, proposal, stored, thumb.shape[:2], fits), proposal)
@@ -218,7 +231,14 @@ def _best_comparison(query: QueryLayers, work_proposals: list[Proposal], stored:
                                      query_box=oriented_box(query, orientation, False))
             if found is not None and consider([found], hashed[0]):
                 break
-    return None if best is None else (best[1], best[2])
+    if best is None:
+        return None
+    return best[1], best[2], best[3] or _information(thumb, best[1])
+
+
+def _information(thumb: np.ndarray, comparison: Comparison) -> Information:
+    overlap = comparison.overlap if comparison.overlap is not None else np.ones(thumb.shape[:2], bool)
+    return measure_information(thumb, overlap)
 
 
 _POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, threads, pool): a forked worker makes its own
@@ -265,7 +285,7 @@ class LayeredMatcher:
         def decide(item: tuple[str, list[Proposal], MatchLayers]) -> Evidence | None:
             work_id, work_proposals, stored = item
             found = _best_comparison(query, work_proposals, stored, smooth_query)
-            return None if found is None else self._evidence(work_id, found[1], found[0], len(by_work))
+            return None if found is None else self._evidence(work_id, found[1], found[0], found[2], len(by_work))
 
         # One BLAS thread: OpenBLAS's workers spin after each of the comparisons' small products and took
         # the second core from them (CPU time twice the wall time, no gain from a second thread).
@@ -279,9 +299,10 @@ class LayeredMatcher:
         return results
 
     @staticmethod
-    def _evidence(work_id: str, proposal: Proposal, comparison: Comparison, compared: int) -> Evidence:
+    def _evidence(work_id: str, proposal: Proposal, comparison: Comparison, information: Information,
+                  compared: int) -> Evidence:
         alignment = comparison.alignment
-        kind = classify(comparison)
+        kind = classify(comparison, information.bits)
         return Evidence(
             work_id=work_id, proposed_by=proposal.layer,
             hash_distance=proposal.distance, keypoint_votes=int(proposal.strength) if proposal.layer == "local" else None,
@@ -292,6 +313,9 @@ class LayeredMatcher:
             original_grey=comparison.original_grey,
             coverage=comparison.coverage, query_coverage=comparison.query_coverage,
             colour_residual=comparison.colour_residual, grey_residual=comparison.grey_residual,
+            regions=information.regions, flat_share=information.flat_share, symmetry=information.symmetry,
+            bits=information.bits,
             score=comparison.score,
-            false_match_probability=cal.false_match_probability(comparison.score, kind is not None, compared),
+            false_match_probability=cal.false_match_probability(comparison.score, kind is not None, compared,
+                                                                information.bits),
             kind=kind, matrix=tuple(tuple(float(v) for v in r) for r in comparison.matrix))

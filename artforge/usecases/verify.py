@@ -7,7 +7,9 @@
 3. The verdict: ``exact-copy``, ``modified-copy`` (an edited copy: re-encoded, resized, cropped, padded,
    turned, recoloured within an affine colour map, captioned), ``derived-work`` (the original is clearly
    in it, but only part of it, or recoloured, or inside a larger picture), ``ambiguous`` (two registered
-   works match equally well) or ``no-match``.
+   works match equally well, or the match rests on too little information: plain bands, a symmetric
+   badge, whose unrelated look-alikes pass the same check; see :mod:`artforge.matching.calibration`) or
+   ``no-match``.
 
 Images too small or too plain for perceptual matching (long side under ``MIN_MATCH_SIDE`` px, or no
 structure: pixel spread under ``MIN_CONTRAST``) are matched exactly only, and the report
@@ -32,6 +34,7 @@ from artforge.matching.diffimage import render_diff, write_diff
 from artforge.matching.digest import layers_digest
 from artforge.matching.index import MatchIndex
 from artforge.matching.index_file import open_index
+from artforge.matching.information import describe_information
 from artforge.matching.layers import QueryLayers
 from artforge.matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
 from artforge.provenance.fingerprints import ExactPrint, analyse_files
@@ -246,6 +249,18 @@ def _find(registry: Registry, report: DisputeReport, analysed: Analysed, matcher
     if rivals:
         report.verdict = "ambiguous"
         report.notes.append(f"{len(rivals) + 1} registered works match equally well")
+        return
+    evidence = best.evidence
+    if evidence is not None and (cal.too_little_information(evidence.bits, evidence.detailed_cells)
+                                 or evidence.false_match_probability > cal.MAX_CONFIDENT_FALSE_MATCH):
+        # The pixels agree, but on too little to tell this work from unrelated ones like it.
+        report.verdict = "ambiguous"
+        report.notes.append(
+            "too little information for a confident match: the compared part of the original has "
+            + describe_information(evidence.regions, evidence.flat_share, evidence.symmetry, evidence.detailed_cells,
+                                   evidence.inliers, evidence.bits)
+            + "; plain art like this is made independently, so the match cannot name one work "
+            f"(false-match estimate {evidence.false_match_probability:.2g})")
         return
     report.verdict = best.kind or "no-match"
     report.match = best
