@@ -182,3 +182,48 @@ def test_content_box_is_the_line_by_line_peel(height, width, borders, content, s
         image = image + rng.integers(-16, 17, image.shape)
     image = np.clip(image, 0, 255).astype(np.uint8)
     assert content_box(image) == _box_line_by_line(image)
+
+
+def _refine_in_one_run(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """The ECC refinement as first written: one run of ECC_ITERATIONS, kept when it stays close."""
+    from artforge.matching.compare import ECC_ITERATIONS, MAX_REFINE_CHANGE
+
+    try:
+        _, warp = cv2.findTransformECC(reference, warped, np.eye(2, 3, dtype=np.float32), cv2.MOTION_AFFINE,
+                                       (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, ECC_ITERATIONS, 1e-4),
+                                       mask, 3)
+    except cv2.error:
+        return None
+    close = np.abs(warp[:, :2] - np.eye(2)).max() <= MAX_REFINE_CHANGE and \
+        np.abs(warp[:, 2]).max() <= MAX_REFINE_CHANGE * max(reference.shape)
+    return warp if close else None
+
+
+def test_probed_refinement_keeps_what_one_run_keeps(art) -> None:
+    """The ECC probe only drops refinements that wander off: a copy a few px and degrees off is refined
+    exactly as by one run, and an unrelated image is dropped by both."""
+    from PIL import Image
+
+    from artforge.matching.compare import _refine
+
+    rng = np.random.default_rng(1)
+    images = [np.asarray(Image.open(art(seed)).convert("L").resize((160, 120)), np.float32) for seed in range(4)]
+    kept = 0
+    for case in range(24):
+        reference = cv2.GaussianBlur(images[case % 4], (0, 0), 1.0)
+        if case % 4 == 3:  # unrelated content
+            source = images[(case + 1) % 4]
+        else:
+            source = images[case % 4]
+        turn = cv2.getRotationMatrix2D((80, 60), rng.uniform(-3, 3), rng.uniform(0.97, 1.03))
+        turn[:, 2] += rng.uniform(-3, 3, 2)
+        warped = cv2.GaussianBlur(cv2.warpAffine(source, turn, (160, 120), borderMode=cv2.BORDER_REFLECT), (0, 0), 1.0)
+        mask = np.full((120, 160), 255, np.uint8)
+        mask[:, : int(rng.integers(0, 40))] = 0
+        probed, one_run = _refine(reference, warped, mask), _refine_in_one_run(reference, warped, mask)
+        assert (probed is None) == (one_run is None), case
+        if probed is not None:
+            kept += 1
+            assert np.array_equal(probed, one_run), case
+    assert kept >= 12, kept  # the copies were refined, not dropped
+    assert kept < 24  # and the unrelated ones were not

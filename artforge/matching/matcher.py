@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from artforge.imaging import LoadedImage
 from artforge.matching import calibration as cal
@@ -242,6 +242,14 @@ def _information(thumb: np.ndarray, comparison: Comparison) -> Information:
 
 
 _POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, threads, pool): a forked worker makes its own
+_BLAS: ThreadpoolController | None = None  # found once: a fresh lookup scans the loaded libraries (3-6 ms a query)
+
+
+def _blas_controller() -> ThreadpoolController:
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController()
+    return _BLAS
 
 
 def _thread_pool(threads: int) -> ThreadPoolExecutor:
@@ -289,7 +297,7 @@ class LayeredMatcher:
 
         # One BLAS thread: OpenBLAS's workers spin after each of the comparisons' small products and took
         # the second core from them (CPU time twice the wall time, no gain from a second thread).
-        with threadpool_limits(1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             if self.threads > 1 and len(admitted) > 1:
                 decided = list(_thread_pool(self.threads).map(decide, admitted))
             else:
