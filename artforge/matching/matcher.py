@@ -163,6 +163,19 @@ def classify(comparison: Comparison, bits: int | None = None) -> str | None:
     return "derived-work"
 
 
+def is_decisive(evidence: Evidence) -> bool:
+    """A match on rich evidence that no weakly proposed work could overturn (see ``calibration.DECISIVE_*``)."""
+    return (evidence.kind is not None and evidence.detailed_cells >= cal.DECISIVE_CELLS
+            and evidence.bits >= cal.DECISIVE_BITS and evidence.correlation >= cal.DECISIVE_CORRELATION
+            and evidence.agreement >= cal.DECISIVE_AGREEMENT and evidence.occlusion <= cal.DECISIVE_MAX_OCCLUSION)
+
+
+def proposed_like_a_copy(proposals: list[Proposal]) -> bool:
+    """Whether a work's proposals look like a copy's (a close hash or many keypoint votes): a near-duplicate's do."""
+    return any(p.strength >= cal.RELATED_MIN_VOTES if p.layer == "local"
+               else p.distance is not None and p.distance <= cal.RELATED_MAX_DISTANCE for p in proposals)
+
+
 def _alignments(query: QueryLayers, proposal: Proposal, stored: MatchLayers, thumb_shape: tuple[int, int],
                 fits: dict[bool, Alignment | None]) -> list[Alignment]:
     """The alignments a proposal suggests; ``fits`` caches the work's keypoint fits (one per mirror side)."""
@@ -295,13 +308,19 @@ class LayeredMatcher:
             found = _best_comparison(query, work_proposals, stored, smooth_query)
             return None if found is None else self._evidence(work_id, found[1], found[0], found[2], len(by_work))
 
+        def decide_all(items: list[tuple[str, list[Proposal], MatchLayers]]) -> list[Evidence | None]:
+            if self.threads > 1 and len(items) > 1:
+                return list(_thread_pool(self.threads).map(decide, items))
+            return [decide(item) for item in items]
+
         # One BLAS thread: OpenBLAS's workers spin after each of the comparisons' small products and took
         # the second core from them (CPU time twice the wall time, no gain from a second thread).
         with _blas_controller().limit(limits=1, user_api="blas"):
-            if self.threads > 1 and len(admitted) > 1:
-                decided = list(_thread_pool(self.threads).map(decide, admitted))
-            else:
-                decided = [decide(item) for item in admitted]
+            first, rest = admitted[:self.threads], admitted[self.threads:]  # strongest proposals first
+            decided = decide_all(first)
+            if any(evidence is not None and is_decisive(evidence) for evidence in decided):
+                rest = [item for item in rest if proposed_like_a_copy(item[1])]
+            decided += decide_all(rest)
         results = [evidence for evidence in decided if evidence is not None]
         results.sort(key=lambda e: (e.kind is not None, e.score), reverse=True)
         return results
