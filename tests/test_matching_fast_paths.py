@@ -220,7 +220,7 @@ def test_probed_refinement_keeps_what_one_run_keeps(art) -> None:
         warped = cv2.GaussianBlur(cv2.warpAffine(source, turn, (160, 120), borderMode=cv2.BORDER_REFLECT), (0, 0), 1.0)
         mask = np.full((120, 160), 255, np.uint8)
         mask[:, : int(rng.integers(0, 40))] = 0
-        probed, one_run = _refine(reference, warped, mask), _refine_in_one_run(reference, warped, mask)
+        probed, one_run = _refine(reference, warped, mask, probe=True), _refine_in_one_run(reference, warped, mask)
         assert (probed is None) == (one_run is None), case
         if probed is not None:
             kept += 1

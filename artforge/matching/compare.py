@@ -39,6 +39,10 @@ REFINE_FROM = {"keypoints": 0.5, "search": 0.6, "tile": 0.45, "global": 0.1, "co
 SKIP_REFINEMENT_ABOVE = 0.997  # correlation at which ECC refinement cannot help (flat art at 0.985-0.99 is a px off)
 ECC_ITERATIONS = 40
 ECC_PROBE_ITERATIONS = 8
+# A tile or a search peak starts within a few px; a frame or content box can start far off for a crop and
+# travel further before it settles (a line-art crop's content box did, 1 query of 13,460), and a keypoint fit
+# rarely wanders (the probe cost more than it saved).
+PROBED_SOURCES = frozenset({"tile", "search"})
 MAX_REFINE_CHANGE = 0.15  # a refinement that moves further is not of a copy
 RATIO_TEST = 0.85
 MAX_DESCRIPTOR_DISTANCE = 64
@@ -221,16 +225,18 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int],
     return warped, mask
 
 
-def _refine(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+def _refine(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray, probe: bool = False) -> np.ndarray | None:
     """ECC affine refinement of an already close alignment; None when it fails or wanders off.
 
     Most refinements (86% of 400 on the whole-verify benchmark) start from alignments that do not hold and
-    wander off; a probe of ``ECC_PROBE_ITERATIONS`` drops those already twice as far off as allowed (none of
-    those 400 came back).  The survivors are refined from the start, so a kept result is the same as without it.
+    wander off.  With ``probe``, a run of ``ECC_PROBE_ITERATIONS`` first drops those already twice as far off
+    as allowed; the survivors are refined from the start, so a kept result is the same as without it.  Only
+    for starts that are close by construction (see ``PROBED_SOURCES``).
     """
-    probe = _ecc(reference, warped, mask, ECC_PROBE_ITERATIONS)
-    if probe is None or not _close(probe, reference.shape, 2 * MAX_REFINE_CHANGE):
-        return None
+    if probe:
+        early = _ecc(reference, warped, mask, ECC_PROBE_ITERATIONS)
+        if early is None or not _close(early, reference.shape, 2 * MAX_REFINE_CHANGE):
+            return None
     warp = _ecc(reference, warped, mask, ECC_ITERATIONS)
     return warp if warp is not None and _close(warp, reference.shape, MAX_REFINE_CHANGE) else None
 
@@ -269,7 +275,7 @@ def compare(query: QueryLayers, thumb: np.ndarray, alignment: Alignment,
     inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
     initial = plain_correlation(reference_grey[inner > 0], warped_grey[inner > 0]) if inner.any() else 0.0
     if inner.mean() / 255 >= MIN_OVERLAP and REFINE_FROM.get(alignment.source, 0.0) <= initial < SKIP_REFINEMENT_ABOVE:
-        warp = _refine(reference_grey, warped_grey, inner)
+        warp = _refine(reference_grey, warped_grey, inner, probe=alignment.source in PROBED_SOURCES)
         if warp is not None:
             full = np.vstack([warp, [0, 0, 1]]).astype(np.float64)
             candidate_matrix = (np.linalg.inv(full) @ np.vstack([alignment.matrix, [0, 0, 1]]))[:2]
