@@ -287,7 +287,10 @@ class LayeredMatcher:
         self.threads = default_workers() if threads is None else max(1, threads)
 
     def evidence(self, registry: Registry, query: QueryLayers) -> list[Evidence]:
-        """Evidence for each proposed work, matches first, best score first."""
+        """Evidence for each proposed work that was compared, matches first, best score first.
+
+        After a decisive match in the first round (:func:`is_decisive`), only works proposed like a copy are compared.
+        """
         proposals = self.index.propose(query, self.max_proposals)
         by_work: dict[int, list[Proposal]] = {}
         for proposal in proposals:  # strongest first; a work may be proposed by several layers
