@@ -233,6 +233,7 @@ def _refine(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray, probe: 
     as allowed; the survivors are refined from the start, so a kept result is the same as without it.  Only
     for starts that are close by construction (see ``PROBED_SOURCES``).
     """
+    reference, warped = reference.astype(np.float32, copy=False), warped.astype(np.float32, copy=False)
     if probe:
         early = _ecc(reference, warped, mask, ECC_PROBE_ITERATIONS)
         if early is None or not _close(early, reference.shape, 2 * MAX_REFINE_CHANGE):
@@ -243,8 +244,7 @@ def _refine(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray, probe: 
 
 def _ecc(reference: np.ndarray, warped: np.ndarray, mask: np.ndarray, iterations: int) -> np.ndarray | None:
     try:
-        _, warp = cv2.findTransformECC(reference.astype(np.float32), warped.astype(np.float32),
-                                       np.eye(2, 3, dtype=np.float32), cv2.MOTION_AFFINE,
+        _, warp = cv2.findTransformECC(reference, warped, np.eye(2, 3, dtype=np.float32), cv2.MOTION_AFFINE,
                                        (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, iterations, 1e-4), mask, 3)
     except cv2.error:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -255,14 +256,12 @@ def _information(thumb: np.ndarray, comparison: Comparison) -> Information:
 
 
 _POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, threads, pool): a forked worker makes its own
-_BLAS: ThreadpoolController | None = None  # found once: a fresh lookup scans the loaded libraries (3-6 ms a query)
 
 
+@functools.cache
 def _blas_controller() -> ThreadpoolController:
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = ThreadpoolController()
-    return _BLAS
+    """Found once: a fresh lookup scans the loaded libraries (3-6 ms a query)."""
+    return ThreadpoolController()
 
 
 def _thread_pool(threads: int) -> ThreadPoolExecutor:
