@@ -48,6 +48,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 RECORD_MEMBERS = {"record_id", "payload", "signature"}
 HEX64 = re.compile(r"[0-9a-f]{64}")
 HEX32 = re.compile(r"[0-9a-f]{32}")
+HEX16 = re.compile(r"[0-9a-f]{16}")
 HEX128 = re.compile(r"[0-9a-f]{128}")
 
 EXIT_OK, EXIT_FAIL, EXIT_UNREADABLE = 0, 1, 2
@@ -209,6 +210,11 @@ def _check_fields(payload: dict, problems: list[str]) -> None:
             _member(work, "width", int, problems, "payload.work")
             _member(work, "height", int, problems, "payload.work")
             _member(work, "fingerprints", dict, problems, "payload.work")
+            mark = _member(work, "watermark", dict, problems, "payload.work") if "watermark" in work else None
+            if mark is not None:
+                _member(mark, "scheme", str, problems, "payload.work.watermark")
+                if not _is_hex(HEX16, mark.get("id")):
+                    problems.append("payload.work.watermark.id is not 16 lower-case hex characters")
         _member(payload, "origin", dict, problems, "payload")
         parents = _member(payload, "parents", list, problems, "payload")
         if parents is not None and not all(_is_hex(HEX64, p) for p in parents):

@@ -143,6 +143,8 @@ def report_lines(report: DisputeReport) -> list[tuple[str, str]]:
     lines = [("image", report.path), ("verdict", report.verdict)]
     if report.match:
         lines.append(("evidence", evidence_line(report.match)))
+    if report.watermark:
+        lines.append(("watermark", report.watermark.summary()))
     for note in report.notes:
         lines.append(("note", note))
     for problem in report.registry_problems:

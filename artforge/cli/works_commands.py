@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -21,7 +22,7 @@ from artforge.cli.options import (
 from artforge.cli.output import Outcome, command, echo, warn
 from artforge.cli.progress import batch_progress
 from artforge.cli.views import render_work
-from artforge.errors import ExitCode
+from artforge.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:  # the use cases load inside each command: `--help` and tab completion stay fast
     from artforge.usecases.show import WorkDetails
@@ -40,6 +41,9 @@ def register(
     parent: Annotated[
         Optional[list[str]], typer.Option("--parent", help="Record id this work derives from (repeatable).")
     ] = None,
+    watermark: Annotated[bool, typer.Option(
+        "--watermark", help="Write a copy with an invisible mark of its record into --out, and register that copy.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the marked copies (--watermark).")] = None,
     passphrase_env: PassphraseEnvOpt = None,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
@@ -47,14 +51,23 @@ def register(
     """Register images under a licence with a signed provenance record; prints one work id per image.
 
     Idempotent: the same pixels registered again by the same key return the existing work.
-    All images are registered or, on any error, none.
+    All images are registered or, on any error, none.  With --watermark --out DIR, a PNG copy of each image
+    carrying an invisible mark id is written to DIR and registered instead (the record signs the mark);
+    'verify' reads the mark back as one more piece of evidence.
     """
     paths = read_paths(images)
+    if watermark != (out is not None):
+        raise UsageError("--watermark and --out go together: --watermark --out DIR writes the marked copies to DIR")
     from artforge.usecases.register import register_images
+    from artforge.usecases.watermarking import register_watermarked
 
     with batch_progress("register", quiet or len(paths) < 2) as bar:
-        results = register_images(make_home(passphrase_env), paths, licence_id=license_id, title=title,
-                                  key_name=key, parents=parent or (), progress=bar.update)
+        if out is not None:
+            results = register_watermarked(make_home(passphrase_env), paths, out, licence_id=license_id, title=title,
+                                           key_name=key, parents=parent or (), progress=bar.update)
+        else:
+            results = register_images(make_home(passphrase_env), paths, licence_id=license_id, title=title,
+                                      key_name=key, parents=parent or (), progress=bar.update)
     for r in results:
         if not r.created and r.licence_id != license_id:
             warn(f"{r.path}: already registered as {r.work_id[:12]} under {r.licence_id}; licence unchanged")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,9 +183,10 @@ class GeneratedImage:
     label: int | None
     prompt: str | None
     work_id: str | None = None
+    mark_id: str | None = None  # the invisible mark the caller put in it (only when one was asked for)
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {key: value for key, value in self.__dict__.items() if key != "mark_id" or value is not None}
 
 
 @dataclass
@@ -230,20 +232,28 @@ def generation_origin(model: LoadedModel, seed: int, label: int | None, prompt: 
 
 def generate_images(checkpoint: str | Path, out_dir: str | Path, seeds: list[int], *, label: int | None = None,
                     prompt: str | None = None, truncation: float = 1.0, grid: str | Path | None = None,
-                    prefix: str = "img", device: str = "cpu") -> tuple[GenerateResult, LoadedModel]:
-    """Sample one PNG per seed into ``out_dir`` (each written atomically) and an optional grid."""
+                    prefix: str = "img", device: str = "cpu",
+                    finish: Callable[[Image.Image], Image.Image] | None = None) -> tuple[GenerateResult, LoadedModel]:
+    """Sample one PNG per seed into ``out_dir`` (each written atomically) and an optional grid.
+
+    ``finish`` is applied to every image before any is written (a caller's last step, e.g. a watermark); if
+    it raises, nothing is written.
+    """
     if not seeds:
         raise UsageError("no images to generate")
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", prefix):
         raise UsageError("`prefix` may only hold letters, digits, '.', '_' and '-'")
     model = load_model(checkpoint, device)
     images = sample(model, seeds, label=label, prompt=prompt, truncation=truncation)
+    pictures = [image_from_tensor(image) for image in images]
+    if finish is not None:
+        pictures = [finish(picture) for picture in pictures]
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     results = []
-    for seed, image in zip(seeds, images):
+    for seed, picture in zip(seeds, pictures):
         path = folder / f"{prefix}-seed{seed:06d}.png"
-        atomic_write(path, png_bytes(image_from_tensor(image)))
+        atomic_write(path, png_bytes(picture))
         results.append(GeneratedImage(str(path), seed, label, prompt))
     grid_path = str(save_grid(images, Path(grid))) if grid else None
     return GenerateResult(results, model.checkpoint.sha256, grid_path, notes=model.prompt_notes(prompt)), model

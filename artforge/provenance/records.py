@@ -207,6 +207,7 @@ class WorkInfo:
     height: int
     fingerprints: dict
     match_layers: dict | None = None  # {"version", "sha256"} of the matcher's layers (layers_digest)
+    watermark: dict | None = None  # {"scheme", "id"} of the invisible mark these pixels carry (matching/watermark.py)
 
     def to_dict(self) -> dict:
         info = {
@@ -219,6 +220,8 @@ class WorkInfo:
         }
         if self.match_layers is not None:
             info["match_layers"] = self.match_layers
+        if self.watermark is not None:
+            info["watermark"] = self.watermark
         return info
 
 

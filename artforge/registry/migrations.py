@@ -16,7 +16,6 @@ import sqlite_utils
 
 from artforge.registry.licence_catalogue import Licence
 
-
 # The built-in licences as schema 1 shipped them: (id, name, url, commercial, derivatives, share_alike,
 # attribution, the CAWG data-mining/AI terms, constraint info).  Frozen here, not read from the live catalogue:
 # a licence added to the catalogue later comes with a migration of its own (tests/test_registry.py checks
@@ -235,6 +234,14 @@ def _migration_7_claims(db: sqlite_utils.Database) -> None:
     db["log_leaves"].create_index(["work_id"])  # a work's mint events, read by every 'show'
 
 
+def _migration_8_watermarks(db: sqlite_utils.Database) -> None:
+    # Which work's signed registration carries an invisible mark id (artforge.matching.mark_store owns it):
+    # an index over signed facts, checked by audit, so 'verify' can name the work a decoded mark belongs to.
+    db["watermarks"].create({"mark_id": str, "work_id": str, "scheme": str}, pk="mark_id",
+                            not_null={"work_id", "scheme"})
+    db["watermarks"].create_index(["work_id"])
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _migration_1_initial),
@@ -244,6 +251,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("chain", _migration_5_chain),
     ("transparency_log", _migration_6_transparency_log),
     ("claims", _migration_7_claims),
+    ("watermarks", _migration_8_watermarks),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

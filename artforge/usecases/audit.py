@@ -5,7 +5,7 @@ here, or a label shown as one:
 
 * each record's id from its stored bytes, each chain (signatures, ``prev`` links, that only the owner of the
   day signed), and the record table's own columns against the payloads;
-* ``works``, ``fingerprints``, ``grants``, ``transfers`` and ``match_layers`` row by row against what the
+* ``works``, ``fingerprints``, ``grants``, ``transfers``, ``match_layers`` and ``watermarks`` row by row against what the
   chains say (:func:`artforge.usecases.facts.row_problems`), and no row that indexes nothing signed;
 * ``claims`` (signed names and custom licences), and ``identities`` and ``licences`` against them and
   against the catalogue of built-in licences that ships in the package;
@@ -27,7 +27,7 @@ from artforge.chain import events
 from artforge.config import LOG_KEY_NAME
 from artforge.errors import BadInput, InvalidRecord
 from artforge.fsutil import read_regular_file
-from artforge.matching import layer_store
+from artforge.matching import layer_store, mark_store
 from artforge.provenance.keys import key_id_for
 from artforge.provenance.records import SignedRecord, canonical_bytes, check_chain
 from artforge.registry import claims, log_audit
@@ -150,7 +150,8 @@ def _audit_works(registry: Registry, report: AuditReport) -> None:
             if record_id not in signed[table] and record_id not in reported:
                 report.add(table, [f"{table} row {str(record_id)[:12]} indexes no signed {table[:-1]} record"])
     orphans = {"fingerprints": registry.column_values("fingerprints", "work_id"),
-               "match_layers": layer_store.layer_work_ids(registry)}
+               "match_layers": layer_store.layer_work_ids(registry),
+               "watermarks": mark_store.marked_work_ids(registry)}
     for table, stored_ids in orphans.items():
         for work_id in stored_ids:
             if work_id not in rows_by_work:

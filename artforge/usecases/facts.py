@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from artforge.errors import NotFound
-from artforge.matching import layer_store
+from artforge.matching import layer_store, mark_store
 from artforge.matching.digest import layers_digest
 from artforge.provenance.records import SignedRecord, signed_layers_digest
 from artforge.registry.database import Registry
@@ -28,6 +28,7 @@ class WorkFacts:
     grants: list[GrantRow]  # every grant record, in chain order
     transfers: list[dict]  # the transfers rows the chain implies, in chain order
     layers: dict | None  # the signed {"version", "sha256"} of the match layers, or None (registered before it)
+    watermark: dict | None = None  # the signed {"scheme", "id"} of the work's invisible mark, or None
 
 
 def derive_facts(records: list[SignedRecord]) -> WorkFacts:
@@ -58,7 +59,7 @@ def derive_facts(records: list[SignedRecord]) -> WorkFacts:
         head_record_id=records[-1].record_id, record_count=len(records),
     )
     return WorkFacts(work, dict(signed_work["fingerprints"]), dict(registration["licence"]["terms"]), grants,
-                     transfers, signed_layers_digest(records))
+                     transfers, signed_layers_digest(records), signed_work.get("watermark"))
 
 
 def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:
@@ -83,6 +84,8 @@ def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:
     if registry.stored_rows("transfers", work_id, order_by="record_id") != sorted(facts.transfers, key=lambda t: t["record_id"]):
         problems.append("the transfers table disagrees with the signed transfer records")
     problems += layer_problems(layer_store.match_layers_of(registry, work_id), facts)
+    if mark_store.marks_of(registry, work_id) != ([facts.watermark] if facts.watermark else []):
+        problems.append("the watermarks table disagrees with the signed watermark")
     return problems
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artforge.errors import UsageError
-from artforge.matching import layer_store
+from artforge.matching import layer_store, mark_store
 from artforge.matching.digest import layers_digest
 from artforge.matching.index_file import sync_index
 from artforge.matching.matcher import Analysed, analyse_for_registration
@@ -31,8 +31,13 @@ class RegisteredWork:
     owner_key_id: str
     created: bool  # False when these pixels were already registered by this key
     fingerprint: Fingerprint
+    # With --watermark: the image the marked copy (``path``) was made from, its mark and the copy's PSNR (dB).
+    source: str | None = None
+    mark: dict | None = None
+    psnr: float | None = None
 
     def to_dict(self) -> dict:
+        marked = {} if self.mark is None else {"source": self.source, "watermark": {**self.mark, "psnr": self.psnr}}
         return {
             "path": self.path,
             "work_id": self.work_id,
@@ -42,10 +47,12 @@ class RegisteredWork:
             "owner_key_id": self.owner_key_id,
             "created": self.created,
             "pixel_sha256": self.fingerprint.pixel_sha256,
+            **marked,
         }
 
 
-def _clean_title(title: str) -> str:
+def clean_title(title: str) -> str:
+    """A title as stored: cleaned of control characters, at most ``MAX_TITLE_LENGTH`` characters."""
     return clean_text(title, "title", MAX_TITLE_LENGTH)
 
 
@@ -58,11 +65,13 @@ def register_analysed(
     key_name: str | None = None,
     parents: Sequence[str] = (),
     origin: dict | None = None,
+    marks: dict[str, dict] | None = None,
 ) -> list[RegisteredWork]:
     """Register already-analysed images (see :func:`analyse_for_registration`) in one transaction.
 
     Each item is ``(path, analysed, title)`` or ``(path, analysed, title, origin)``; an item's own
-    origin (e.g. a generated image's generator details) overrides ``origin``.  The matcher's index file
+    origin (e.g. a generated image's generator details) overrides ``origin``.  ``marks`` gives, by path, the
+    ``{"scheme", "id"}`` of the invisible mark an image carries (signed with it).  The matcher's index file
     is brought up to date afterwards when enough has been added since it was written.
     """
     licence = registry.licence(licence_id)
@@ -92,6 +101,7 @@ def register_analysed(
                     height=fingerprint.height,
                     fingerprints=fingerprint.to_dict(),
                     match_layers=layers_digest(layers_row),  # the matcher's evidence, signed with the work
+                    watermark=(marks or {}).get(path),
                 ),
                 licence_id=licence.id,
                 licence_terms=licence.terms.to_dict(),
@@ -106,6 +116,8 @@ def register_analysed(
             work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
                                         origin=record.origin, parents=parent_ids)
             layer_store.put_match_layers(registry, work.id, layers_row["pdq"], analysed.layers.to_row())
+            if record.work.watermark is not None:
+                mark_store.put_mark(registry, work.id, record.work.watermark)
             results.append(RegisteredWork(path, work.id, title, licence.id, signer.key_id, True, fingerprint))
     sync_index(registry)
     return results
@@ -132,7 +144,7 @@ def register_images(
     if not paths:
         raise UsageError("no images given")
     if title is not None:
-        title = _clean_title(title)
+        title = clean_title(title)
         if len(paths) > 1:
             raise UsageError("`title` names one image; register several without it (titles default to file names)")
     path_list = [Path(p) for p in paths]
@@ -141,6 +153,6 @@ def register_images(
         home.signer(key_name)  # and on a missing or locked key
         analysed = analyse_all(path_list, analyse_for_registration, workers=workers, progress=progress,
                                **home.settings.image_limits)
-        items = [(str(p), a, title or _clean_title(p.stem)) for p, a in zip(path_list, analysed)]
+        items = [(str(p), a, title or clean_title(p.stem)) for p, a in zip(path_list, analysed)]
         return register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name,
                                      parents=parents, origin=origin)

@@ -36,12 +36,15 @@ from artforge.matching.index import MatchIndex
 from artforge.matching.index_file import open_index
 from artforge.matching.information import describe_information
 from artforge.matching.layers import QueryLayers
+from artforge.matching.mark_store import has_marks
 from artforge.matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
+from artforge.matching.watermark import MarkReading, read_mark
 from artforge.provenance.fingerprints import ExactPrint, analyse_files
 from artforge.provenance.records import check_chain, signed_layers_digest
 from artforge.registry.database import Registry
 from artforge.usecases.home import Home
 from artforge.usecases.show import REGISTRY_TAMPERED, WorkDetails, with_token_owners, work_details
+from artforge.usecases.verify_marks import WatermarkFinding, find_watermark, watermark_notes
 
 MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
 MIN_MATCH_SIDE = 24
@@ -78,6 +81,7 @@ class DisputeReport:
     notes: list[str] = field(default_factory=list)
     registry_problems: list[str] = field(default_factory=list)  # rows found disagreeing with signed records
     diff_path: str | None = None
+    watermark: WatermarkFinding | None = None  # only where the registry holds marked works (verify_marks.py)
     compared: QueryLayers | None = field(default=None, repr=False, compare=False)  # what the candidates saw
 
     @property
@@ -122,6 +126,7 @@ class DisputeReport:
                             "pdq_quality": self.fingerprint.pdq_quality},
             "notes": self.notes,
             "diff": self.diff_path,
+            **({"watermark": self.watermark.to_dict()} if self.watermark else {}),
         }
 
 
@@ -138,7 +143,7 @@ class SignedEvidence:
         self.unsigned: list[str] = []  # layers of works registered before their digest was signed
         self._signed: dict[str, dict | None] = {}
 
-    def _registration(self, work_id: str) -> dict | None:
+    def registration(self, work_id: str) -> dict | None:
         """The work's signed registration payload, with its layers digest; None when its chain fails."""
         if work_id not in self._signed:
             records = self.registry.records(work_id)
@@ -155,7 +160,7 @@ class SignedEvidence:
 
     def exact(self, work_id: str, column: str, value: str) -> bool:
         """Whether the work's registration signs this file or pixel hash."""
-        registration = self._registration(work_id)
+        registration = self.registration(work_id)
         if registration is None:
             return True  # the chain fails: kept, and reported as a broken signature
         if registration.get("work", {}).get(column) != value:
@@ -166,7 +171,7 @@ class SignedEvidence:
     def layers(self, row: dict) -> bool:
         """Whether a stored layers row is the one the work's records sign."""
         work_id = row["work_id"]
-        registration = self._registration(work_id)
+        registration = self.registration(work_id)
         signed = registration.get("layers") if registration else None
         if signed is None:
             return self._refuse(self.unsigned, f"work {work_id[:12]}: its match layers are signed by no record "
@@ -201,10 +206,12 @@ def _layered_candidates(registry: Registry, query: QueryLayers, matcher: Layered
             ][:MAX_CANDIDATES]
 
 
-def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMatcher) -> DisputeReport:
+def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMatcher,
+           mark: MarkReading | None = None) -> DisputeReport:
     """Find candidates for one analysed image, turn them into a verdict, attach the matched work's details.
 
-    Only evidence that the candidates' signed records vouch for is used (:class:`SignedEvidence`).
+    Only evidence that the candidates' signed records vouch for is used (:class:`SignedEvidence`).  ``mark``:
+    the image read for a watermark at full size, where the registry holds marked works (see verify_marks).
     """
     fingerprint, query = analysed.fingerprint, analysed.layers
     assert isinstance(query, QueryLayers)
@@ -217,6 +224,8 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
         _find(registry, report, analysed, matcher, signed)
     finally:
         matcher.admit = None
+    report.watermark = find_watermark(registry, report.compared or query, signed.registration, report.match, mark)
+    report.notes += watermark_notes(report.watermark, report.match)
     report.notes += signed.unsigned  # an older registry, not an edited one
     report.registry_problems = signed.problems
     return report
@@ -308,6 +317,7 @@ class _BatchContext:
     index: MatchIndex
     parent: int  # the process that set it up; its own comparisons may use threads, a worker's may not
     keep_compared: bool  # send the compared layers back (for --diff); they are heavy to pickle otherwise
+    marked: bool = False  # the registry holds watermarked works: read each image for a mark at full size
     registry: Registry | None = None  # this process's own connection, opened at its first image
     matcher: LayeredMatcher | None = None
 
@@ -328,11 +338,12 @@ def _verify_loaded(loaded: LoadedImage) -> DisputeReport | _DecisionFailed:
     context = _BATCH
     assert context is not None, "set by iter_verify"
     analysed = analyse_query(loaded)  # an unreadable image raises here: the batch reports it and goes on
+    mark = read_mark(np.asarray(loaded.rgb())) if context.marked else None
     try:
         if context.registry is None:
             context.registry = context.home.registry()
             context.matcher = LayeredMatcher(context.index, threads=None if os.getpid() == context.parent else 1)
-        report = decide(context.registry, "", analysed, context.matcher)
+        report = decide(context.registry, "", analysed, context.matcher, mark)
     except Exception as error:  # noqa: BLE001 - not the image's fault: iter_verify raises it
         return _DecisionFailed(error)
     report.compared = (report.compared or analysed.layers) if context.keep_compared else None
@@ -355,7 +366,7 @@ def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None
     tokens = LiveReader(home.settings.home, rpc_url)
     with home.registry() as registry:
         _BATCH = _BatchContext(home, index if index is not None else open_index(registry), os.getpid(),
-                               keep_compared=diff is not None)
+                               keep_compared=diff is not None, marked=has_marks(registry))
         try:
             for path, result in analyse_files(sources, _verify_loaded, workers=workers, **home.settings.image_limits):
                 if isinstance(result, _DecisionFailed):
