@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 ANVIL_DIR := tools/anvil
 ANVIL     := $(ANVIL_DIR)/node_modules/.bin/anvil
 
-.PHONY: demo test bench clean anvil
+.PHONY: demo test bench clean anvil chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,21 @@ $(ANVIL_DIR)/node_modules/.installed: $(ANVIL_DIR)/package.json $(ANVIL_DIR)/pac
 		npm ci --prefix $(ANVIL_DIR) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the tests that need anvil will be skipped" >&2; fi
 
+# Debian's chromium, for the real-browser tests of the HTML dispute report (tests/test_dispute_page.py, driven
+# by Playwright through executable_path: no browser download).  Installed with apt when run as root (as CI
+# is); elsewhere without it those tests are skipped with a reason.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "could not install chromium: the browser tests will be skipped" >&2; \
+	else echo "chromium not found (Debian: apt-get install chromium): the browser tests will be skipped" >&2; fi
+
 # The whole suite, then the core again with the chain extra (web3) absent, as after a plain `pip install artforge`.
 CORE_TESTS := tests/test_optional_chain.py tests/test_cli.py tests/test_verify.py tests/test_registration.py \
 	tests/test_audit.py tests/test_translog.py tests/test_licensing.py tests/test_integrity.py tests/test_api_docs.py
 
-test: $(VENV)/.installed anvil
+test: $(VENV)/.installed anvil chromium
 	$(PY) -m pytest -q
 	ARTFORGE_WITHOUT_CHAIN=1 $(PY) -m pytest -q -m "not slow" $(CORE_TESTS)
 

@@ -88,6 +88,11 @@ class Settings:
         return self.home / "log"
 
     @property
+    def credentials_dir(self) -> Path:
+        """Content Credentials: the home's CA key (``ca-key/``), its certificate and the identities' certificates."""
+        return self.home / "c2pa"
+
+    @property
     def keys_dir(self) -> Path:
         """Folder of signing keys (private keys 0600)."""
         return self.home / "keys"

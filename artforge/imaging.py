@@ -89,6 +89,7 @@ class LoadedImage:
     source_mode: str
     frames: int
     path: Path | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)  # the file's bytes (Content Credentials)
 
     @property
     def width(self) -> int:
@@ -207,4 +208,5 @@ def load_image(
         source_mode=source_mode,
         frames=frames,
         path=path,
+        data=data,
     )

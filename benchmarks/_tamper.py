@@ -5,7 +5,7 @@ Not a benchmark itself.  The property: an attacker with write access to the home
 exits non-zero, or everything artforge shows as fact is unchanged: ``verify --json`` of a set of
 disputed images, and ``show --json`` and ``history --json`` of every work.
 
-* :func:`populate` builds a realistic home through the real CLI (two keys, a custom licence, six works,
+* :func:`populate` builds a realistic home through the real CLI (two keys, a custom licence, six works (one watermarked),
   a parent link, grants, a transfer, a grant by the new owner, a recorded mint, a checkpoint) and the
   disputed images, and captures the baseline.
 * :func:`enumerate_tables`, :func:`cell_edit`, :func:`swap_edit`, :func:`random_edits` and
@@ -106,7 +106,8 @@ def _must(home: Path, *args: Any) -> str:
 
 
 def disputed_images(originals: list[Path], folder: Path) -> list[Path]:
-    """Copies a dispute brings: exact file, JPEG re-encode, 10% crop, 60% resize, 15% pad, one unrelated."""
+    """Copies a dispute brings: exact file, JPEG re-encode, 10% crop, 60% resize, 15% pad, a JPEG of the
+    watermarked work, one unrelated."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(originals[0], folder / "exact.png")
     images = [Image.open(p).convert("RGB") for p in originals[1:5]]
@@ -119,6 +120,7 @@ def disputed_images(originals: list[Path], folder: Path) -> list[Path]:
     padded = Image.new("RGB", (w * 115 // 100, h * 115 // 100), (255, 255, 255))
     padded.paste(images[3], ((padded.width - w) // 2, (padded.height - h) // 2))
     padded.save(folder / "padded.png")
+    Image.open(originals[5]).convert("RGB").save(folder / "marked.jpg", quality=90)
     draw_art(999, (320, 240)).save(folder / "unrelated.png")
     return sorted(folder.iterdir())
 
@@ -169,8 +171,10 @@ def populate(home_dir: Path, images_dir: Path) -> Snapshot:
     work_ids = []
     for i, (path, (_, _, licence)) in enumerate(zip(originals, WORKS)):
         parent = ["--parent", work_ids[0]] if i == 5 else []
-        out = _must(home_dir, "register", path, "--license", licence, *parent, "--json")
+        marked = ["--watermark", "--out", images_dir / "marked"] if i == 5 else []  # a watermarks row
+        out = _must(home_dir, "register", path, "--license", licence, *parent, *marked, "--json")
         work_ids.append(json.loads(out)["data"][0]["work_id"])
+        originals[i] = Path(json.loads(out)["data"][0]["path"])  # the marked copy is the work
     _must(home_dir, "license", "grant", work_ids[0], "--to", "Acme Prints", "--terms", "posters, 500 copies",
           "--until", "2099-12-31")
     _must(home_dir, "license", "grant", work_ids[2], "--to", "Open Archive", "--terms", "web use")

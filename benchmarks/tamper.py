@@ -7,7 +7,7 @@ or one column), and one accepted edit of the first row in every column, each edi
 
 * refused: SQLite's constraints rejected it;
 * caught: ``artforge audit`` exits non-zero;
-* harmless: audit passes and ``verify --json`` of six disputed copies, ``show --json`` and ``history
+* harmless: audit passes and ``verify --json`` of seven disputed copies, ``show --json`` and ``history
   --json`` of every work print exactly what they printed before;
 * missed: audit passes and something printed changed (the property is broken).
 

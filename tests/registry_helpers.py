@@ -12,6 +12,7 @@ TABLES_ADDED = {
     5: ("tokens", "chain_deployments"),
     6: ("log_leaves", "log_nodes", "log_keys", "log_checkpoints"),
     7: ("claims",),
+    8: ("watermarks",),
 }
 
 

@@ -60,7 +60,10 @@ def test_the_disputed_images_find_their_originals(snapshot) -> None:
     ids = snapshot.work_ids
     assert found == {"exact.png": ("exact-copy", ids[0]), "reencoded.jpg": ("modified-copy", ids[1]),
                      "cropped.png": ("modified-copy", ids[2]), "resized.png": ("modified-copy", ids[3]),
-                     "padded.png": ("modified-copy", ids[4]), "unrelated.png": ("no-match", None)}
+                     "padded.png": ("modified-copy", ids[4]), "marked.jpg": ("modified-copy", ids[5]),
+                     "unrelated.png": ("no-match", None)}
+    marked = next(e["data"] for e in snapshot.baseline["verify"]["stdout"] if e["data"]["path"].endswith("marked.jpg"))
+    assert marked["watermark"]["agrees"] is True  # so an edit of the watermarks table has a finding to change
     assert all(snapshot.baseline[f"{view} {w[:12]}"]["exit_code"] == 0 for w in ids for view in ("show", "history"))
 
 

@@ -145,6 +145,8 @@ def generate(
     license_id: Annotated[Optional[str], typer.Option("--license", "-l", help="Licence for --register.")] = None,
     watermark: Annotated[bool, typer.Option(
         "--watermark", help="With --register: an invisible mark of each record in each image (128 px and up).")] = False,
+    c2pa: Annotated[bool, typer.Option(
+        "--c2pa", help="With --register: also write NAME.c2pa.png, a copy with signed Content Credentials.")] = False,
     key: KeyOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
     quiet: QuietOpt = False,
@@ -164,14 +166,14 @@ def generate(
         raise UsageError("--register needs --license ID")
     if license_id and not register:
         raise UsageError("--license is only used with --register")
-    if watermark and not register:
-        raise UsageError("--watermark is only used with --register")
+    if (watermark or c2pa) and not register:
+        raise UsageError("--watermark and --c2pa are only used with --register")
     options = dict(label=label, prompt=prompt, truncation=truncation, grid=grid, prefix=prefix)
     if register:
         with batch_progress("register", quiet or len(seed_list) < 2) as bar:
             result = generate_and_register(make_home(passphrase_env), checkpoint, out, seed_list,
                                            licence_id=license_id, key_name=key, progress=bar.update,
-                                           watermark=watermark, **options)
+                                           watermark=watermark, credentials=c2pa, **options)
     else:
         result = generate_images(checkpoint, out, seed_list, **options)
     for note in result.notes:  # e.g. prompt words the model does not know: on stderr, and in the JSON data

@@ -1,4 +1,4 @@
-"""``artforge log checkpoint|prove|consistency`` and ``artforge export --bundle``: the transparency log."""
+"""``artforge log checkpoint|prove|consistency`` and ``artforge export --bundle|--c2pa``: a work's evidence."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from artforge.cli.options import JsonOpt, PassphraseEnvOpt, make_home
+from artforge.cli.options import JsonOpt, KeyOpt, PassphraseEnvOpt, make_home
 from artforge.cli.output import Outcome, command, echo, warn
+from artforge.errors import UsageError
 
 app = typer.Typer()  # `export`, joined at the top level
 log_app = typer.Typer(name="log", no_args_is_help=True,
@@ -84,14 +85,33 @@ def consistency(
 @command(app)
 def export(
     work: Annotated[str, typer.Argument(help="Work id, or a prefix of one (6+ hex characters).")],
-    bundle: Annotated[Path, typer.Option("--bundle", help="Where to write the bundle (JSON); '-' for stdout.")],
+    bundle: Annotated[Optional[Path], typer.Option("--bundle", help="Write the evidence bundle (JSON) here; '-' for stdout.")] = None,
+    c2pa: Annotated[Optional[Path], typer.Option(
+        "--c2pa", help="Write a copy of the work's image with signed Content Credentials (C2PA) here.")] = None,
+    image: Annotated[Optional[Path], typer.Option("--image", help="The work's image file (for --c2pa).")] = None,
+    key: KeyOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
     json_output: JsonOpt = False,
 ) -> Outcome:
-    """Write a work's evidence bundle: signed records, public keys, inclusion proofs, the log's checkpoint.
+    """Write a work's evidence: a bundle (--bundle) or its image with Content Credentials (--c2pa OUT --image FILE).
 
-    Check it anywhere with: python -m artforge.verify_bundle BUNDLE
+    A bundle holds the signed records, public keys, inclusion proofs and the log's checkpoint; check it
+    anywhere with: python -m artforge.verify_bundle BUNDLE.  Content Credentials are signed by your identity's
+    certificate from this home's own CA (c2pa/ca.pem): trusted wherever that CA is a trust anchor.
     """
+    if (bundle is None) == (c2pa is None):
+        raise UsageError("give one of --bundle FILE or --c2pa OUT (with --image FILE)")
+    if c2pa is not None:
+        if image is None:
+            raise UsageError("--c2pa needs --image FILE: the work's image to carry the credentials")
+        from artforge.usecases.credentials import export_credentials
+
+        written = export_credentials(make_home(passphrase_env), work, image, c2pa, key_name=key)
+        warn(f"Content Credentials {written.state} here; elsewhere give readers {written.ca_certificate} as a trust anchor")
+        return Outcome(written.to_dict(), lambda out: echo(written.path))
+    if image is not None:
+        raise UsageError("--image is only used with --c2pa")
+    assert bundle is not None
     to_stdout = str(bundle) == "-"
     from artforge.usecases.log_proofs import export_bundle
 

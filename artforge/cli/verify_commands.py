@@ -70,6 +70,8 @@ def verify(
     diff: Annotated[Path | None, typer.Option(
         "--diff", help="Write a side-by-side picture of original and disputed image: a .png file for one image, "
                        "else a directory of <name>.diff.png.")] = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Also write the report as one self-contained HTML page (one image).")] = None,
     rpc: RpcReadOpt = None,
     recursive: RecursiveOpt = False,
     quiet: QuietOpt = False,
@@ -88,7 +90,7 @@ def verify(
     sources = read_images(images, recursive=recursive)
     from artforge.usecases.verify import iter_verify
 
-    items = iter_verify(make_home(), sources, diff=diff, rpc_url=rpc)
+    items = iter_verify(make_home(), sources, diff=diff, rpc_url=rpc, page=report)
     return Outcome(stream=_stream(items, len(sources), quiet, summary=recursive or stderr.is_terminal), combine=lambda codes: max(codes, key=SEVERITY.index, default=ExitCode.OK))
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:  # types only: the use cases load with the command that renders them
     from artforge.usecases.show import Identity, ParentWork, TokenState, WorkDetails
-    from artforge.usecases.verify import Candidate, DisputeReport
+    from artforge.usecases.verify import DisputeReport
 
 
 def _who(identity: Identity) -> str:
@@ -121,30 +121,16 @@ VERDICT_STYLE = {"exact-copy": "green", "modified-copy": "yellow", "derived-work
                  "no-match": "red"}
 
 
-def evidence_line(candidate: Candidate) -> str:
-    """One line of why a candidate is (or is not) the original."""
-    evidence = candidate.evidence
-    if evidence is None:
-        return f"{candidate.method} (identical {'file' if candidate.method == 'file-sha256' else 'pixels'})"
-    found = {"global": f"PDQ distance {evidence.hash_distance}",
-             "tone": f"tone-map distance {evidence.hash_distance}"}.get(evidence.proposed_by,
-                                                                       f"{evidence.keypoint_votes} keypoint votes")
-    turned = [] if evidence.dihedral == "identity" else [evidence.dihedral]
-    turned += ["mirrored"] if evidence.mirrored else []
-    colour = "" if evidence.colour_residual is None else f", colour residual {evidence.colour_residual:.3f}"
-    colour += "" if evidence.grey_residual is None else f", grey residual {evidence.grey_residual:.3f}"
-    return (f"{found}; aligned by {evidence.alignment}{' (' + ', '.join(turned) + ')' if turned else ''}; "
-            f"correlation {evidence.correlation:.3f}, agreement {evidence.agreement:.2f}, "
-            f"shows {evidence.coverage:.0%} of the original{colour}; score {evidence.score:.3f}, "
-            f"false-match estimate {evidence.false_match_probability:.1g}")
-
-
 def report_lines(report: DisputeReport) -> list[tuple[str, str]]:
+    from artforge.usecases.verify_summary import evidence_line
+
     lines = [("image", report.path), ("verdict", report.verdict)]
     if report.match:
         lines.append(("evidence", evidence_line(report.match)))
     if report.watermark:
         lines.append(("watermark", report.watermark.summary()))
+    if report.credentials:
+        lines.append(("credentials", report.credentials.summary()))
     for note in report.notes:
         lines.append(("note", note))
     for problem in report.registry_problems:

@@ -44,6 +44,8 @@ def register(
     watermark: Annotated[bool, typer.Option(
         "--watermark", help="Write a copy with an invisible mark of its record into --out, and register that copy.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the marked copies (--watermark).")] = None,
+    c2pa_out: Annotated[Optional[Path], typer.Option(
+        "--c2pa-out", help="Also write a copy of each registered file with its signed Content Credentials here.")] = None,
     passphrase_env: PassphraseEnvOpt = None,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
@@ -53,16 +55,22 @@ def register(
     Idempotent: the same pixels registered again by the same key return the existing work.
     All images are registered or, on any error, none.  With --watermark --out DIR, a PNG copy of each image
     carrying an invisible mark id is written to DIR and registered instead (the record signs the mark);
-    'verify' reads the mark back as one more piece of evidence.
+    'verify' reads the mark back as one more piece of evidence.  With --c2pa-out DIR, a copy of each
+    registered file carrying its signed Content Credentials (C2PA) is written to DIR.
     """
     paths = read_paths(images)
     if watermark != (out is not None):
         raise UsageError("--watermark and --out go together: --watermark --out DIR writes the marked copies to DIR")
+    from artforge.usecases.credentials import register_with_credentials
     from artforge.usecases.register import register_images
     from artforge.usecases.watermarking import register_watermarked
 
     with batch_progress("register", quiet or len(paths) < 2) as bar:
-        if out is not None:
+        if c2pa_out is not None:
+            results = register_with_credentials(make_home(passphrase_env), paths, c2pa_out, watermark_dir=out,
+                                                licence_id=license_id, title=title, key_name=key,
+                                                parents=parent or (), progress=bar.update)
+        elif out is not None:
             results = register_watermarked(make_home(passphrase_env), paths, out, licence_id=license_id, title=title,
                                            key_name=key, parents=parent or (), progress=bar.update)
         else:

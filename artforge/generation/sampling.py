@@ -184,9 +184,11 @@ class GeneratedImage:
     prompt: str | None
     work_id: str | None = None
     mark_id: str | None = None  # the invisible mark the caller put in it (only when one was asked for)
+    c2pa_path: str | None = None  # a copy with Content Credentials the caller wrote (only when asked for)
 
     def to_dict(self) -> dict:
-        return {key: value for key, value in self.__dict__.items() if key != "mark_id" or value is not None}
+        return {key: value for key, value in self.__dict__.items()
+                if key not in ("mark_id", "c2pa_path") or value is not None}
 
 
 @dataclass

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from artforge.fsutil import write_output
 from artforge.matching.compare import oriented_query
-from artforge.matching.layers import QueryLayers, content_box, decode_thumbnail
+from artforge.matching.layers import QueryLayers, content_box, decode_thumbnail, to_grey
 
 PANEL_HEIGHT = 320
 MAX_PANEL_WIDTH = 960
@@ -75,3 +75,25 @@ def write_diff(picture: Image.Image, out: Path) -> Path:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return write_output(out, buffer.getvalue())
+
+
+def difference_overlay(query: QueryLayers, thumbnail: bytes, matrix: np.ndarray | None, *, dihedral: str = "identity",
+                       mirrored: bool = False) -> Image.Image:
+    """The original in grey with where the disputed image differs from it in red (the image warped onto the
+    original by the match's alignment; outside what the image shows: dimmed)."""
+    original = decode_thumbnail(thumbnail)
+    image = oriented_query(query, dihedral, mirrored)
+    oh, ow = original.shape[:2]
+    qh, qw = image.shape[:2]
+    if matrix is None:
+        matrix = np.array([[ow / qw, 0, 0], [0, oh / qh, 0]], np.float64)
+    warped = cv2.warpAffine(image, matrix, (ow, oh), flags=cv2.INTER_LINEAR)
+    shown = cv2.warpAffine(np.full((qh, qw), 255, np.uint8), matrix, (ow, oh), flags=cv2.INTER_NEAREST) > 0
+    difference = np.abs(original.astype(np.float32) - warped.astype(np.float32)).max(axis=2)
+    strength = np.clip((difference - 12.0) / 60.0, 0.0, 1.0)[..., None]  # small differences are re-encoding
+    grey = np.repeat(to_grey(original)[..., None], 3, axis=2).astype(np.float32) * 0.75 + 48
+    red = np.array([230, 40, 40], np.float32)
+    picture = np.where(shown[..., None], grey * (1 - strength) + red * strength, grey * 0.45)
+    scale = _panel_scale(ow, oh)
+    return Image.fromarray(cv2.resize(np.clip(picture, 0, 255).astype(np.uint8), _panel_size(ow, oh, scale),
+                                      interpolation=cv2.INTER_NEAREST))

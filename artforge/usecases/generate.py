@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from artforge.errors import UsageError
+from artforge.fsutil import write_output
 from artforge.generation import sampling
 from artforge.generation.quality import QualityReport, evaluate_checkpoint
 from artforge.generation.recipes import OptimConfig
@@ -23,6 +24,7 @@ from artforge.imaging import pixel_sha256
 from artforge.matching import watermark as watermark_scheme
 from artforge.matching.matcher import analyse_for_registration
 from artforge.provenance.fingerprints import Progress, analyse_all
+from artforge.usecases.credentials import credentials_bytes
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_analysed
 from artforge.usecases.watermarking import mark_id_for, marked_pixels
@@ -66,11 +68,12 @@ def generate_and_register(home: Home, checkpoint: str | Path, out_dir: str | Pat
                           licence_id: str, key_name: str | None = None, label: int | None = None,
                           prompt: str | None = None, truncation: float = 1.0, grid: str | Path | None = None,
                           prefix: str = "img", progress: Progress | None = None,
-                          watermark: bool = False) -> sampling.GenerateResult:
+                          watermark: bool = False, credentials: bool = False) -> sampling.GenerateResult:
     """Generate, then register every image with origin ``generated`` in one transaction (``progress`` is told
     as each image is analysed for its record).  With ``watermark``, each image carries an invisible mark
     (see :mod:`artforge.usecases.watermarking`) before it is written, and its record signs the mark; images
-    too small to carry one are refused before anything is written.
+    too small to carry one are refused before anything is written.  With ``credentials``, a copy of each
+    image carrying its signed Content Credentials is written beside it as ``<name>.c2pa.png``.
 
     The licence and key are checked before anything is written.  The files are left as registered: the
     record's ``file_sha256`` is that of the PNG the user receives (a record id written into the file
@@ -91,9 +94,13 @@ def generate_and_register(home: Home, checkpoint: str | Path, out_dir: str | Pat
                  for path, fp, item in zip(paths, analysed, result.images)]
         registered = register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name,
                                        marks={str(path): mark for path, mark in zip(paths, made)})
-    for item, work, mark in zip(result.images, registered, made or [None] * len(registered)):
-        item.work_id = work.work_id
-        item.mark_id = mark["id"] if mark else None
+        for item, work, mark in zip(result.images, registered, made or [None] * len(registered)):
+            item.work_id = work.work_id
+            item.mark_id = mark["id"] if mark else None
+            if credentials:
+                path = Path(item.path)
+                item.c2pa_path = str(write_output(path.with_name(f"{path.stem}.c2pa.png"), credentials_bytes(
+                    home, registry, work.work_id, path.read_bytes(), str(path), key_name)))
     result.registered = True
     return result
 

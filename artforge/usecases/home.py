@@ -44,24 +44,28 @@ class Home:
         return registry
 
     def log_signer(self) -> Signer:
-        """The key that signs the transparency log's checkpoints, created on first use.
+        """The key that signs the transparency log's checkpoints, created on first use (see service_signer)."""
+        if self._log_signer is None:
+            self._log_signer = self.service_signer(self.log_keystore, LOG_KEY_NAME)
+        return self._log_signer
+
+    def service_signer(self, store: KeyStore, name: str) -> Signer:
+        """A key of the home's own (the log key, the Content Credentials CA), created on first use.
 
         It is encrypted when the default identity is (with the same passphrase), so a home that chose
         encryption never holds a plain private key.
         """
-        if self._log_signer is None:
-            store, identities = self.log_keystore, self.keystore
-            if not store.exists(LOG_KEY_NAME):
-                encrypted = identities.exists(DEFAULT_KEY_NAME) and identities.info(DEFAULT_KEY_NAME).encrypted
-                secret = self.passphrase() if encrypted and self.passphrase else None
-                if encrypted and not secret:
-                    raise SigningKeyError("the log key must be created encrypted: give the passphrase")
-                try:
-                    store.create(LOG_KEY_NAME, secret)
-                except Conflict:  # another process created it first
-                    pass
-            self._log_signer = store.signer(LOG_KEY_NAME, self.passphrase)
-        return self._log_signer
+        identities = self.keystore
+        if not store.exists(name):
+            encrypted = identities.exists(DEFAULT_KEY_NAME) and identities.info(DEFAULT_KEY_NAME).encrypted
+            secret = self.passphrase() if encrypted and self.passphrase else None
+            if encrypted and not secret:
+                raise SigningKeyError(f"the {name} key must be created encrypted: give the passphrase")
+            try:
+                store.create(name, secret)
+            except Conflict:  # another process created it first
+                pass
+        return store.signer(name, self.passphrase)
 
     def signer(self, key_name: str | None = None) -> Signer:
         """The signer for a stored key (default: the injected ``identity``, else the home's default key);

@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from artforge.chain.tokens import LiveReader
-from artforge.errors import ArtforgeError, BadInput, ExitCode
+from artforge.errors import ArtforgeError, BadInput, ExitCode, UsageError
 from artforge.imaging import ImageSource, LoadedImage
 from artforge.matching import calibration as cal
 from artforge.matching import layer_store
 from artforge.matching.diffimage import render_diff, write_diff
-from artforge.matching.digest import layers_digest
 from artforge.matching.index import MatchIndex
 from artforge.matching.index_file import open_index
 from artforge.matching.information import describe_information
@@ -39,11 +38,14 @@ from artforge.matching.layers import QueryLayers
 from artforge.matching.mark_store import has_marks
 from artforge.matching.matcher import Analysed, Evidence, LayeredMatcher, analyse_query
 from artforge.matching.watermark import MarkReading, read_mark
+from artforge.provenance.c2pa_manifest import CredentialsReading, mime_of
 from artforge.provenance.fingerprints import ExactPrint, analyse_files
-from artforge.provenance.records import check_chain, signed_layers_digest
 from artforge.registry.database import Registry
+from artforge.usecases.credentials import read_credentials
 from artforge.usecases.home import Home
 from artforge.usecases.show import REGISTRY_TAMPERED, WorkDetails, with_token_owners, work_details
+from artforge.usecases.signed_evidence import SignedEvidence
+from artforge.usecases.verify_credentials import CredentialsFinding, credentials_finding, credentials_notes
 from artforge.usecases.verify_marks import WatermarkFinding, find_watermark, watermark_notes
 
 MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
@@ -82,6 +84,7 @@ class DisputeReport:
     registry_problems: list[str] = field(default_factory=list)  # rows found disagreeing with signed records
     diff_path: str | None = None
     watermark: WatermarkFinding | None = None  # only where the registry holds marked works (verify_marks.py)
+    credentials: CredentialsFinding | None = None  # only for a file carrying Content Credentials
     compared: QueryLayers | None = field(default=None, repr=False, compare=False)  # what the candidates saw
 
     @property
@@ -127,59 +130,8 @@ class DisputeReport:
             "notes": self.notes,
             "diff": self.diff_path,
             **({"watermark": self.watermark.to_dict()} if self.watermark else {}),
+            **({"content_credentials": self.credentials.to_dict()} if self.credentials else {}),
         }
-
-
-class SignedEvidence:
-    """Admits what the registry's index tables offer only where the work's verified records say the same.
-
-    The index tables find candidates fast; the records decide whether a candidate's hashes and match layers
-    are really that work's.  What disagrees is left out and named in ``problems`` (the registry was edited).
-    """
-
-    def __init__(self, registry: Registry):
-        self.registry = registry
-        self.problems: list[str] = []  # rows that disagree with their records: the registry was edited
-        self.unsigned: list[str] = []  # layers of works registered before their digest was signed
-        self._signed: dict[str, dict | None] = {}
-
-    def registration(self, work_id: str) -> dict | None:
-        """The work's signed registration payload, with its layers digest; None when its chain fails."""
-        if work_id not in self._signed:
-            records = self.registry.records(work_id)
-            valid = bool(records) and not check_chain(records)
-            self._signed[work_id] = ({**records[0].payload, "layers": signed_layers_digest(records)}
-                                     if valid else None)
-        return self._signed[work_id]
-
-    @staticmethod
-    def _refuse(found: list[str], message: str) -> bool:
-        if message not in found:
-            found.append(message)
-        return False
-
-    def exact(self, work_id: str, column: str, value: str) -> bool:
-        """Whether the work's registration signs this file or pixel hash."""
-        registration = self.registration(work_id)
-        if registration is None:
-            return True  # the chain fails: kept, and reported as a broken signature
-        if registration.get("work", {}).get(column) != value:
-            return self._refuse(self.problems,
-                                f"work {work_id[:12]}: its row claims a {column} its signed record does not")
-        return True
-
-    def layers(self, row: dict) -> bool:
-        """Whether a stored layers row is the one the work's records sign."""
-        work_id = row["work_id"]
-        registration = self.registration(work_id)
-        signed = registration.get("layers") if registration else None
-        if signed is None:
-            return self._refuse(self.unsigned, f"work {work_id[:12]}: its match layers are signed by no record "
-                                "(registered by an older artforge: run 'artforge attest'); not used as evidence")
-        if layers_digest(row) != signed:
-            return self._refuse(self.problems, f"work {work_id[:12]}: its match layers differ from their signed "
-                                "digest; not used as evidence")
-        return True
 
 
 def _exact_candidates(registry: Registry, fingerprint: ExactPrint, signed: SignedEvidence) -> list[Candidate]:
@@ -207,11 +159,12 @@ def _layered_candidates(registry: Registry, query: QueryLayers, matcher: Layered
 
 
 def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMatcher,
-           mark: MarkReading | None = None) -> DisputeReport:
+           mark: MarkReading | None = None, credentials: CredentialsReading | None = None) -> DisputeReport:
     """Find candidates for one analysed image, turn them into a verdict, attach the matched work's details.
 
     Only evidence that the candidates' signed records vouch for is used (:class:`SignedEvidence`).  ``mark``:
-    the image read for a watermark at full size, where the registry holds marked works (see verify_marks).
+    the image read for a watermark at full size, where the registry holds marked works (see verify_marks);
+    ``credentials``: the file's Content Credentials, read where it carries some (see verify_credentials).
     """
     fingerprint, query = analysed.fingerprint, analysed.layers
     assert isinstance(query, QueryLayers)
@@ -225,7 +178,8 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
     finally:
         matcher.admit = None
     report.watermark = find_watermark(registry, report.compared or query, signed.registration, report.match, mark)
-    report.notes += watermark_notes(report.watermark, report.match)
+    report.credentials = credentials_finding(credentials, report.match)
+    report.notes += watermark_notes(report.watermark, report.match) + credentials_notes(report.credentials)
     report.notes += signed.unsigned  # an older registry, not an edited one
     report.registry_problems = signed.problems
     return report
@@ -340,10 +294,11 @@ def _verify_loaded(loaded: LoadedImage) -> DisputeReport | _DecisionFailed:
     analysed = analyse_query(loaded)  # an unreadable image raises here: the batch reports it and goes on
     mark = read_mark(np.asarray(loaded.rgb())) if context.marked else None
     try:
+        credentials = read_credentials(context.home, loaded.data or b"", mime_of(loaded.source_format) or "")
         if context.registry is None:
             context.registry = context.home.registry()
             context.matcher = LayeredMatcher(context.index, threads=None if os.getpid() == context.parent else 1)
-        report = decide(context.registry, "", analysed, context.matcher, mark)
+        report = decide(context.registry, "", analysed, context.matcher, mark, credentials)
     except Exception as error:  # noqa: BLE001 - not the image's fault: iter_verify raises it
         return _DecisionFailed(error)
     report.compared = (report.compared or analysed.layers) if context.keep_compared else None
@@ -351,22 +306,25 @@ def _verify_loaded(loaded: LoadedImage) -> DisputeReport | _DecisionFailed:
 
 
 def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None,
-                index: MatchIndex | None = None, diff: Path | None = None,
-                rpc_url: str | None = None) -> Iterator[DisputeReport | VerifyFailure]:
+                index: MatchIndex | None = None, diff: Path | None = None, rpc_url: str | None = None,
+                page: Path | None = None) -> Iterator[DisputeReport | VerifyFailure]:
     """A dispute report per image, in input order, as each is ready.
 
     A batch runs on ``workers`` processes (default: all cores), each verifying whole images: analysis and
     decision, over the one index this process loaded (shared by fork), so both cores stay busy.  A bad
     file yields a :class:`VerifyFailure` and the batch goes on.  Nothing is written to the registry; with
     ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).  A matched
-    work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).
+    work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).  With ``page``
+    (one image), the report is also written there as an HTML page (:mod:`artforge.usecases.dispute_page`).
     """
+    if page is not None and len(paths) != 1:
+        raise UsageError("an HTML report page is written for one image at a time")
     global _BATCH
     sources = list(paths)
     tokens = LiveReader(home.settings.home, rpc_url)
     with home.registry() as registry:
         _BATCH = _BatchContext(home, index if index is not None else open_index(registry), os.getpid(),
-                               keep_compared=diff is not None, marked=has_marks(registry))
+                               keep_compared=diff is not None or page is not None, marked=has_marks(registry))
         try:
             for path, result in analyse_files(sources, _verify_loaded, workers=workers, **home.settings.image_limits):
                 if isinstance(result, _DecisionFailed):
@@ -381,6 +339,10 @@ def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None
                         result.details = with_token_owners(result.details, tokens)
                     if diff is not None and result.match is not None and result.compared is not None:
                         _write_diff(registry, result, result.compared, diff_target(diff, path, len(sources) > 1))
+                    if page is not None:
+                        from artforge.usecases.dispute_page import write_page
+
+                        write_page(home, result, path, page)
                     yield result
         finally:
             if _BATCH is not None and _BATCH.registry is not None:

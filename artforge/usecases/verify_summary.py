@@ -1,10 +1,11 @@
-"""What a batch of verifications came to, for the summary after ``artforge verify -r`` (see cli/verify_commands)."""
+"""Verifications in words: the evidence line of a candidate, and what a batch came to (the summary after
+``artforge verify -r``, see cli/verify_commands)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from artforge.usecases.verify import VERDICTS, DisputeReport, VerifyFailure
+from artforge.usecases.verify import VERDICTS, Candidate, DisputeReport, VerifyFailure
 
 VERDICT_ORDER = (*VERDICTS, "failed")  # the summary's order: a file that could not be read last
 
@@ -39,3 +40,21 @@ class VerifyTally:
         if len(self.failures) > failures:
             shown.append(f"failed: ... and {len(self.failures) - failures} more")
         return shown
+
+
+def evidence_line(candidate: Candidate) -> str:
+    """One line of why a candidate is (or is not) the original."""
+    evidence = candidate.evidence
+    if evidence is None:
+        return f"{candidate.method} (identical {'file' if candidate.method == 'file-sha256' else 'pixels'})"
+    found = {"global": f"PDQ distance {evidence.hash_distance}",
+             "tone": f"tone-map distance {evidence.hash_distance}"}.get(evidence.proposed_by,
+                                                                       f"{evidence.keypoint_votes} keypoint votes")
+    turned = [] if evidence.dihedral == "identity" else [evidence.dihedral]
+    turned += ["mirrored"] if evidence.mirrored else []
+    colour = "" if evidence.colour_residual is None else f", colour residual {evidence.colour_residual:.3f}"
+    colour += "" if evidence.grey_residual is None else f", grey residual {evidence.grey_residual:.3f}"
+    return (f"{found}; aligned by {evidence.alignment}{' (' + ', '.join(turned) + ')' if turned else ''}; "
+            f"correlation {evidence.correlation:.3f}, agreement {evidence.agreement:.2f}, "
+            f"shows {evidence.coverage:.0%} of the original{colour}; score {evidence.score:.3f}, "
+            f"false-match estimate {evidence.false_match_probability:.1g}")
