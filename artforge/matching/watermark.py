@@ -254,7 +254,13 @@ def read_mark(rgb: np.ndarray) -> MarkReading:
     ``rgb`` is H x W x 3 (any numeric type).  An image whose own frame no longer matches the marked one (a
     crop, a pad, a small rotation) needs :func:`read_mark_aligned`.
     """
-    # Turning or flipping the frame is the same as doing it to the image first: one resize serves all.
+    # Turning or flipping the frame is the same as doing it to the image first: one resize serves all.  A big
+    # image is first shrunk in its own type (a 50-megapixel photo need not become floats to make a 256 px frame).
+    height, width = rgb.shape[:2]
+    if max(height, width) > 4 * FRAME:
+        scale = 4 * FRAME / max(height, width)
+        rgb = cv2.resize(np.ascontiguousarray(rgb), (max(1, round(width * scale)), max(1, round(height * scale))),
+                         interpolation=cv2.INTER_AREA)
     frame = _to_frame(_luma(rgb))
     best = None
     for name, orient in _ORIENTATIONS.items():

@@ -123,9 +123,10 @@ def export_credentials(home: Home, work: str, image: Path, out: Path, key_name: 
                              reading.state if reading else "absent", str(trust_anchor_path(home)))
 
 
-def read_credentials(home: Home, data: bytes, mime: str) -> c2pa_manifest.CredentialsReading | None:
-    """A file's Content Credentials as this home reads them (its CA trusted); None when it carries none."""
-    if not c2pa_manifest.has_manifest(data):
+def read_credentials(home: Home, data: bytes, mime: str | None) -> c2pa_manifest.CredentialsReading | None:
+    """A file's Content Credentials as this home reads them (its CA trusted); None when it carries none, or is
+    of a type artforge does not read them from (``mime`` None)."""
+    if mime is None or not c2pa_manifest.has_manifest(data):
         return None
     return c2pa_manifest.read(data, mime, trust_anchors(home))
 

@@ -56,6 +56,17 @@ def clean_title(title: str) -> str:
     return clean_text(title, "title", MAX_TITLE_LENGTH)
 
 
+def checked_title(title: str | None, images: int) -> str | None:
+    """The cleaned title for a batch of ``images`` images; a title names one image, and a batch is not empty."""
+    if not images:
+        raise UsageError("no images given")
+    if title is None:
+        return None
+    if images > 1:
+        raise UsageError("`title` names one image; register several without it (titles default to file names)")
+    return clean_title(title)
+
+
 def register_analysed(
     registry: Registry,
     home: Home,
@@ -141,12 +152,7 @@ def register_images(
     Idempotent: pixels this key has already registered return the existing work.  Either every image
     is registered or, on any error (a bad file, an unknown licence, a locked key), none is.
     """
-    if not paths:
-        raise UsageError("no images given")
-    if title is not None:
-        title = clean_title(title)
-        if len(paths) > 1:
-            raise UsageError("`title` names one image; register several without it (titles default to file names)")
+    title = checked_title(title, len(paths))
     path_list = [Path(p) for p in paths]
     with home.registry() as registry:
         registry.licence(licence_id)  # fail on an unknown licence before any work is done

@@ -294,7 +294,7 @@ def _verify_loaded(loaded: LoadedImage) -> DisputeReport | _DecisionFailed:
     analysed = analyse_query(loaded)  # an unreadable image raises here: the batch reports it and goes on
     mark = read_mark(np.asarray(loaded.rgb())) if context.marked else None
     try:
-        credentials = read_credentials(context.home, loaded.data or b"", mime_of(loaded.source_format) or "")
+        credentials = read_credentials(context.home, loaded.data or b"", mime_of(loaded.source_format))
         if context.registry is None:
             context.registry = context.home.registry()
             context.matcher = LayeredMatcher(context.index, threads=None if os.getpid() == context.parent else 1)

@@ -26,7 +26,7 @@ from artforge.matching import watermark
 from artforge.matching.matcher import Analysed, analyse_for_registration
 from artforge.provenance.fingerprints import Progress, analyse_all
 from artforge.usecases.home import Home
-from artforge.usecases.register import RegisteredWork, clean_title, register_analysed
+from artforge.usecases.register import RegisteredWork, checked_title, clean_title, register_analysed
 
 MARK_DOMAIN = b"artforge-mark-id-v1\0"
 
@@ -110,13 +110,8 @@ def register_watermarked(
     A marked copy that is already in ``out_dir`` with other bytes is not overwritten (an error, before
     anything is written).  Either every copy is written and registered, or nothing is.
     """
-    if not paths:
-        raise UsageError("no images given")
+    title = checked_title(title, len(paths))
     path_list = [Path(p) for p in paths]
-    if title is not None:
-        title = clean_title(title)
-        if len(path_list) > 1:
-            raise UsageError("`title` names one image; register several without it (titles default to file names)")
     targets = _targets(path_list, out_dir)
     with home.registry() as registry:
         registry.licence(licence_id)  # fail on an unknown licence or a locked key before any work is done
