@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from artforge.usecases.audit import audit_registry
 from artforge.usecases.home import Home
 from artforge.usecases.licensing import grant_licence, transfer_work
@@ -66,3 +68,18 @@ def test_fingerprint_row_edit_is_named(home: Home, art) -> None:
     with home.registry() as registry, registry.transaction():
         registry.db.execute("UPDATE fingerprints SET phash64 = '0000000000000000' WHERE work_id = ?", [work_id])
     assert any("fingerprints row" in m for m in _messages(home))
+
+
+def test_a_signed_licence_without_its_row_is_named(home: Home, art, tmp_path) -> None:
+    # Found by benchmarks/tamper.py (2026-12-07): blanking a custom licence's id hid its text from 'show'.
+    from cli_helpers import run
+
+    (tmp_path / "terms.txt").write_text("Prints only.")
+    assert run("license", "add", "LicenseRef-Print", "--name", "Print", "--commercial", "--text",
+               tmp_path / "terms.txt").exit_code == 0
+    register_images(home, [art(1)], licence_id="LicenseRef-Print")
+    assert audit_registry(home).ok
+    with sqlite3.connect(home.settings.registry_path) as db:  # as an attacker would: foreign keys off
+        db.execute("UPDATE licences SET id = '' WHERE id = 'LicenseRef-Print'")
+    report = audit_registry(home)
+    assert not report.ok and any("the licences table has no row of it" in p.message for p in report.problems)

@@ -163,3 +163,24 @@ def test_bad_credential_requests_change_nothing(home: Home, art, tmp_path: Path)
     assert not out.exists() and not (tmp_path / "c").exists()
     with home.registry() as registry:
         assert registry.db["works"].count == 1
+
+
+def test_ingredients_name_parent_works_and_a_fine_tuned_base(home: Home, art, tmp_path: Path) -> None:
+    from artforge.provenance import c2pa_manifest
+
+    base, child = art(20), art(21)
+    (parent,) = register_images(home, [base], licence_id="CC0-1.0")
+    (work,) = register_images(home, [child], licence_id="CC0-1.0", parents=[parent.work_id])
+    out = tmp_path / "child.png"
+    assert run("export", work.work_id, "--c2pa", out, "--image", child).exit_code == 0
+    ingredients = _reader(out, None).get_active_manifest()["ingredients"]
+    assert [(i["title"], i["relationship"], i["instance_id"]) for i in ingredients] == [
+        ("art-20", "parentOf", f"artforge:record:{parent.work_id}")]
+    # An image from a fine-tuned model names the base checkpoint the model started from.
+    record = {"record_id": "ab" * 32, "signature": "00" * 64, "payload": {
+        "signer": {"key_id": "0" * 32}, "work": {"title": "t", "fingerprints": {"pdq": "11" * 32}},
+        "licence": {"id": "CC0-1.0", "terms": {}},
+        "origin": {"type": "generated", "generator": {"seed": 1, "checkpoint_sha256": "cc" * 32,
+                                                      "parent": {"checkpoint_sha256": "dd" * 32, "family": "dcgan"}}}}}
+    (base_model,) = c2pa_manifest.manifest_for(record, "someone", [])["ingredients"]
+    assert base_model["relationship"] == "inputTo" and base_model["instance_id"] == "artforge:checkpoint:" + "dd" * 32

@@ -10,8 +10,8 @@ The manifest says what the registration record says, in the vocabulary other C2P
 * ``c2pa.soft-binding``: artforge's PDQ of the pixels, which finds the work again after the file was re-encoded;
 * ``org.artforge.provenance``: the record id and the whole signed record (payload and Ed25519 signature), so the
   image carries what ``python -m artforge.verify_record`` checks offline;
-* ingredients: the parents the record names (a stylized image's content and style works, a fine-tuned
-  model's base), by title and record id, without their pixels.
+* ingredients: the parents the record names (a stylized image's content and style works), by title and
+  record id, without their pixels; for an image from a fine-tuned model, its base checkpoint (``inputTo``).
 
 ``c2pa`` (a native library) is imported inside the functions: nothing else pays for it.
 """
@@ -89,8 +89,19 @@ def manifest_for(record: dict, creator: str, parents: list[dict]) -> dict:
             {"label": PROVENANCE_LABEL, "data": {"record_id": record["record_id"], "record": record}},
         ],
         "ingredients": [{"title": parent["title"], "format": "application/octet-stream", "relationship": "parentOf",
-                         "instance_id": f"artforge:record:{parent['record_id']}"} for parent in parents],
+                         "instance_id": f"artforge:record:{parent['record_id']}"} for parent in parents]
+                       + _base_model(payload.get("origin", {})),
     }
+
+
+def _base_model(origin: dict) -> list[dict]:
+    """A fine-tuned model's base checkpoint, as an ingredient the image was made with (``inputTo``)."""
+    base = (origin.get("generator") or {}).get("parent")
+    if not isinstance(base, dict) or not base.get("checkpoint_sha256"):
+        return []
+    return [{"title": f"base model: {base.get('family', 'checkpoint')} step {base.get('step')}",
+             "format": "application/octet-stream", "relationship": "inputTo",
+             "instance_id": f"artforge:checkpoint:{base['checkpoint_sha256']}"}]
 
 
 def embed(manifest: dict, data: bytes, mime: str, sign: Callable[[bytes], bytes], chain_pem: str) -> bytes:

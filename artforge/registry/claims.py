@@ -105,6 +105,11 @@ def _valid_claims(db: sqlite_utils.Database, kind: str, subject: str) -> list[Si
     return found
 
 
+def claimed_licence_ids(db: sqlite_utils.Database) -> list[str]:
+    """The licence ids some claim defines (valid or not: :func:`signed_licence` says which hold)."""
+    return [row[0] for row in db.execute("SELECT DISTINCT subject FROM claims WHERE type = 'licence' ORDER BY subject")]
+
+
 @dataclass(frozen=True)
 class SignedName:
     """A key's display name and the claim that signs it."""

@@ -205,6 +205,9 @@ def _audit_licences(registry: Registry, report: AuditReport) -> None:
     for licence_id, licence in BUILTIN_LICENCES.items():
         if stored.pop(licence_id, None) != licence_row(licence):
             report.add("licences", [f"licence {licence_id}: its row differs from the built-in catalogue"])
+    for licence_id in claims.claimed_licence_ids(db):
+        if licence_id not in stored and claims.signed_licence(db, licence_id) is not None:
+            report.add("licences", [f"licence {licence_id}: a claim signs it, but the licences table has no row of it"])
     unsigned = []
     for licence_id, row in stored.items():
         signed = claims.signed_licence(db, licence_id, row.get("text") or "")
