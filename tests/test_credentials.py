@@ -11,6 +11,7 @@ from pathlib import Path
 import c2pa
 import numpy as np
 import pytest
+from cli_helpers import run, run_json
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from PIL import Image
@@ -21,7 +22,6 @@ from artforge.usecases.home import Home, init_home
 from artforge.usecases.register import register_images
 from artforge.usecases.verify import verify_images
 from artforge.verify_record import check_record
-from cli_helpers import run, run_json
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 

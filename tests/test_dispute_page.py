@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cli_helpers import run
 from PIL import Image
 
 from artforge.errors import ExitCode
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_images
-from cli_helpers import run
 
 CHROMIUM = os.environ.get("ARTFORGE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="no chromium: 'make test' installs Debian's (as root)")
