@@ -29,8 +29,13 @@ work_id=$(artforge register "$work/art-3.png" --license LicenseRef-All-Rights-Re
 echo "$work_id"
 artforge license grant "$work_id" --to "Acme Prints Ltd" --terms "posters, up to 500 copies" --until 2027-12-31
 
-step "Verify the disputed copy"
-artforge verify "$work/disputed.jpg" --diff "$work/disputed.diff.png"
+step "Verify the disputed copy (and write the report as a page a person can read: open it in a browser)"
+artforge verify "$work/disputed.jpg" --diff "$work/disputed.diff.png" --report "$work/disputed.html"
+echo "wrote $work/disputed.html"
+
+step "Content Credentials (C2PA) for the granted work, signed by your identity's certificate from this home's CA"
+artforge export "$work_id" --c2pa "$work/night-study.c2pa.png" --image "$work/art-3.png"
+artforge verify "$work/night-study.c2pa.png" | grep -E "^(verdict|credentials):"
 
 step "Save the log's checkpoint outside the home (a buyer, a court or your backup would keep it)"
 artforge log checkpoint --out "$work/checkpoint-kept.txt" --json >/dev/null
