@@ -25,6 +25,7 @@ _EXPORTS = {
     "open_home": "artforge.usecases.api", "create_home": "artforge.usecases.api",
     "fingerprint": "artforge.usecases.api", "register": "artforge.usecases.api", "verify": "artforge.usecases.api",
     "show": "artforge.usecases.api", "export": "artforge.usecases.api", "audit": "artforge.usecases.api",
+    "credentials": "artforge.usecases.api",
     "train": "artforge.usecases.api", "generate": "artforge.usecases.api", "mint": "artforge.usecases.api",
     "stylize": "artforge.usecases.api", "StylizeResult": "artforge.usecases.stylize",
     "Home": "artforge.usecases.home", "Settings": "artforge.config",
@@ -37,12 +38,13 @@ _EXPORTS = {
     "WorkDetails": "artforge.usecases.show", "AuditReport": "artforge.usecases.audit",
     "TrainConfig": "artforge.generation.train_config", "TrainResult": "artforge.generation.training",
     "GenerateResult": "artforge.generation.sampling", "MintResult": "artforge.usecases.mint",
+    "CredentialsExport": "artforge.usecases.credentials",
 }
 
-__all__ = ["ArtforgeError", "AuditReport", "DisputeReport", "ExitCode", "Fingerprint", "GenerateResult",
+__all__ = ["ArtforgeError", "AuditReport", "CredentialsExport", "DisputeReport", "ExitCode", "Fingerprint", "GenerateResult",
     "Home", "MintResult", "RegisteredWork", "Settings", "SignedRecord", "Signer", "StylizeResult", "TrainConfig",
     "TrainResult", "WorkDetails", "__version__", "audit", "canonical_bytes", "check_chain", "check_signature",
-    "create_home", "export", "fingerprint", "generate", "mint", "open_home", "register", "show", "stylize", "train",
+    "create_home", "credentials", "export", "fingerprint", "generate", "mint", "open_home", "register", "show", "stylize", "train",
     "verify"]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
@@ -57,6 +59,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from artforge.usecases.api import (
         audit,
         create_home,
+        credentials,
         export,
         fingerprint,
         generate,
@@ -69,6 +72,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         verify,
     )
     from artforge.usecases.audit import AuditReport
+    from artforge.usecases.credentials import CredentialsExport
     from artforge.usecases.home import Home
     from artforge.usecases.mint import MintResult
     from artforge.usecases.register import RegisteredWork

@@ -202,3 +202,19 @@ def test_generate_register_watermark_marks_what_it_writes(home: Home, tmp_path: 
     assert not (tmp_path / "gen16").exists()
     with home.registry() as registry:
         assert registry.db["works"].count == 2
+
+
+def test_the_mark_settles_between_a_marked_copy_and_its_registered_original(home: Home, tmp_path: Path) -> None:
+    source = _save(_photo("coffee"), tmp_path / "coffee.png")
+    (original,) = register_images(home, [source], licence_id="CC0-1.0")
+    code, envelope = run_json("register", source, "-l", "CC0-1.0", "--watermark", "--out", tmp_path / "marked")
+    assert code == 0
+    marked_id = envelope["data"][0]["work_id"]
+    Image.open(tmp_path / "marked" / "coffee.png").save(tmp_path / "marked.jpg", quality=85)
+    Image.open(source).save(tmp_path / "plain.jpg", quality=85)
+    marked_report, plain_report = verify_images(home, [tmp_path / "marked.jpg", tmp_path / "plain.jpg"], workers=1)
+    assert marked_report.verdict == "modified-copy" and marked_report.match.work_id == marked_id
+    assert marked_report.watermark.agrees and any("invisible mark" in note for note in marked_report.notes)
+    # Without the mark the two works still match alike: nothing to settle it.
+    assert plain_report.verdict == "ambiguous" and plain_report.match is None
+    assert {c.work_id for c in plain_report.candidates if c.kind} == {original.work_id, marked_id}

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the heavy modules load when their function is called
     from artforge.generation.training import Callback, TrainResult
     from artforge.provenance.fingerprints import Fingerprint
     from artforge.usecases.audit import AuditReport
+    from artforge.usecases.credentials import CredentialsExport
     from artforge.usecases.mint import MintResult
     from artforge.usecases.register import RegisteredWork
     from artforge.usecases.show import WorkDetails
@@ -77,24 +78,45 @@ def fingerprint(image: str | Path) -> "Fingerprint":
 
 
 def register(images: ImagePaths, *, licence: str, home: Home | None = None, title: str | None = None,
-             key: str | None = None, parents: Sequence[str] = ()) -> list["RegisteredWork"]:
+             key: str | None = None, parents: Sequence[str] = (), watermark_out: str | Path | None = None,
+             c2pa_out: str | Path | None = None) -> list["RegisteredWork"]:
     """Sign and register images under a licence (an SPDX id or a custom ``LicenseRef-``), all or none.
 
     Signed by ``key`` (a key name in the home), else the home's injected signer, else its default key.
     Registering the same pixels again with the same key returns the existing work (``created`` False).
+    ``watermark_out``: write a copy carrying an invisible mark of its record into that folder and register the
+    copy instead (docs/watermark.md); ``c2pa_out``: also write each registered file with its signed Content
+    Credentials into that folder (docs/credentials.md).
     """
+    from artforge.usecases.credentials import register_with_credentials
     from artforge.usecases.register import register_images
+    from artforge.usecases.watermarking import register_watermarked
 
-    return register_images(home or open_home(), _images(images), licence_id=licence, title=title, key_name=key,
-                           parents=parents)
+    home = home or open_home()
+    options = dict(licence_id=licence, title=title, key_name=key, parents=parents)
+    marked = None if watermark_out is None else Path(watermark_out)
+    if c2pa_out is not None:
+        return register_with_credentials(home, _images(images), Path(c2pa_out), watermark_dir=marked, **options)
+    if marked is not None:
+        return register_watermarked(home, _images(images), marked, **options)
+    return register_images(home, _images(images), **options)
 
 
-def verify(images: ImagePaths, *, home: Home | None = None) -> list["DisputeReport"]:
+def verify(images: ImagePaths, *, home: Home | None = None, report: str | Path | None = None) -> list["DisputeReport"]:
     """Find each image's registered original (through re-encoding, resizing, crops, pads, rotation, flips
-    and colour edits) and report its owner, licence, terms and signature status."""
+    and colour edits) and report its owner, licence, terms and signature status; with ``report`` (one
+    image), also write the report as a self-contained HTML page there (docs/dispute-report.md)."""
     from artforge.usecases.verify import verify_images
 
-    return verify_images(home or open_home(), _images(images))
+    return verify_images(home or open_home(), _images(images), page=None if report is None else Path(report))
+
+
+def credentials(work: str, image: str | Path, out: str | Path, *, home: Home | None = None,
+                key: str | None = None) -> "CredentialsExport":
+    """Write the work's image (``image``, its own pixels) to ``out`` with signed Content Credentials (C2PA)."""
+    from artforge.usecases.credentials import export_credentials
+
+    return export_credentials(home or open_home(), work, Path(image), Path(out), key_name=key)
 
 
 def show(work: str, *, home: Home | None = None) -> "WorkDetails":

@@ -46,7 +46,7 @@ from artforge.usecases.home import Home
 from artforge.usecases.show import REGISTRY_TAMPERED, WorkDetails, with_token_owners, work_details
 from artforge.usecases.signed_evidence import SignedEvidence
 from artforge.usecases.verify_credentials import CredentialsFinding, credentials_finding, credentials_notes
-from artforge.usecases.verify_marks import WatermarkFinding, find_watermark, watermark_notes
+from artforge.usecases.verify_marks import WatermarkFinding, find_watermark, settled_by_mark, watermark_notes
 
 MIN_CONTRAST = 2.0  # grey-level std under which an image is blank for matching purposes
 MIN_MATCH_SIDE = 24
@@ -178,6 +178,13 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
     finally:
         matcher.admit = None
     report.watermark = find_watermark(registry, report.compared or query, signed.registration, report.match, mark)
+    settled = settled_by_mark(report.watermark, report.verdict, report.candidates)
+    if settled is not None:  # works that match alike (a marked copy and its original): the mark names one
+        report.notes.append(f"the image carries the invisible mark of {settled.work_id[:12]}, one of the works "
+                            "that match alike: it is the original")
+        _accept(registry, report, settled)
+        report.watermark = find_watermark(registry, report.compared or query, signed.registration, report.match,
+                                          mark)
     report.credentials = credentials_finding(credentials, report.match)
     report.notes += watermark_notes(report.watermark, report.match) + credentials_notes(report.credentials)
     report.notes += signed.unsigned  # an older registry, not an edited one
@@ -225,6 +232,11 @@ def _find(registry: Registry, report: DisputeReport, analysed: Analysed, matcher
             + "; plain art like this is made independently, so the match cannot name one work "
             f"(false-match estimate {evidence.false_match_probability:.2g})")
         return
+    _accept(registry, report, best)
+
+
+def _accept(registry: Registry, report: DisputeReport, best: Candidate) -> None:
+    """Make ``best`` the report's match: its verdict, and its work's signed details."""
     report.verdict = best.kind or "no-match"
     report.match = best
     report.details = work_details(registry, best.work_id)
@@ -350,10 +362,11 @@ def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None
             _BATCH = None
 
 
-def verify_images(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None) -> list[DisputeReport]:
-    """Dispute reports for every image, or the first bad file's error (nothing is written)."""
+def verify_images(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None,
+                  page: Path | None = None) -> list[DisputeReport]:
+    """Dispute reports for every image, or the first bad file's error (nothing is written but ``page``)."""
     reports = []
-    for item in iter_verify(home, paths, workers=workers):
+    for item in iter_verify(home, paths, workers=workers, page=page):
         if isinstance(item, VerifyFailure):
             raise item.error
         reports.append(item)

@@ -112,3 +112,11 @@ def watermark_notes(finding: WatermarkFinding | None, match) -> list[str]:
         return [f"the image carries the invisible mark of registered work {finding.work_id[:12]}, "
                 f"not of the matched work {match.work_id[:12]}"]
     return []
+
+
+def settled_by_mark(finding: WatermarkFinding | None, verdict: str, candidates: list) -> object | None:
+    """Of works whose pixels match alike (an ``ambiguous`` verdict), the one whose signed mark the image
+    carries, if any.  A mark anyone could embed only chooses among works the pixels already match."""
+    if verdict != "ambiguous" or finding is None or not finding.found or finding.work_id is None:
+        return None
+    return next((c for c in candidates if c.kind is not None and c.work_id == finding.work_id), None)
