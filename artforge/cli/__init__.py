@@ -15,6 +15,7 @@ from artforge.cli import (
     keys_commands,
     license_commands,
     log_commands,
+    serve_commands,
     style_commands,
     verify_commands,
     works_commands,
@@ -47,7 +48,7 @@ def root(
     """Make images with generators, then prove, license and defend them."""
 
 for group in (home_commands, fingerprint_commands, works_commands, verify_commands, generate_commands, style_commands,
-              chain_commands, log_commands):
+              chain_commands, log_commands, serve_commands):
     app.registered_commands.extend(group.app.registered_commands)
 app.add_typer(keys_commands.app)
 app.add_typer(license_commands.app)

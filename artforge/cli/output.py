@@ -19,9 +19,8 @@ import typer
 from rich.console import Console
 from typer._click.globals import get_current_context  # Typer's own copy of Click
 
+from artforge.envelope import envelope
 from artforge.errors import ArtforgeError, ExitCode
-
-ENVELOPE_VERSION = 1
 
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
@@ -52,18 +51,6 @@ class Outcome:
     silent: bool = False  # print nothing (e.g. the non-zero ranks of a torchrun job)
     stream: Iterable[StreamItem] | None = None
     combine: Callable[[list[ExitCode]], ExitCode] | None = None
-
-
-def envelope(command: str, data: Any, exit_code: ExitCode, errors: list[dict]) -> dict:
-    """The versioned JSON envelope every ``--json`` output uses (pinned by tests/test_cli_contract.py)."""
-    return {
-        "artforge": ENVELOPE_VERSION,
-        "command": command,
-        "ok": not errors,
-        "exit_code": int(exit_code),
-        "data": data,
-        "errors": errors,
-    }
 
 
 def write_json(payload: Any) -> None:

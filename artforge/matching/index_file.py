@@ -104,3 +104,14 @@ def read_meta(path: Path) -> dict | None:
     except (OSError, ValueError, KeyError):
         return None
     return meta if meta.get("format") == INDEX_FORMAT else None
+
+
+def index_state(registry: Registry) -> tuple[int, int]:
+    """A cheap change sequence for a long-running reader: the newest layers row and the snapshot file's
+    modification time.  Registering adds a row; ``index rebuild`` rewrites the file (and refills rows)."""
+    newest = layer_store.newest_rowid(registry)
+    try:
+        written = index_path(registry.path).stat().st_mtime_ns
+    except OSError:
+        written = 0
+    return newest, written

@@ -25,6 +25,11 @@ def match_layer_state(registry: Registry) -> tuple[int, int, int]:
     return rows, max_rowid, full
 
 
+def newest_rowid(registry: Registry) -> int:
+    """The rowid of the newest layers row (0 when none): one b-tree step, however big the table."""
+    return int(registry.db.execute("SELECT COALESCE(MAX(rowid), 0) FROM match_layers").fetchone()[0])
+
+
 def match_index_rows(registry: Registry, after_rowid: int = 0) -> Iterator[tuple]:
     """``(rowid, pdq, box, box_pdq, box_ahash, tile_ahash, descriptors)`` of every layers row after
     ``after_rowid``."""
