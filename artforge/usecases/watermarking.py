@@ -9,6 +9,7 @@ renamed into place only once the registry has committed, and removed on any erro
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -121,8 +122,10 @@ def register_watermarked(
         for target, copy in zip(targets, marked):
             if target.exists() and target.read_bytes() != copy.png:
                 raise BadInput(f"{target}: already exists with other content; not overwritten")
+        made_folder = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
         temporaries: list[Path] = []
+        results: list[RegisteredWork] = []
         try:
             for target, copy in zip(targets, marked):
                 temporaries.append(_write_temporary(target, copy.png))
@@ -135,5 +138,8 @@ def register_watermarked(
         finally:
             for temporary in temporaries:
                 temporary.unlink(missing_ok=True)
+            if made_folder and not results:
+                with contextlib.suppress(OSError):
+                    out_dir.rmdir()  # nothing was registered: leave no empty folder behind
     return [replace(result, source=str(path), mark=copy.mark, psnr=round(copy.psnr, 2))
             for result, path, copy in zip(results, path_list, marked)]
