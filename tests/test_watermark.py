@@ -81,6 +81,11 @@ def test_a_crop_needs_the_alignment_to_the_original() -> None:
     assert not watermark.read_mark(cropped).found  # the crop moved the mark's frame
     to_original = np.float64([[1, 0, 30], [0, 1, 20]])
     assert watermark.read_mark_aligned(cropped, to_original, (400, 300)).mark_id == MARK
+    # Guided by the mark a record signs, the search still reads what is there: never the expected id instead.
+    assert watermark.read_mark_aligned(cropped, to_original, (400, 300), expected=MARK).mark_id == MARK
+    assert watermark.read_mark_aligned(cropped, to_original, (400, 300), expected="fedcba9876543210").mark_id in (MARK, None)
+    unmarked = _jpeg(_photo("chelsea", (400, 300))[20:280, 30:370], 80)
+    assert not watermark.read_mark_aligned(unmarked, to_original, (400, 300), expected=MARK).found
 
 
 def test_too_small_images_are_refused() -> None:

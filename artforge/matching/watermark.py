@@ -272,15 +272,19 @@ def read_mark(rgb: np.ndarray) -> MarkReading:
     return MarkReading(False, None, best.strength, "identity")
 
 
-def read_mark_aligned(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> MarkReading:
+def read_mark_aligned(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int],
+                      expected: str | None = None) -> MarkReading:
     """Look for a mark after warping the image into the marked original's frame.
 
     ``matrix`` (2x3) maps the image's pixels to the original's, whose size is ``size`` (width, height); what
-    the image does not show of the original is left out of the vote.  Two things an alignment found by the
-    pixel match can leave: symmetric art (a flag, a badge) aligned under one of its symmetries, so each turn
-    and flip of the warped frame is tried; and an offset of a pixel or two of the frame (it was found on a
-    small thumbnail), which scrambles the finest slots, so shifts of up to ``ALIGN_SEARCH`` frame pixels are
-    tried, whole pixels first, then half pixels around the best.  The best-agreeing read is decoded.
+    the image does not show of the original is left out of the vote.  An alignment found on a small thumbnail
+    is off by a pixel or two of the frame, which scrambles the finest slots, so shifts of up to
+    ``ALIGN_SEARCH`` frame pixels are tried, whole pixels first, then half pixels around the best; the
+    placement kept is the one whose votes agree most with ``expected`` (the mark the matched work's record
+    signs), or agree most among themselves without it.  Symmetric art (a flag, a badge) can be aligned under
+    one of its symmetries, so when the upright read finds nothing, each turn and flip of the warped frame is
+    tried too (at whole-pixel shifts of one).  Whatever guided the search, a mark is found only when its check
+    bits hold, so the search cannot make an unmarked image read as marked.
     """
     # Warp straight into the frame, from a copy first shrunk to about the frame's scale (no aliasing).
     to_frame = np.diag([FRAME / size[0], FRAME / size[1], 1.0]) @ np.vstack([matrix.astype(np.float64), [0, 0, 1]])
@@ -293,19 +297,31 @@ def read_mark_aligned(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
         to_frame = to_frame @ np.diag([width / small.shape[1], height / small.shape[0], 1.0])
         luma = small
     ones = np.ones_like(luma)
+    target = None if expected is None else np.where(codeword(expected) == 1, 1.0, -1.0)
 
     def read(shift: tuple[float, float], orient) -> tuple[float, np.ndarray]:
         moved = to_frame[:2] + np.array([[0, 0, shift[0]], [0, 0, shift[1]]])
         frame, cover = _warped_frame(luma, ones, moved)
         votes = _votes(np.ascontiguousarray(orient(frame)), _cover_weights(np.ascontiguousarray(orient(cover))))
-        return float(np.mean(np.abs(votes))), votes
+        return float(np.mean(votes * target) if target is not None else np.mean(np.abs(votes))), votes
 
-    orient = max(_ORIENTATIONS.values(), key=lambda candidate: read((0.0, 0.0), candidate)[0])
-    whole = np.arange(-ALIGN_SEARCH, ALIGN_SEARCH + 0.5)
-    best = max(((float(x), float(y)) for y in whole for x in whole), key=lambda shift: read(shift, orient)[0])
-    around = [(best[0] + dx, best[1] + dy) for dy in (-0.5, 0.0, 0.5) for dx in (-0.5, 0.0, 0.5)]
-    strength, votes = max((read(shift, orient) for shift in around), key=lambda result: result[0])
-    return _decode_votes(votes, "aligned")
+    def search(orient, reach: int, refine: bool) -> np.ndarray:
+        whole = np.arange(-reach, reach + 0.5)
+        best = max(((float(x), float(y)) for y in whole for x in whole), key=lambda shift: read(shift, orient)[0])
+        if not refine:
+            return read(best, orient)[1]
+        around = [(best[0] + dx, best[1] + dy) for dy in (-0.5, 0.0, 0.5) for dx in (-0.5, 0.0, 0.5)]
+        return max((read(shift, orient) for shift in around), key=lambda result: result[0])[1]
+
+    upright = _decode_votes(search(_ORIENTATIONS["identity"], ALIGN_SEARCH, True), "aligned")
+    if upright.found:
+        return upright
+    for name, orient in _ORIENTATIONS.items():
+        if name != "identity":
+            turned = _decode_votes(search(orient, 1, False), "aligned")
+            if turned.found:
+                return turned
+    return upright
 
 
 def _warped_frame(luma: np.ndarray, ones: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

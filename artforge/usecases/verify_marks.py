@@ -59,7 +59,8 @@ def _signed_mark(registration: dict | None) -> str | None:
     return mark.get("id") if isinstance(mark, dict) and mark.get("scheme") == watermark.SCHEME else None
 
 
-def _aligned_read(registry: Registry, query: QueryLayers, evidence, work_size: tuple[int, int]) -> watermark.MarkReading:
+def _aligned_read(registry: Registry, query: QueryLayers, evidence, work_size: tuple[int, int],
+                  expected: str) -> watermark.MarkReading:
     """Read the image warped into the matched original's frame through the match's alignment."""
     row = layer_store.match_layers_of(registry, evidence.work_id)
     if row is None or not row.get("thumbnail"):
@@ -71,7 +72,7 @@ def _aligned_read(registry: Registry, query: QueryLayers, evidence, work_size: t
     to_frame = np.diag([size[0] / thumb_w, size[1] / thumb_h, 1.0])
     matrix = (to_frame @ np.vstack([np.asarray(evidence.matrix, np.float64), [0, 0, 1]]))[:2]
     image = oriented_query(query, evidence.dihedral, evidence.mirrored)
-    return watermark.read_mark_aligned(image, matrix, size)
+    return watermark.read_mark_aligned(image, matrix, size, expected)
 
 
 def find_watermark(registry: Registry, query: QueryLayers, registration_of, match,
@@ -89,7 +90,7 @@ def find_watermark(registry: Registry, query: QueryLayers, registration_of, matc
     reading, how = (plain if plain is not None else watermark.read_mark(given.work)), "as-is"
     if not reading.found and expected is not None and match.evidence is not None:
         work = registry.work(match.work_id)
-        aligned = _aligned_read(registry, query, match.evidence, (work.width, work.height))
+        aligned = _aligned_read(registry, query, match.evidence, (work.width, work.height), expected)
         if aligned.found:
             reading, how = aligned, "aligned"
     if not reading.found and expected is None:
