@@ -273,7 +273,7 @@ def read_mark(rgb: np.ndarray) -> MarkReading:
 
 
 def read_mark_aligned(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int],
-                      expected: str | None = None) -> MarkReading:
+                      expected: str | None = None, symmetric: bool = True) -> MarkReading:
     """Look for a mark after warping the image into the marked original's frame.
 
     ``matrix`` (2x3) maps the image's pixels to the original's, whose size is ``size`` (width, height); what
@@ -282,8 +282,8 @@ def read_mark_aligned(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
     ``ALIGN_SEARCH`` frame pixels are tried, whole pixels first, then half pixels around the best; the
     placement kept is the one whose votes agree most with ``expected`` (the mark the matched work's record
     signs), or agree most among themselves without it.  Symmetric art (a flag, a badge) can be aligned under
-    one of its symmetries, so when the upright read finds nothing, each turn and flip of the warped frame is
-    tried too (at whole-pixel shifts of one).  Whatever guided the search, a mark is found only when its check
+    one of its symmetries, so when the upright read finds nothing and the art is ``symmetric``, each turn and
+    flip of the warped frame is tried too (at whole-pixel shifts of one).  Whatever guided the search, a mark is found only when its check
     bits hold, so the search cannot make an unmarked image read as marked.
     """
     # Warp straight into the frame, from a copy first shrunk to about the frame's scale (no aliasing).
@@ -314,7 +314,7 @@ def read_mark_aligned(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
         return max((read(shift, orient) for shift in around), key=lambda result: result[0])[1]
 
     upright = _decode_votes(search(_ORIENTATIONS["identity"], ALIGN_SEARCH, True), "aligned")
-    if upright.found:
+    if upright.found or not symmetric:
         return upright
     for name, orient in _ORIENTATIONS.items():
         if name != "identity":

@@ -49,10 +49,11 @@ class LogEntry:
     proof: str  # what the inclusion proof says, in words
 
 
-def _png(image: Image.Image) -> str:
+def _inline(image: Image.Image, kind: str = "JPEG") -> str:
+    """A ``data:`` URI of the picture: JPEG for photographs (small, fast), PNG for the drawn overlay."""
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    image.convert("RGB").save(buffer, kind, **({"quality": 88} if kind == "JPEG" else {}))
+    return f"data:image/{kind.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def _verdict_words(report: DisputeReport) -> str:
@@ -114,7 +115,7 @@ def _pictures(home: Home, report: DisputeReport, image: ImageSource) -> dict[str
         loaded = load_image(image.data, name=image.name, **home.settings.image_limits)
     else:
         loaded = load_image(image, **home.settings.image_limits)
-    pictures = {"disputed": _png(Image.fromarray(resize_long_side(np.asarray(loaded.rgb()), PREVIEW_SIDE)))}
+    pictures = {"disputed": _inline(Image.fromarray(resize_long_side(np.asarray(loaded.rgb()), PREVIEW_SIDE)))}
     if report.match is None or report.compared is None:
         return pictures
     with home.registry() as registry:
@@ -124,8 +125,8 @@ def _pictures(home: Home, report: DisputeReport, image: ImageSource) -> dict[str
     evidence = report.match.evidence
     matrix = np.array(evidence.matrix) if evidence else None
     options = {"dihedral": evidence.dihedral if evidence else "identity", "mirrored": evidence.mirrored if evidence else False}
-    pictures["side_by_side"] = _png(render_diff(report.compared, row["thumbnail"], matrix, caption=report.verdict, **options))
-    pictures["overlay"] = _png(difference_overlay(report.compared, row["thumbnail"], matrix, **options))
+    pictures["side_by_side"] = _inline(render_diff(report.compared, row["thumbnail"], matrix, caption=report.verdict, **options))
+    pictures["overlay"] = _inline(difference_overlay(report.compared, row["thumbnail"], matrix, **options), "PNG")
     return pictures
 
 

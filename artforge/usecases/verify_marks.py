@@ -19,6 +19,9 @@ from artforge.matching.layers import QueryLayers, decode_thumbnail
 from artforge.registry.database import Registry
 
 ALIGNED_LONG_SIDE = 512  # px of the original's frame the image is warped into (the mark lives far below it)
+# Art this alike under a mirror, flip or half turn may have been aligned under one of them: its aligned read also
+# tries the turns and flips (a flag, a badge).  Photographs stay well under it.
+SYMMETRIC = 0.8
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def _aligned_read(registry: Registry, query: QueryLayers, evidence, work_size: t
     to_frame = np.diag([size[0] / thumb_w, size[1] / thumb_h, 1.0])
     matrix = (to_frame @ np.vstack([np.asarray(evidence.matrix, np.float64), [0, 0, 1]]))[:2]
     image = oriented_query(query, evidence.dihedral, evidence.mirrored)
-    return watermark.read_mark_aligned(image, matrix, size, expected)
+    return watermark.read_mark_aligned(image, matrix, size, expected, symmetric=evidence.symmetry >= SYMMETRIC)
 
 
 def find_watermark(registry: Registry, query: QueryLayers, registration_of, match,
