@@ -9,12 +9,12 @@ PY     := $(VENV)/bin/python
 ANVIL_DIR := tools/anvil
 ANVIL     := $(ANVIL_DIR)/node_modules/.bin/anvil
 
-.PHONY: demo test bench clean anvil chromium
+.PHONY: demo test bench clean anvil chromium postgresql
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,chain]'
+	$(PY) -m pip install --quiet -e '.[test,chain,postgres]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -37,11 +37,21 @@ chromium:
 		|| echo "could not install chromium: the browser tests will be skipped" >&2; \
 	else echo "chromium not found (Debian: apt-get install chromium): the browser tests will be skipped" >&2; fi
 
+# Debian's PostgreSQL server programs, for the tests that run the registry on PostgreSQL (tests/pg_server.py
+# starts a throwaway cluster with them).  Installed with apt when run as root (as CI is); elsewhere without
+# them those tests are skipped with a reason (and fail under CI, which must run them).
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "could not install postgresql: the PostgreSQL tests will fail under CI" >&2; \
+	else echo "PostgreSQL not found (Debian: apt-get install postgresql): its tests will be skipped" >&2; fi
+
 # The whole suite, then the core again with the chain extra (web3) absent, as after a plain `pip install artforge`.
 CORE_TESTS := tests/test_optional_chain.py tests/test_cli.py tests/test_verify.py tests/test_registration.py \
 	tests/test_audit.py tests/test_translog.py tests/test_licensing.py tests/test_integrity.py tests/test_api_docs.py
 
-test: $(VENV)/.installed anvil chromium
+test: $(VENV)/.installed anvil chromium postgresql
 	$(PY) -m pytest -q
 	ARTFORGE_WITHOUT_CHAIN=1 $(PY) -m pytest -q -m "not slow" $(CORE_TESTS)
 

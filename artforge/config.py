@@ -13,6 +13,10 @@ from pathlib import Path
 from artforge.errors import UsageError
 
 HOME_ENV = "ARTFORGE_HOME"
+# A shared registry on PostgreSQL: the URL in this variable, else the one 'artforge init --database' stored in
+# the home (without a password: libpq reads that from ~/.pgpass or PGPASSWORD), else the home's SQLite file.
+DATABASE_URL_ENV = "ARTFORGE_DATABASE_URL"
+DATABASE_URL_FILE = "database-url"
 DEFAULT_KEY_NAME = "default"
 LOG_KEY_NAME = "log"  # signs the transparency log's checkpoints (artforge.registry.transparency_log); kept apart from identities
 # 64 megapixels: far above any generator output or camera photo we expect, far below what exhausts a
@@ -79,8 +83,26 @@ class Settings:
 
     @property
     def registry_path(self) -> Path:
-        """The SQLite registry file."""
+        """The SQLite registry file (also names this machine's files for a PostgreSQL registry)."""
         return self.home / "registry.db"
+
+    @property
+    def database_url_file(self) -> Path:
+        """Where ``artforge init --database URL`` keeps the home's PostgreSQL URL."""
+        return self.home / DATABASE_URL_FILE
+
+    @property
+    def registry_location(self) -> Path | str:
+        """The registry this home uses: ``$ARTFORGE_DATABASE_URL``, the URL stored by ``init --database``,
+        else the home's SQLite file."""
+        url = os.environ.get(DATABASE_URL_ENV, "").strip()
+        if url:
+            return url
+        try:
+            stored = self.database_url_file.read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            stored = ""
+        return stored or self.registry_path
 
     @property
     def log_key_dir(self) -> Path:

@@ -45,8 +45,7 @@ import pdqhash
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (bench_parser, describe_images, environment, mean, print_table, save_results,  # noqa: E402
-                     write_images)
+from _common import bench_parser, describe_images, environment, mean, print_table, save_results, write_images  # noqa: E402
 
 from artforge.provenance.fingerprints import Fingerprint, default_workers, fingerprint_all, hamming  # noqa: E402
 

@@ -33,8 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_parser, print_table, save_results  # noqa: E402
 
 from artforge.provenance.keys import Signer  # noqa: E402
-from artforge.provenance.merkle import (consistency_proof, inclusion_proof, root_of,  # noqa: E402
-                                        verify_consistency, verify_inclusion)
+from artforge.provenance.merkle import consistency_proof, inclusion_proof, root_of, verify_consistency, verify_inclusion  # noqa: E402
 from artforge.provenance.records import sign_payload  # noqa: E402
 from artforge.registry import transparency_log as translog  # noqa: E402
 from artforge.registry.migrations import MIGRATIONS  # noqa: E402

@@ -103,8 +103,7 @@ from artforge.matching.index import (  # noqa: E402
     searches_tone,
     tone_query_codes,
 )
-from artforge.matching.layers import (INDEXED_KEYPOINTS, QueryLayers, compute_layers, query_layers,  # noqa: E402
-                                      tile_boxes)
+from artforge.matching.layers import INDEXED_KEYPOINTS, QueryLayers, compute_layers, query_layers, tile_boxes  # noqa: E402
 from artforge.matching.matcher import MAX_PROPOSALS  # noqa: E402
 from artforge.provenance.fingerprints import pdq_hash  # noqa: E402
 

@@ -42,12 +42,49 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point ARTFORGE_HOME at a fresh folder for each test (never the user's real home)."""
     home = tmp_path / "home"
     monkeypatch.setenv("ARTFORGE_HOME", str(home))
+    monkeypatch.delenv("ARTFORGE_DATABASE_URL", raising=False)  # a developer's shared registry is never touched
     return home
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster for the session (tests/pg_server.py).  Missing binaries skip the
+    PostgreSQL tests with the reason; under CI (``$CI`` set) they fail instead, as CI must run them."""
+    from pg_server import start_server
+
+    try:
+        server = start_server()
+    except (FileNotFoundError, RuntimeError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL tests cannot run in CI: {exc}")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module that sets ``REGISTRY_BACKENDS`` runs each of its tests that has a home (or asks for
+    ``registry_backend``) once per backend; ``@pytest.mark.sqlite_only`` keeps one test on SQLite."""
+    backends = getattr(metafunc.module, "REGISTRY_BACKENDS", None)
+    if backends and "registry_backend" in metafunc.fixturenames:
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            backends = ("sqlite",)
+        metafunc.parametrize("registry_backend", backends, indirect=True)
+
+
 @pytest.fixture
-def home(isolated_home: Path) -> Home:
-    """An initialised home with a default, unencrypted key."""
+def registry_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``sqlite`` (the default), or ``postgresql``: then ARTFORGE_DATABASE_URL names a fresh database."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        monkeypatch.setenv("ARTFORGE_DATABASE_URL", server.new_database())
+    return backend
+
+
+@pytest.fixture
+def home(isolated_home: Path, registry_backend: str) -> Home:
+    """An initialised home with a default, unencrypted key (on the module's registry backends)."""
     h = Home(settings=Settings(home=isolated_home))
     init_home(h)
     return h

@@ -115,7 +115,7 @@ def test_read_only_registry_as_root_too(registry: Path, art) -> None:
     # Root ignores permission bits, so make the database read-only in SQLite's own terms.
     before = _registry_state(registry)
     (registry / "registry.db").chmod(0o444)
-    import artforge.registry.database as registry_module
+    import artforge.registry.sqlite_backend as registry_module
 
     original = registry_module.sqlite3.connect
 

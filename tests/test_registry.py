@@ -1,4 +1,5 @@
-"""The SQLite registry: migrations, settings, atomicity, unreadable files, prefix lookup."""
+"""The registry: migrations, settings, atomicity, unreadable files, prefix lookup (SQLite; those with a home
+also on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from artforge.registry.licence_catalogue import BUILTIN_LICENCES
 from artforge.registry.migrations import licence_row
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_images
+
+REGISTRY_BACKENDS = ("sqlite", "postgresql")  # the tests with a home run on both (conftest.py)
 
 
 def test_new_registry_has_migrations_wal_and_builtin_licences(tmp_path: Path) -> None:

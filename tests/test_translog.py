@@ -19,6 +19,8 @@ from artforge.registry import transparency_log as translog
 from artforge.registry.database import Registry
 from artforge.usecases.audit import audit_registry
 
+REGISTRY_BACKENDS = ("sqlite", "postgresql")  # every test with a home runs on both (conftest.py)
+
 
 def _verifier():
     return bundle_verifier()
@@ -121,6 +123,7 @@ def test_a_bundle_verifies_offline_and_every_tampering_fails(home, history, tmp_
         assert tampered(change) == 1, name
 
 
+@pytest.mark.sqlite_only  # edits the file through sqlite3 (backup and restore between edits)
 def test_audit_names_each_kind_of_tampering(home, history, tmp_path) -> None:
     pristine = sqlite3.connect(":memory:")
     with _db(home) as live:
@@ -170,8 +173,8 @@ def test_audit_names_each_kind_of_tampering(home, history, tmp_path) -> None:
 
 
 def test_a_changed_record_is_named_by_the_log_too(home, history) -> None:
-    with _db(home) as db:
-        db.execute("UPDATE records SET payload = replace(payload, '\"posters\"', '\"billboards\"')")
+    with home.registry() as registry, registry.transaction():
+        registry.db.execute("UPDATE records SET payload = replace(payload, '\"posters\"', '\"billboards\"')")
     messages = _audit_messages(home)
     assert any("bytes differ from the stored record" in m for m in messages), messages
 
@@ -179,9 +182,9 @@ def test_a_changed_record_is_named_by_the_log_too(home, history) -> None:
 def test_records_stored_before_the_log_are_logged_by_the_migration(home, art) -> None:
     for seed in range(3):
         assert run("register", art(seed), "--license", "CC0-1.0", "-q").exit_code == 0
-    with _db(home) as db:  # as a registry of schema v5 was: no log tables
-        rewind_schema(db, 5)
-    with Registry.open(home.settings.registry_path) as registry:  # applies migration 6
+    with home.registry() as registry, registry.transaction():  # as a registry of schema v5 was: no log tables
+        rewind_schema(registry.db, 5)
+    with Registry.open(home.settings.registry_location, local_dir=home.settings.home) as registry:  # migration 6
         assert translog.size(registry.db) == 3 and translog.latest_checkpoint(registry.db) is None
     report = audit_registry(home)
     assert report.ok and "covers 0 of 3" in report.notes[0]

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 from artforge.provenance.records import RECORD_SCHEMA, utc_now
 from artforge.registry import transparency_log as translog
+from artforge.registry.backends import Database
 
 if TYPE_CHECKING:
     from artforge.registry.database import Registry
@@ -39,13 +38,13 @@ def deployment_payload(deployment: dict) -> dict:
             "deployment": {name: deployment[name] for name in DEPLOYMENT_FIELDS}}
 
 
-def chain_events(db: sqlite_utils.Database, kind: str, work_id: str | None = None) -> list[dict]:
+def chain_events(db: Database, kind: str, work_id: str | None = None) -> list[dict]:
     """The payloads of the log's mint or deployment events (of one work, for mints) whose signature by a
     recorded log key verifies, oldest first."""
     return translog.signed_events(db, kind, work_id)
 
 
-def mint_logged(db: sqlite_utils.Database, work_id: str, chain_id: int, contract: str, token_id: int) -> bool:
+def mint_logged(db: Database, work_id: str, chain_id: int, contract: str, token_id: int) -> bool:
     """Whether the log already holds the mint event of this token (signed or not: a second one would not help)."""
     for _index, leaf in translog.leaves(db, MINT_TYPE, work_id):
         token = leaf.payload["token"]

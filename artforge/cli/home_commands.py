@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -19,17 +19,21 @@ def init(
     key: Annotated[str, typer.Option("--key", "-k", help="Name of the signing identity to create.")] = DEFAULT_KEY_NAME,
     encrypt: EncryptOpt = True,
     passphrase_env: PassphraseEnvOpt = None,
+    database: Annotated[Optional[str], typer.Option(
+        "--database", help="Use (and remember) a shared PostgreSQL registry: postgresql://user@host/db, "
+        "password in ~/.pgpass or PGPASSWORD.")] = None,
     json_output: JsonOpt = False,
 ) -> Outcome:
     """Create the home directory, the registry and a default signing identity (safe to re-run).
 
     The identity and the log key are encrypted with a passphrase (asked on the terminal, or read from
-    --passphrase-env VAR / $ARTFORGE_PASSPHRASE) unless --no-encrypt.
+    --passphrase-env VAR / $ARTFORGE_PASSPHRASE) unless --no-encrypt.  The registry is an SQLite file in
+    the home, or with --database (or $ARTFORGE_DATABASE_URL) a PostgreSQL database shared with other homes.
     """
     provider = passphrase_provider(passphrase_env, confirm=True) if encrypt else None
     from artforge.usecases.home import init_home
 
-    result = init_home(make_home(), key_name=key, passphrase=provider)
+    result = init_home(make_home(), key_name=key, passphrase=provider, database_url=database)
 
     def render(out: Console) -> None:
         echo(f"home      {result.home}")

@@ -11,6 +11,11 @@ from collections.abc import Iterator
 
 from artforge.registry.database import Registry
 
+# Every column of a layers row, by name: ``SELECT *`` would differ between backends (PostgreSQL shows its
+# rowid column, SQLite hides it).
+_LAYER_COLUMNS = ("rowid AS rowid_, work_id, version, pdq, box, box_pdq, box_quality, box_ahash, points, "
+                  "descriptors, thumbnail, tile_ahash")
+
 
 def put_match_layers(registry: Registry, work_id: str, pdq: bytes, layers: dict | None) -> None:
     """Store (or replace) a work's matching layers: ``layers`` is ``MatchLayers.to_row()``, or None."""
@@ -21,7 +26,8 @@ def put_match_layers(registry: Registry, work_id: str, pdq: bytes, layers: dict 
 def match_layer_state(registry: Registry) -> tuple[int, int, int]:
     """``(rows, max rowid, rows with full layers)`` of the match_layers table."""
     rows, max_rowid, full = registry.db.execute(
-        "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COALESCE(SUM(version > 0), 0) FROM match_layers").fetchone()
+        "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COALESCE(SUM(CASE WHEN version > 0 THEN 1 ELSE 0 END), 0) "
+        "FROM match_layers").fetchone()
     return rows, max_rowid, full
 
 
@@ -40,7 +46,7 @@ def match_index_rows(registry: Registry, after_rowid: int = 0) -> Iterator[tuple
 
 def rows_without_tiles(registry: Registry) -> list[dict]:
     """Full layer rows (as :func:`match_layers`) whose tone tiles were never computed."""
-    cursor = registry.db.execute("SELECT rowid AS rowid_, * FROM match_layers "
+    cursor = registry.db.execute(f"SELECT {_LAYER_COLUMNS} FROM match_layers "
                              "WHERE version > 0 AND tile_ahash IS NULL ORDER BY rowid")
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
@@ -55,14 +61,14 @@ def match_layers(registry: Registry, rowids: list[int]) -> dict[int, dict]:
     if not rowids:
         return {}
     marks = ",".join("?" * len(rowids))
-    cursor = registry.db.execute(f"SELECT rowid AS rowid_, * FROM match_layers WHERE rowid IN ({marks})", rowids)
+    cursor = registry.db.execute(f"SELECT {_LAYER_COLUMNS} FROM match_layers WHERE rowid IN ({marks})", rowids)
     names = [d[0] for d in cursor.description]
     return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
 
 
 def match_layers_of(registry: Registry, work_id: str) -> dict | None:
     """A work's layer row (with ``rowid_``), or None."""
-    cursor = registry.db.execute("SELECT rowid AS rowid_, * FROM match_layers WHERE work_id = ?", [work_id])
+    cursor = registry.db.execute(f"SELECT {_LAYER_COLUMNS} FROM match_layers WHERE work_id = ?", [work_id])
     row = cursor.fetchone()
     return dict(zip([d[0] for d in cursor.description], row)) if row else None
 

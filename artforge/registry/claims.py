@@ -17,11 +17,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from artforge.errors import UsageError
 from artforge.provenance.records import CLAIM_TYPES, RECORD_SCHEMA_V2, SignedRecord, check_signature, utc_now
 from artforge.registry import transparency_log as translog
+from artforge.registry.backends import Database
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence, LicenceTerms
 
 
@@ -76,7 +75,7 @@ def _well_formed_licence(body: dict) -> bool:
     return True
 
 
-def store_claim(db: sqlite_utils.Database, record: SignedRecord) -> None:
+def store_claim(db: Database, record: SignedRecord) -> None:
     """Store a claim and log it (inside the caller's transaction; the caller marks the log as grown)."""
     db["claims"].insert({
         "id": record.record_id, "type": record.record_type, "subject": subject_of(record),
@@ -86,12 +85,12 @@ def store_claim(db: sqlite_utils.Database, record: SignedRecord) -> None:
     translog.append(db, record, "")
 
 
-def claim_rows(db: sqlite_utils.Database) -> list[dict]:
+def claim_rows(db: Database) -> list[dict]:
     """Every stored claim row, in the order stored (for audit)."""
     return list(db["claims"].rows_where(order_by="rowid"))
 
 
-def _valid_claims(db: sqlite_utils.Database, kind: str, subject: str) -> list[SignedRecord]:
+def _valid_claims(db: Database, kind: str, subject: str) -> list[SignedRecord]:
     rows = db.execute("SELECT id, payload, signature FROM claims WHERE type = ? AND subject = ? ORDER BY rowid",
                       [kind, subject]).fetchall()
     found = []
@@ -105,7 +104,7 @@ def _valid_claims(db: sqlite_utils.Database, kind: str, subject: str) -> list[Si
     return found
 
 
-def claimed_licence_ids(db: sqlite_utils.Database) -> list[str]:
+def claimed_licence_ids(db: Database) -> list[str]:
     """The licence ids some claim defines (valid or not: :func:`signed_licence` says which hold)."""
     return [row[0] for row in db.execute("SELECT DISTINCT subject FROM claims WHERE type = 'licence' ORDER BY subject")]
 
@@ -119,7 +118,7 @@ class SignedName:
     record_id: str
 
 
-def identity_name(db: sqlite_utils.Database, key_id: str) -> SignedName | None:
+def identity_name(db: Database, key_id: str) -> SignedName | None:
     """The newest name a key gave itself in a valid claim, or None."""
     claims = _valid_claims(db, "identity", key_id)
     if not claims:
@@ -128,7 +127,7 @@ def identity_name(db: sqlite_utils.Database, key_id: str) -> SignedName | None:
     return SignedName(key_id, newest.payload["identity"]["name"], newest.record_id)
 
 
-def signed_licence(db: sqlite_utils.Database, licence_id: str, text: str = "") -> Licence | None:
+def signed_licence(db: Database, licence_id: str, text: str = "") -> Licence | None:
     """A custom licence as its valid claim defines it (the first: a licence id is defined once), or None.
 
     ``text`` is the stored full text; it is kept only when its SHA-256 is the one signed.
@@ -152,7 +151,7 @@ def licence_from_row(row: dict) -> Licence:
                    builtin=bool(row["builtin"]), terms=terms)
 
 
-def resolve_licence(db: sqlite_utils.Database, licence_id: str, row: dict | None) -> Licence | None:
+def resolve_licence(db: Database, licence_id: str, row: dict | None) -> Licence | None:
     """The trusted form of a licence: the package's catalogue for a built-in id, the signed claim for a custom
     one, else (a custom licence stored before claims) its row, which is then ``unsigned``; None when unknown."""
     if licence_id in BUILTIN_LICENCES:

@@ -1,8 +1,10 @@
-"""The SQLite registry (via sqlite-utils): works, fingerprints, signed records, licences, grants, transfers.
+"""The registry: works, fingerprints, signed records, licences, grants, transfers (SQLite or PostgreSQL).
 
-One file, readable as is with ``sqlite-utils`` and Datasette.  Opening it applies the ordered migrations
-(recorded in ``_migrations``) and sets WAL, a busy timeout and foreign keys.  Every write a command makes
-happens inside one :meth:`Registry.transaction`, so a failure leaves the file as it was.
+By default one SQLite file, readable as is with ``sqlite-utils`` and Datasette; a ``postgresql://`` URL
+opens a shared registry instead (:mod:`artforge.registry.postgres_backend`: same tables, same SQL).
+Opening applies the ordered migrations (recorded in ``_migrations``).  Every write a command makes happens
+inside one :meth:`Registry.transaction`, which holds the one writer lock, so a failure leaves the registry
+as it was and the log grows by one writer at a time.
 
 The signed records are the source of truth; the other tables are indexes over them that ``artforge
 audit`` cross-checks.
@@ -10,13 +12,11 @@ audit`` cross-checks.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
 
 from artforge.errors import Conflict, NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
 from artforge.provenance.fingerprints import Fingerprint
@@ -26,9 +26,10 @@ from artforge.registry import claims
 from artforge.registry import transparency_log as translog
 from artforge.registry.licence_catalogue import Licence
 from artforge.registry.migrations import MIGRATIONS, SCHEMA_VERSION, licence_row
+from artforge.registry.postgres_backend import PostgresBackend, display_url, is_database_url
 from artforge.registry.rows import GrantRow, WorkRow
+from artforge.registry.sqlite_backend import SqliteBackend
 
-BUSY_TIMEOUT_MS = 30_000
 MIN_ID_PREFIX = 6
 
 
@@ -50,24 +51,20 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def _translate(exc: sqlite3.Error, path: Path) -> RegistryError:
-    message = str(exc)
-    if "not a database" in message or "malformed" in message:
-        return RegistryError(f"{path}: not an artforge registry (not a valid SQLite database)")
-    if "readonly" in message or "read-only" in message:
-        return RegistryError(f"{path}: the registry is read-only")
-    if "unable to open" in message:
-        return RegistryError(f"{path}: cannot open the registry file")
-    if "locked" in message or "busy" in message:
-        return RegistryError(f"{path}: the registry is locked by another process")
-    return RegistryError(f"{path}: registry error ({message})")
+def describe_location(location: Path | str) -> str:
+    """A registry's file, or its database URL without the password: what messages and ``home`` show."""
+    return display_url(location) if is_database_url(location) else str(location)
 
 
 class Registry:
     """An open registry file.  Use ``with Registry.open(path) as registry:``."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path):
-        self.db = db
+    def __init__(self, backend: SqliteBackend | PostgresBackend, path: Path):
+        self.backend = backend
+        self.db = backend.db
+        self.where = backend.where  # the file, or the database URL without its password: for messages
+        # The file, or for PostgreSQL a name in the caller's local folder: files kept for this registry
+        # on this machine (the match index snapshot) are named after it.
         self.path = path
         # Signs a log checkpoint when a transaction that appended records commits (set by Home.registry;
         # without it the records are still logged, and the next checkpoint covers them).
@@ -76,32 +73,36 @@ class Registry:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path, *, create: bool = False) -> "Registry":
-        """Open (and with ``create``, create) the registry, applying pending migrations."""
-        if not create and not path.exists():
-            raise RegistryError(f"no registry at {path}: run 'artforge init' first")
+    def open(cls, location: Path | str, *, create: bool = False, local_dir: Path | None = None) -> "Registry":
+        """Open (and with ``create``, create) the registry, applying pending migrations.
+
+        ``location`` is an SQLite file or a ``postgresql://`` URL (whose database must exist; an empty one
+        is given the schema when ``create`` is set).  ``local_dir`` holds this machine's files for a
+        PostgreSQL registry (the match index snapshot); an SQLite registry keeps them beside its file.
+        """
+        if is_database_url(location):
+            backend: SqliteBackend | PostgresBackend = PostgresBackend(str(location))
+            digest = hashlib.sha256(backend.where.encode()).hexdigest()[:16]
+            path = (local_dir or Path.home() / ".cache" / "artforge") / f"postgresql-{digest}"
+        else:
+            path = Path(location)
+            if not create and not path.exists():
+                raise RegistryError(f"no registry at {path}: run 'artforge init' first")
+            backend = SqliteBackend(path)
+        registry = cls(backend, path)
         try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise _translate(exc, path) from None
-        registry = cls(sqlite_utils.Database(conn), path)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            registry._migrate()
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise _translate(exc, path) from None
+            registry._migrate(create)
+            backend.tune()
+        except backend.error as exc:
+            backend.close()
+            raise backend.translate(exc) from None
         except BaseException:
-            conn.close()
+            backend.close()
             raise
         return registry
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.backend.close()
 
     def __enter__(self) -> "Registry":
         return self
@@ -109,63 +110,74 @@ class Registry:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _migrate(self) -> None:
-        conn = self.db.conn
+    def _applied_migrations(self) -> int | None:
+        """The schema version, or None for an empty database; refuses a database that is something else."""
         tables = set(self.db.table_names())
         if tables and "_migrations" not in tables:
-            raise RegistryError(f"{self.path}: an SQLite database, but not an artforge registry")
-        applied = 0
-        if "_migrations" in tables:
-            applied = conn.execute("SELECT COALESCE(MAX(id), 0) FROM _migrations").fetchone()[0]
-        if applied > SCHEMA_VERSION:
+            kind = "an SQLite" if self.backend.kind == "sqlite" else "a PostgreSQL"
+            raise RegistryError(f"{self.where}: {kind} database, but not an artforge registry")
+        if "_migrations" not in tables:
+            return None
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM _migrations").fetchone()[0]
+
+    def _migrate(self, create: bool) -> None:
+        applied = self._applied_migrations()
+        if applied is None and not create and self.backend.kind != "sqlite":
+            raise RegistryError(f"{self.where}: an empty database, not yet a registry: run 'artforge init' first")
+        if applied is not None and applied > SCHEMA_VERSION:
             raise SchemaTooNew(
-                f"{self.path}: registry schema v{applied} is newer than this artforge supports "
+                f"{self.where}: registry schema v{applied} is newer than this artforge supports "
                 f"(v{SCHEMA_VERSION}); upgrade artforge"
             )
         if applied == SCHEMA_VERSION:
             return
-        with self.db.atomic():
-            if "_migrations" not in tables:
+        self.backend.begin_write()  # holds the writer lock: two clients opening a new registry migrate once
+        try:
+            applied = self._applied_migrations() or 0
+            if applied == 0 and "_migrations" not in self.db.table_names():
                 self.db["_migrations"].create({"id": int, "name": str, "applied_at": str}, pk="id")
             for number, (name, migrate) in enumerate(MIGRATIONS, start=1):
                 if number <= applied:
                     continue
                 migrate(self.db)
                 self.db["_migrations"].insert({"id": number, "name": name, "applied_at": utc_now()})
+        except BaseException:
+            self.backend.rollback()
+            raise
+        self.backend.commit()
 
     @contextmanager
     def transaction(self) -> Iterator["Registry"]:
         """All writes inside commit together or not at all.
 
-        The outermost level takes the write lock up front (BEGIN IMMEDIATE), so reads inside it, such as
-        a chain's head, cannot go stale before the write; nested levels are savepoints.
+        The outermost level takes the write lock up front (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory
+        lock), so reads inside it, such as a chain's head or the log's size, cannot go stale before the
+        write; nested levels are savepoints.
         """
-        conn = self.db.conn
+        backend = self.backend
         try:
-            if conn.in_transaction:
+            if backend.in_transaction:
                 with self.db.atomic():
                     yield self
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            backend.begin_write()
             self._log_grew = False
             try:
                 yield self
                 if self._log_grew and self.log_signer is not None:
                     translog.write_checkpoint(self.db, self.log_signer())  # commits with the records, or neither
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                backend.rollback()
                 raise
             finally:
                 self._log_grew = False
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise _translate(exc, self.path) from None
+            backend.commit()
+        except backend.error as exc:
+            backend.rollback()
+            raise backend.translate(exc) from None
 
     def schema_version(self) -> int:
-        return self.db.conn.execute("SELECT MAX(id) FROM _migrations").fetchone()[0]
+        return self.db.execute("SELECT MAX(id) FROM _migrations").fetchone()[0]
 
     # -- identities and licences (signed claims; see artforge.registry.claims) ---------------------------------
     def remember_identity(self, key_id: str, public_key: str, seen_at: str) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 
-import sqlite_utils
-
 from artforge.errors import InvalidRecord, NotFound
 from artforge.provenance.keys import key_id_for
 from artforge.provenance.merkle import MemoryTree, ProofError, consistency_proof, leaf_hash, verify_consistency
 from artforge.provenance.notes import Checkpoint, NoteError, open_note
 from artforge.provenance.records import SignedRecord
+from artforge.registry.backends import Database
 from artforge.registry.transparency_log import (
     CLAIM_KIND,
     Nodes,
@@ -30,7 +29,7 @@ from artforge.registry.transparency_log import (
 )
 
 
-def audit_log(db: sqlite_utils.Database, expected_key: bytes | None = None) -> tuple[list[str], list[str]]:
+def audit_log(db: Database, expected_key: bytes | None = None) -> tuple[list[str], list[str]]:
     """Check the whole log; returns (problems, notes).  Each problem names what was changed and where.
 
     Leaves must be contiguous, hash to their stored hashes, hold exactly the stored records' bytes in the
@@ -89,7 +88,7 @@ def audit_log(db: sqlite_utils.Database, expected_key: bytes | None = None) -> t
 LOGGED_TABLES = (("record", "records"), (CLAIM_KIND, "claims"))  # (leaf kind, table of the signed rows it logs)
 
 
-def _audit_logged_table(db: sqlite_utils.Database, rows: list, kind: str, table: str) -> list[str]:
+def _audit_logged_table(db: Database, rows: list, kind: str, table: str) -> list[str]:
     """Every row of ``table`` is a leaf of ``kind`` with the same bytes, in the order stored, and back."""
     problems = []
     stored_rows = db.execute(f"SELECT id, payload, signature FROM {table} ORDER BY rowid").fetchall()
@@ -130,7 +129,7 @@ def _leaf_columns(leaf: bytes) -> tuple[str, str, str] | None:
         return None
 
 
-def check_against(db: sqlite_utils.Database, note: str, expected_key: bytes | None) -> list[str]:
+def check_against(db: Database, note: str, expected_key: bytes | None) -> list[str]:
     """Whether today's log extends a checkpoint saved elsewhere (``note``, a signed checkpoint), proved with
     an RFC 9162 consistency proof from the saved size to the newest checkpoint; empty when it does.
 

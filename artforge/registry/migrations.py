@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import rfc8785
-import sqlite_utils
 
+from artforge.registry.backends import Database
 from artforge.registry.licence_catalogue import Licence
 
 # The built-in licences as schema 1 shipped them: (id, name, url, commercial, derivatives, share_alike,
@@ -44,7 +44,7 @@ _BUILTIN_LICENCES_V1 = [
 ]
 
 
-def _migration_1_initial(db: sqlite_utils.Database) -> None:
+def _migration_1_initial(db: Database) -> None:
     db["identities"].create(
         {"key_id": str, "public_key": str, "name": str, "first_seen": str},
         pk="key_id",
@@ -113,7 +113,7 @@ def _migration_1_initial(db: sqlite_utils.Database) -> None:
                                "ai_generative_training": tdm, "constraint_info": info, "text": ""})
 
 
-def _migration_2_match_layers(db: sqlite_utils.Database) -> None:
+def _migration_2_match_layers(db: Database) -> None:
     # The matcher's layers (artforge.matching.layers).  Works registered before this migration get a row
     # with only their global PDQ; ``artforge index rebuild --images`` fills in the rest from the images.
     db["match_layers"].create(
@@ -129,20 +129,20 @@ def _migration_2_match_layers(db: sqlite_utils.Database) -> None:
         db["match_layers"].insert({"work_id": work_id, "version": 0, "pdq": bytes.fromhex(pdq)})
 
 
-def _migration_3_tone_tiles(db: sqlite_utils.Database) -> None:
+def _migration_3_tone_tiles(db: Database) -> None:
     # Average hashes of windows of smooth works (artforge.matching.layers.tile_hashes).  NULL until computed:
     # ``artforge index rebuild`` computes them from the stored thumbnails.
     db["match_layers"].add_column("tile_ahash", bytes)
 
 
-def _migration_4_frame_tile(db: sqlite_utils.Database) -> None:
+def _migration_4_frame_tile(db: Database) -> None:
     # Tone tiles gained a 19th, the frame itself (stripe art peels a stripe as its border).  Rows with the
     # 18 older tiles are marked to be computed again by ``artforge index rebuild``; until then they keep
     # their content-box hash.
     db.execute("UPDATE match_layers SET tile_ahash = NULL WHERE length(tile_ahash) = ?", [18 * 32])
 
 
-def _migration_5_chain(db: sqlite_utils.Database) -> None:
+def _migration_5_chain(db: Database) -> None:
     # Tokens on EVM chains (artforge.chain).  A chain is known by its id; a deployment is checked by the
     # code at its address each time it is used.  RPC URLs are not stored: they often carry an API key.
     db["chain_deployments"].create(
@@ -169,7 +169,7 @@ def _migration_5_chain(db: sqlite_utils.Database) -> None:
     db["tokens"].create_index(["work_id"])
 
 
-def _migration_6_transparency_log(db: sqlite_utils.Database) -> None:
+def _migration_6_transparency_log(db: Database) -> None:
     # The transparency log (artforge.registry.transparency_log).  Records stored before it are appended in the
     # order they were stored; the first checkpoint is signed by the next command that writes (or 'artforge
     # log checkpoint'), since a migration holds no key.
@@ -190,7 +190,7 @@ def _migration_6_transparency_log(db: sqlite_utils.Database) -> None:
     _log_stored_records_v6(db)
 
 
-def _log_stored_records_v6(db: sqlite_utils.Database) -> None:
+def _log_stored_records_v6(db: Database) -> None:
     """Append every stored record to the new log, as the log of schema 6 wrote leaves and nodes.
 
     Frozen: this is the leaf format and node layout of that version, written out here rather than called
@@ -220,7 +220,7 @@ def _log_stored_records_v6(db: sqlite_utils.Database) -> None:
         db["log_nodes"].insert_all({"level": lv, "idx": ix, "hash": h} for lv, ix, h in completed)
 
 
-def _migration_7_claims(db: sqlite_utils.Database) -> None:
+def _migration_7_claims(db: Database) -> None:
     # Signed claims about keys and licences (artforge.registry.claims), logged like records.  Names and custom
     # licences stored before it stay as they are: unsigned labels, shown as such, until 'artforge attest'
     # has their keys sign them.  A migration holds no key, so it signs nothing itself.
@@ -234,7 +234,7 @@ def _migration_7_claims(db: sqlite_utils.Database) -> None:
     db["log_leaves"].create_index(["work_id"])  # a work's mint events, read by every 'show'
 
 
-def _migration_8_watermarks(db: sqlite_utils.Database) -> None:
+def _migration_8_watermarks(db: Database) -> None:
     # Which work's signed registration carries an invisible mark id (artforge.matching.mark_store owns it):
     # an index over signed facts, checked by audit, so 'verify' can name the work a decoded mark belongs to.
     db["watermarks"].create({"mark_id": str, "work_id": str, "scheme": str}, pk="mark_id",
@@ -243,7 +243,7 @@ def _migration_8_watermarks(db: sqlite_utils.Database) -> None:
 
 
 # Append only: never edit or reorder a migration that has shipped.
-MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("initial", _migration_1_initial),
     ("match_layers", _migration_2_match_layers),
     ("tone_tiles", _migration_3_tone_tiles),

@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from artforge.errors import InvalidRecord, NotFound, UsageError
 from artforge.provenance.keys import Signer, key_id_for
 from artforge.provenance.merkle import (
@@ -31,6 +29,7 @@ from artforge.provenance.merkle import (
 )
 from artforge.provenance.notes import Checkpoint, open_note, sign_note, verifier_key
 from artforge.provenance.records import CLAIM_TYPES, RECORD_TYPES, SignedRecord, canonical_bytes, utc_now
+from artforge.registry.backends import Database
 
 ORIGIN_PREFIX = "artforge.local/log/"
 CLAIM_KIND = "claim"  # the leaf kind of a signed claim (artforge.registry.claims): a key's name, a custom licence
@@ -44,7 +43,7 @@ def leaf_kind(record: SignedRecord) -> str:
     return "record" if record.record_type in RECORD_TYPES else record.record_type
 
 
-def log_keys(db: sqlite_utils.Database) -> dict[str, bytes]:
+def log_keys(db: Database) -> dict[str, bytes]:
     """Every recorded log key: key id -> public key."""
     return {key_id: bytes.fromhex(public) for key_id, public in db.execute("SELECT key_id, public_key FROM log_keys")}
 
@@ -55,7 +54,7 @@ def signed_by_log_key(record: SignedRecord, keys: dict[str, bytes]) -> bool:
     return public is not None and record.payload["signer"].get("public_key") == public.hex() and _signed(record)
 
 
-def leaves(db: sqlite_utils.Database, kind: str, work_id: str | None = None, *,
+def leaves(db: Database, kind: str, work_id: str | None = None, *,
            unreadable: bool = False) -> list[tuple[int, SignedRecord | None]]:
     """The leaves of one kind (of one work when given), oldest first, as (index, record); a leaf whose bytes
     are not a signed record is left out, or given as (index, None) with ``unreadable``."""
@@ -73,7 +72,7 @@ def leaves(db: sqlite_utils.Database, kind: str, work_id: str | None = None, *,
     return found
 
 
-def signed_events(db: sqlite_utils.Database, kind: str, work_id: str | None = None) -> list[dict]:
+def signed_events(db: Database, kind: str, work_id: str | None = None) -> list[dict]:
     """The payloads of the leaves of ``kind`` (of one work when given) whose signature by a recorded log key
     verifies, oldest first."""
     keys = log_keys(db)
@@ -87,13 +86,13 @@ def signed_events(db: sqlite_utils.Database, kind: str, work_id: str | None = No
     return found
 
 
-def leaf_index(db: sqlite_utils.Database, record_id: str) -> int | None:
+def leaf_index(db: Database, record_id: str) -> int | None:
     """The index of the leaf that logs ``record_id``, if it is logged."""
     row = db.execute("SELECT idx FROM log_leaves WHERE record_id = ?", [record_id]).fetchone()
     return None if row is None else row[0]
 
 
-def ids_with_prefix(db: sqlite_utils.Database, prefix: str, limit: int = 2) -> list[tuple[str, str]]:
+def ids_with_prefix(db: Database, prefix: str, limit: int = 2) -> list[tuple[str, str]]:
     """(record id, work id) of up to ``limit`` leaves whose record id starts with ``prefix`` (lower-case hex)."""
     # A prefix search on a unique index: ids are lower-case hex, so [prefix, prefix + "g") is the range.
     return db.execute("SELECT record_id, work_id FROM log_leaves WHERE record_id >= ? AND record_id < ? LIMIT ?",
@@ -110,7 +109,7 @@ def origin_for(public_key: bytes) -> str:
     return ORIGIN_PREFIX + key_id_for(public_key)[:16]
 
 
-def size(db: sqlite_utils.Database) -> int:
+def size(db: Database) -> int:
     """Number of leaves (the highest index + 1: O(1) on the rowid, where COUNT(*) reads every row)."""
     return db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves").fetchone()[0]
 
@@ -118,7 +117,7 @@ def size(db: sqlite_utils.Database) -> int:
 class Nodes:
     """Perfect-subtree hashes read from ``log_nodes`` (memoised for one proof or root)."""
 
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: Database):
         self.db = db
         self.cache: dict[tuple[int, int], bytes] = {}
 
@@ -132,7 +131,7 @@ class Nodes:
         return self.cache[key]
 
 
-def append(db: sqlite_utils.Database, record: SignedRecord, work_id: str) -> int:
+def append(db: Database, record: SignedRecord, work_id: str) -> int:
     """Append a record as the next leaf (inside the caller's transaction); returns its index.  Its kind column
     is :func:`leaf_kind` of the record: every signed record takes this one path into the log."""
     kind = leaf_kind(record)
@@ -148,7 +147,7 @@ def append(db: sqlite_utils.Database, record: SignedRecord, work_id: str) -> int
     return index
 
 
-def root(db: sqlite_utils.Database, tree_size: int | None = None) -> bytes:
+def root(db: Database, tree_size: int | None = None) -> bytes:
     n = size(db) if tree_size is None else tree_size
     return range_hash(Nodes(db).perfect, 0, n)
 
@@ -169,7 +168,7 @@ class SignedCheckpoint:
                 "key_id": self.key_id, "created_at": self.created_at}
 
 
-def remember_log_key(db: sqlite_utils.Database, signer: Signer) -> str:
+def remember_log_key(db: Database, signer: Signer) -> str:
     """Record the log key's public half (once); returns the log's origin."""
     origin = origin_for(signer.public_key)
     db["log_keys"].insert({"key_id": signer.key_id, "origin": origin, "public_key": signer.public_key.hex(),
@@ -177,7 +176,7 @@ def remember_log_key(db: sqlite_utils.Database, signer: Signer) -> str:
     return origin
 
 
-def write_checkpoint(db: sqlite_utils.Database, signer: Signer) -> SignedCheckpoint:
+def write_checkpoint(db: Database, signer: Signer) -> SignedCheckpoint:
     """Sign and store a checkpoint of the log as it is now (inside the caller's transaction)."""
     origin = remember_log_key(db, signer)
     n = size(db)
@@ -189,7 +188,7 @@ def write_checkpoint(db: sqlite_utils.Database, signer: Signer) -> SignedCheckpo
     return stored
 
 
-def latest_checkpoint(db: sqlite_utils.Database) -> SignedCheckpoint | None:
+def latest_checkpoint(db: Database) -> SignedCheckpoint | None:
     rows = list(db["log_checkpoints"].rows_where(order_by="size DESC", limit=1))
     if not rows:
         return None
@@ -197,12 +196,12 @@ def latest_checkpoint(db: sqlite_utils.Database) -> SignedCheckpoint | None:
     return SignedCheckpoint(row["size"], bytes(row["root"]), row["note"], row["key_id"], row["created_at"])
 
 
-def checkpoints(db: sqlite_utils.Database) -> list[SignedCheckpoint]:
+def checkpoints(db: Database) -> list[SignedCheckpoint]:
     return [SignedCheckpoint(r["size"], bytes(r["root"]), r["note"], r["key_id"], r["created_at"])
             for r in db["log_checkpoints"].rows_where(order_by="size")]
 
 
-def log_key(db: sqlite_utils.Database, key_id: str) -> tuple[str, bytes] | None:
+def log_key(db: Database, key_id: str) -> tuple[str, bytes] | None:
     """(origin, public key) of a recorded log key."""
     row = db.execute("SELECT origin, public_key FROM log_keys WHERE key_id = ?", [key_id]).fetchone()
     return (row[0], bytes.fromhex(row[1])) if row else None
@@ -242,7 +241,7 @@ class ConsistencyProof:
                 "new_root": self.new_root.hex(), "path": [p.hex() for p in self.path]}
 
 
-def verified_checkpoint(db: sqlite_utils.Database, stored: SignedCheckpoint) -> tuple[Checkpoint, bytes]:
+def verified_checkpoint(db: Database, stored: SignedCheckpoint) -> tuple[Checkpoint, bytes]:
     key = log_key(db, stored.key_id)
     if key is None:
         raise NotFound(f"the key of the checkpoint at size {stored.size} is not recorded")
@@ -250,7 +249,7 @@ def verified_checkpoint(db: sqlite_utils.Database, stored: SignedCheckpoint) -> 
     return Checkpoint.parse(open_note(stored.note, origin, public)), public
 
 
-def prove_inclusion(db: sqlite_utils.Database, record_id: str) -> InclusionProof:
+def prove_inclusion(db: Database, record_id: str) -> InclusionProof:
     """An inclusion proof of a logged record, claim or event against the newest checkpoint, checked before it
     is returned."""
     row = db.execute("SELECT idx, leaf_hash FROM log_leaves WHERE record_id = ?", [record_id]).fetchone()
@@ -265,7 +264,7 @@ def prove_inclusion(db: sqlite_utils.Database, record_id: str) -> InclusionProof
     return InclusionProof(record_id, row[0], checkpoint.size, bytes(row[1]), path, stored, public)
 
 
-def prove_consistency(db: sqlite_utils.Database, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+def prove_consistency(db: Database, old_size: int, new_size: int | None = None) -> ConsistencyProof:
     """A consistency proof between two tree sizes (the newer defaults to the newest checkpoint's)."""
     stored = latest_checkpoint(db)
     newest = stored.size if stored else 0

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from artforge.config import DEFAULT_KEY_NAME, LOG_KEY_NAME, Settings
-from artforge.errors import Conflict, RegistryError, SigningKeyError
-from artforge.fsutil import ensure_private_dir
+from artforge.errors import Conflict, RegistryError, SigningKeyError, UsageError
+from artforge.fsutil import atomic_write, ensure_private_dir
 from artforge.provenance.keys import KeyInfo, KeyStore, PassphraseProvider, Signer
 from artforge.provenance.records import utc_now
-from artforge.registry.database import Registry
+from artforge.registry.database import Registry, describe_location
+from artforge.registry.postgres_backend import carries_password, is_database_url
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Home:
     def registry(self) -> Registry:
         """Open the registry (``with home.registry() as registry:``); its writes are checkpointed with the
         home's log key."""
-        registry = Registry.open(self.settings.registry_path)
+        registry = Registry.open(self.settings.registry_location, local_dir=self.settings.home)
         registry.log_signer = self.log_signer
         return registry
 
@@ -116,9 +118,23 @@ class HomeInfo:
         return dict(self.__dict__)
 
 
-def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable[[], bytes | None] | None = None) -> InitResult:
-    """Create the home (0700), the registry and a default signing identity; safe to run again."""
+def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable[[], bytes | None] | None = None,
+              database_url: str | None = None) -> InitResult:
+    """Create the home (0700), the registry and a default signing identity; safe to run again.
+
+    With ``database_url`` the registry is that PostgreSQL database (given the schema when empty; shared with
+    other homes), and the home remembers the URL.  The URL must not hold a password: libpq reads it from
+    ``~/.pgpass`` or ``PGPASSWORD``, so no home file ever holds it.
+    """
     settings = home.settings
+    location = settings.registry_location
+    if database_url is not None:
+        if not is_database_url(database_url):
+            raise UsageError("the database must be a postgresql:// URL")
+        if carries_password(database_url):
+            raise UsageError("the database URL holds a password: put it in ~/.pgpass or PGPASSWORD instead "
+                             "(the URL is not shown, as it holds a secret)")
+        location = database_url
     store = home.keystore
     created = not store.exists(key_name)
     secret = passphrase() if passphrase and created else None  # asked first: a refusal leaves nothing behind
@@ -128,8 +144,11 @@ def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable
         ensure_private_dir(settings.log_key_dir)
     except OSError as exc:
         raise RegistryError(f"cannot create home {settings.home} ({exc.strerror})") from None
-    with Registry.open(settings.registry_path, create=True) as registry:
+    with Registry.open(location, create=True, local_dir=settings.home) as registry:
         version = registry.schema_version()
+        where = registry.where
+    if database_url is not None:
+        atomic_write(settings.database_url_file, (database_url + "\n").encode(), mode=0o600)
     info = store.create(key_name, secret) if created else store.info(key_name)
     if created and not home.log_keystore.exists(LOG_KEY_NAME):
         home.log_keystore.create(LOG_KEY_NAME, secret)  # the log key is protected as the identity is
@@ -137,7 +156,7 @@ def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable
         _sign_name(home, key_name, lambda: secret, log_passphrase=lambda: secret)
     return InitResult(
         home=str(settings.home),
-        registry=str(settings.registry_path),
+        registry=where,
         schema_version=version,
         key=info,
         created_key=created,
@@ -149,7 +168,7 @@ def create_key(home: Home, name: str, passphrase: PassphraseProvider | None = No
     its name into the registry: the name ``show`` and ``verify`` then give the key."""
     once = _asked_once(passphrase) if passphrase is not None else None
     info = home.keystore.create(name, once)
-    if home.settings.registry_path.exists():
+    if _registry_exists(home.settings):
         _sign_name(home, name, once)
     return info
 
@@ -159,7 +178,7 @@ def _sign_name(home: Home, name: str, passphrase: PassphraseProvider | None,
     # A new key may have another passphrase than the log key: then the claim is logged now and the next
     # command that writes signs the checkpoint that covers it.
     signer = home.keystore.signer(name, passphrase)
-    with Registry.open(home.settings.registry_path) as registry:
+    with Registry.open(home.settings.registry_location, local_dir=home.settings.home) as registry:
         if log_passphrase is not None:
             registry.log_signer = lambda: home.log_keystore.signer(LOG_KEY_NAME, log_passphrase)
         with registry.transaction():
@@ -172,7 +191,15 @@ def describe_home(home: Home) -> HomeInfo:
     settings = home.settings
     return HomeInfo(
         home=str(settings.home),
-        registry=str(settings.registry_path),
+        registry=describe_location(settings.registry_location),
         keys=str(settings.keys_dir),
-        initialised=settings.registry_path.exists(),
+        initialised=_registry_exists(settings),
     )
+
+
+def _registry_exists(settings: Settings) -> bool:
+    # A PostgreSQL registry is not asked (no connection for 'home'): this home joined it when it has a key.
+    location = settings.registry_location
+    if is_database_url(location):
+        return KeyStore(settings.keys_dir).exists(DEFAULT_KEY_NAME)
+    return Path(location).exists()

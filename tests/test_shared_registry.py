@@ -1,0 +1,126 @@
+"""A registry shared by several writers: PostgreSQL as a backend (a real server, tests/pg_server.py),
+concurrent writers on both backends, and what a URL with a password may never do (be stored or shown)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from cli_helpers import run, run_json
+
+from artforge.errors import RegistryError, SchemaTooNew
+from artforge.registry import transparency_log as translog
+from artforge.registry.database import SCHEMA_VERSION, Registry
+from artforge.usecases.audit import audit_registry
+
+REGISTRY_BACKENDS = ("sqlite", "postgresql")  # the tests with a home run on both (conftest.py)
+WRITERS = 4
+WORKS_PER_WRITER = 4
+PROCESS_GUARD_S = 300  # a hang fails the test instead of stalling the suite; never reached by a slow machine
+
+
+# -- PostgreSQL specifics ----------------------------------------------------------------------------------
+def test_init_database_remembers_the_url_and_never_a_password(postgres_server, isolated_home) -> None:
+    url = postgres_server.new_database()
+    secret_url = url.replace("artforge@", "artforge:hunter2-secret@")
+    result = run("init", "--no-encrypt", "--database", secret_url)
+    assert result.exit_code == 2 and "hunter2" not in result.stderr + result.stdout
+    assert result.stderr.count("\n") == 1 and "~/.pgpass" in result.stderr
+    assert not (isolated_home / "database-url").exists() and not (isolated_home / "keys").exists()
+
+    code, made = run_json("init", "--no-encrypt", "--database", url)
+    assert code == 0 and made["data"]["registry"].startswith("postgresql://artforge@/")
+    stored = isolated_home / "database-url"
+    assert stored.read_text().strip() == url and stat.S_IMODE(stored.stat().st_mode) == 0o600
+    code, where = run_json("home")
+    assert code == 0 and where["data"]["registry"] == made["data"]["registry"] and where["data"]["initialised"]
+    assert not (isolated_home / "registry.db").exists()  # no SQLite file: the registry is the database
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(isolated_home, monkeypatch) -> None:
+    monkeypatch.setenv("ARTFORGE_DATABASE_URL", "postgresql://someone:pa55-secret@/nowhere?host=/nonexistent")
+    result = run("list")
+    assert result.exit_code == 8, result.stderr
+    assert result.stderr.count("\n") == 1 and "pa55" not in result.stderr
+    assert "postgresql://someone@/nowhere" in result.stderr and "cannot connect" in result.stderr
+
+
+def test_a_foreign_or_empty_or_newer_database_is_refused_untouched(postgres_server) -> None:
+    import psycopg
+
+    foreign = postgres_server.new_database()
+    with psycopg.connect(foreign, autocommit=True) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    with pytest.raises(RegistryError, match="a PostgreSQL database, but not an artforge registry"):
+        Registry.open(foreign, create=True)
+    with psycopg.connect(foreign) as conn:
+        assert [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = 'public'")] == ["notes"]
+    empty = postgres_server.new_database()
+    with pytest.raises(RegistryError, match="run 'artforge init'"):
+        Registry.open(empty)
+    Registry.open(empty, create=True).close()
+    with psycopg.connect(empty, autocommit=True) as conn:
+        conn.execute("INSERT INTO _migrations (id, name, applied_at) VALUES (%s, 'future', 'x')", [SCHEMA_VERSION + 1])
+    with pytest.raises(SchemaTooNew, match="newer"):
+        Registry.open(empty)
+
+
+def test_two_clients_opening_a_new_database_migrate_it_once(postgres_server, tmp_path) -> None:
+    url = postgres_server.new_database()
+    script = f"from artforge.registry.database import Registry\nRegistry.open({url!r}, create=True).close()\n"
+    procs = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE) for _ in range(3)]
+    assert [p.wait(timeout=PROCESS_GUARD_S) for p in procs] == [0, 0, 0], [p.stderr.read() for p in procs]
+    with Registry.open(url) as registry:
+        assert registry.db["_migrations"].count == SCHEMA_VERSION
+        assert len(registry.licences()) == registry.db["licences"].count
+
+
+# -- both backends -----------------------------------------------------------------------------------------
+_WRITER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from artforge.generation.procedural import draw_art
+    from artforge.usecases.home import Home
+    from artforge.usecases.register import register_images
+    writer, count, folder = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    home = Home()
+    for n in range(count):  # one registration (one transaction) at a time, interleaved with the others
+        path = folder / f"w{writer}-{n}.png"
+        draw_art(1000 * writer + n, (96, 80)).save(path)
+        register_images(home, [path], licence_id="CC0-1.0")
+""")
+
+
+def test_concurrent_writers_keep_the_log_append_only_and_gap_free(home, tmp_path, registry_backend) -> None:
+    folder = tmp_path / "drawn"
+    folder.mkdir()
+    env = dict(os.environ)
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(w), str(WORKS_PER_WRITER), str(folder)],
+                              env=env, stderr=subprocess.PIPE) for w in range(WRITERS)]
+    codes = [p.wait(timeout=PROCESS_GUARD_S) for p in procs]
+    assert codes == [0] * WRITERS, [p.stderr.read().decode()[-800:] for p in procs]
+    with home.registry() as registry:
+        db = registry.db
+        works = db["works"].count
+        leaves = [row[0] for row in db.execute("SELECT idx FROM log_leaves ORDER BY idx")]
+        assert works == WRITERS * WORKS_PER_WRITER
+        assert leaves == list(range(db["records"].count + db["claims"].count))  # no gap, nothing twice
+        sizes = [c.size for c in translog.checkpoints(db)]
+        assert sizes == sorted(set(sizes)) and sizes[-1] == len(leaves)  # every commit checkpointed, in order
+    report = audit_registry(home)
+    assert report.ok, report.problems  # every checkpoint's root is the log's root at its size
+
+
+def test_a_registered_work_is_found_on_the_backend(home, art, registry_backend) -> None:
+    path = art(5)
+    assert run("register", path, "--license", "CC-BY-4.0", "-q").exit_code == 0
+    code, found = run_json("verify", path)
+    assert code == 0 and found["data"]["verdict"] == "exact-copy"
+    with home.registry() as registry:
+        assert registry.backend.kind == registry_backend
