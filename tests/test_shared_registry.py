@@ -8,7 +8,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from cli_helpers import run, run_json
@@ -124,3 +123,72 @@ def test_a_registered_work_is_found_on_the_backend(home, art, registry_backend) 
     assert code == 0 and found["data"]["verdict"] == "exact-copy"
     with home.registry() as registry:
         assert registry.backend.kind == registry_backend
+
+
+# -- several homes on one PostgreSQL registry, and moving registries between backends ----------------------
+def test_a_second_home_joins_and_the_log_keeper_signs_its_records(postgres_server, tmp_path, monkeypatch,
+                                                                   art) -> None:
+    url = postgres_server.new_database()
+    keeper, member = tmp_path / "keeper", tmp_path / "member"
+    monkeypatch.setenv("ARTFORGE_HOME", str(keeper))
+    assert run("init", "--no-encrypt", "--database", url).exit_code == 0
+    assert run("register", art(1), "--license", "CC-BY-4.0", "-q").exit_code == 0
+
+    monkeypatch.setenv("ARTFORGE_HOME", str(member))
+    assert run("init", "--no-encrypt", "--database", url).exit_code == 0
+    assert not (member / "log" / "log.key").exists() and (member / "log" / "registry-log.pub").exists()
+    assert run("register", art(2), "--license", "CC0-1.0", "-q").exit_code == 0
+    code, found = run_json("verify", art(1))  # the keeper's work, seen from the member's home
+    assert code == 0 and found["data"]["verdict"] == "exact-copy"
+    refused = run("log", "checkpoint")
+    assert refused.exit_code == 7 and "does not hold" in refused.stderr
+    report = run_json("audit")[1]["data"]
+    assert report["ok"] and report["log_size"] == 4  # each home's key name, and a record from each
+    assert run("audit").stderr.count("newest checkpoint covers") == 1  # the member's writes await the keeper
+
+    monkeypatch.setenv("ARTFORGE_HOME", str(keeper))
+    code, signed = run_json("log", "checkpoint")
+    assert code == 0 and signed["data"]["signed_now"] and signed["data"]["size"] == 4
+    monkeypatch.setenv("ARTFORGE_HOME", str(member))
+    audited = run("audit")
+    assert audited.exit_code == 0 and "newest checkpoint covers" not in audited.stderr
+
+
+@pytest.mark.sqlite_only  # from the home's SQLite file to PostgreSQL and back
+def test_registry_copy_between_backends_audits_the_same_on_both(home, art, postgres_server, tmp_path,
+                                                                 monkeypatch) -> None:
+    ids = [run("register", art(seed), "--license", "CC-BY-4.0", "-q").stdout.strip() for seed in range(3)]
+    assert run("license", "grant", ids[0], "--to", "Acme", "--terms", "posters").exit_code == 0
+    assert run("keys", "create", "studio", "--no-encrypt").exit_code == 0
+    assert run("transfer", ids[1], "--to", "studio").exit_code == 0
+    source = str(home.settings.registry_path)
+    target = postgres_server.new_database()
+    code, copied = run_json("registry", "copy", source, target)
+    assert code == 0 and copied["data"]["ok"] and copied["data"]["rows"]["works"] == 3, copied
+    with Registry.open(source) as original, Registry.open(target) as copy:
+        assert translog.root(copy.db) == translog.root(original.db)
+        for table in ("works", "fingerprints", "records", "grants", "transfers", "licences", "identities"):
+            assert copy.stored_rows(table, order_by="rowid") == original.stored_rows(table, order_by="rowid")
+    monkeypatch.setenv("ARTFORGE_DATABASE_URL", target)  # the same home, now on the copy
+    assert audit_registry(home).ok
+    code, found = run_json("verify", art(1))
+    assert code == 0 and found["data"]["candidates"][0]["work_id"] == ids[1]
+    assert found["data"]["work"]["owner"]["name"] == "studio" and found["data"]["work"]["owner"]["name_signed"]
+
+    back = tmp_path / "back.db"  # and back to SQLite, from the PostgreSQL copy
+    code, again = run_json("registry", "copy", target, back)
+    assert code == 0 and again["data"]["log_root"] == copied["data"]["log_root"]
+    before = back.read_bytes()
+    refused = run("registry", "copy", target, back)
+    assert refused.exit_code == 10 and "already holds a registry" in refused.stderr and back.read_bytes() == before
+
+
+def test_registry_copy_of_a_tampered_source_lists_its_problems(home, art, tmp_path, registry_backend) -> None:
+    work = run("register", art(3), "--license", "CC-BY-4.0", "-q").stdout.strip()
+    with home.registry() as registry, registry.transaction():
+        registry.db.execute("UPDATE works SET title = 'Not the signed title' WHERE id = ?", [work])
+    source = home.settings.registry_location
+    code, copied = run_json("registry", "copy", source, tmp_path / "copy.db")
+    assert code == 4 and not copied["data"]["ok"]
+    assert any("title" in p for p in copied["data"]["source_problems"]), copied["data"]
+    assert copied["data"]["target_problems"] == copied["data"]["source_problems"]

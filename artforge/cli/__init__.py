@@ -15,6 +15,7 @@ from artforge.cli import (
     keys_commands,
     license_commands,
     log_commands,
+    registry_commands,
     serve_commands,
     style_commands,
     verify_commands,
@@ -55,6 +56,7 @@ app.add_typer(license_commands.app)
 app.add_typer(index_commands.app)
 app.add_typer(chain_commands.chain_app)
 app.add_typer(log_commands.log_app)
+app.add_typer(registry_commands.registry_app)
 
 
 def main() -> None:

@@ -201,6 +201,15 @@ def checkpoints(db: Database) -> list[SignedCheckpoint]:
             for r in db["log_checkpoints"].rows_where(order_by="size")]
 
 
+def log_keeper(db: Database) -> str | None:
+    """The id of the key that signs this log's checkpoints: the signer of the newest one, else the first log key
+    recorded; None for a log no key has signed yet (the first home to write becomes its keeper)."""
+    row = db.execute("SELECT key_id FROM log_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+    if row is None:
+        row = db.execute("SELECT key_id FROM log_keys ORDER BY rowid LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
 def log_key(db: Database, key_id: str) -> tuple[str, bytes] | None:
     """(origin, public key) of a recorded log key."""
     row = db.execute("SELECT origin, public_key FROM log_keys WHERE key_id = ?", [key_id]).fetchone()

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from artforge.chain import events
-from artforge.config import LOG_KEY_NAME
 from artforge.errors import BadInput, InvalidRecord
 from artforge.fsutil import read_regular_file
 from artforge.matching import layer_store, mark_store
@@ -235,21 +234,26 @@ def audit_registry(home: Home, against: Sequence[Path] = ()) -> AuditReport:
     """Verify every record, claim and chain, every row against them, and the log (and that it extends each
     checkpoint file in ``against``); report each failure, never stop at the first."""
     saved = [(path, read_checkpoint_file(path)) for path in against]  # bad files fail before any work
-    report = AuditReport()
     with home.registry() as registry:
-        log_key = _home_log_key(home)
-        checks: list[tuple[str, Callable[[], None]]] = [
-            ("works", lambda: _audit_works(registry, report)),
-            ("claims", lambda: _audit_claims(registry, report)),
-            ("log", lambda: _audit_log(registry, report, log_key, saved)),
-        ]
-        for where, check in checks:
-            try:
-                check()
-            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
-                # A value no artforge writes (a NULL where a key or hash belongs): edited by hand.
-                report.add(where, [f"a row holds a value artforge never writes ({type(exc).__name__}): "
-                                   "the registry was edited"])
+        return audit_open_registry(registry, home.expected_log_key(registry), saved)
+
+
+def audit_open_registry(registry: Registry, log_key: bytes | None = None,
+                        saved: Sequence[tuple[Path, str]] = ()) -> AuditReport:
+    """The audit of an open registry (``log_key``: the key its checkpoints must be signed by, when known)."""
+    report = AuditReport()
+    checks: list[tuple[str, Callable[[], None]]] = [
+        ("works", lambda: _audit_works(registry, report)),
+        ("claims", lambda: _audit_claims(registry, report)),
+        ("log", lambda: _audit_log(registry, report, log_key, list(saved))),
+    ]
+    for where, check in checks:
+        try:
+            check()
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            # A value no artforge writes (a NULL where a key or hash belongs): edited by hand.
+            report.add(where, [f"a row holds a value artforge never writes ({type(exc).__name__}): "
+                               "the registry was edited"])
     return report
 
 
@@ -261,8 +265,3 @@ def _audit_log(registry: Registry, report: AuditReport, log_key: bytes | None,
     report.add("log", log_problems + events.audit_chain_events(registry))
     for path, note in saved:
         report.add("log", [f"{path}: {p}" for p in log_audit.check_against(registry.db, note, log_key)])
-
-
-def _home_log_key(home: Home) -> bytes | None:
-    store = home.log_keystore
-    return bytes.fromhex(store.info(LOG_KEY_NAME).public_key) if store.exists(LOG_KEY_NAME) else None

@@ -11,8 +11,13 @@ from artforge.errors import Conflict, RegistryError, SigningKeyError, UsageError
 from artforge.fsutil import atomic_write, ensure_private_dir
 from artforge.provenance.keys import KeyInfo, KeyStore, PassphraseProvider, Signer
 from artforge.provenance.records import utc_now
+from artforge.registry import transparency_log as translog
 from artforge.registry.database import Registry, describe_location
 from artforge.registry.postgres_backend import carries_password, is_database_url
+
+# In a home that joined a shared registry whose log another home signs: that key's public half, as seen at
+# 'init --database' (audit then expects every checkpoint to be signed by it).
+PINNED_LOG_KEY_FILE = "registry-log.pub"
 
 
 @dataclass
@@ -24,6 +29,8 @@ class Home:
     identity: Signer | None = None  # signs instead of the default key file (e.g. Signer.from_callback)
     _signers: dict[str, Signer] = field(default_factory=dict, repr=False)
     _log_signer: Signer | None = field(default=None, repr=False)
+    _log_kept_by: str | None = field(default=None, repr=False)  # a shared log's key, when this home lacks it
+    _log_keeper_known: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         # One command asks for the passphrase once, though it may unlock two keys (identity and log key).
@@ -40,16 +47,46 @@ class Home:
 
     def registry(self) -> Registry:
         """Open the registry (``with home.registry() as registry:``); its writes are checkpointed with the
-        home's log key."""
+        home's log key, when this home holds the key that signs the registry's log (see log_signer)."""
         registry = Registry.open(self.settings.registry_location, local_dir=self.settings.home)
-        registry.log_signer = self.log_signer
+        try:
+            keeper = translog.log_keeper(registry.db)
+        except BaseException:
+            registry.close()
+            raise
+        self._log_keeper_known = True
+        self._log_kept_by = keeper if keeper is not None and not self._holds_log_key(keeper) else None
+        registry.log_signer = self.log_signer if self._log_kept_by is None else None
         return registry
 
+    def _holds_log_key(self, key_id: str) -> bool:
+        store = self.log_keystore
+        return store.exists(LOG_KEY_NAME) and store.info(LOG_KEY_NAME).key_id == key_id
+
     def log_signer(self) -> Signer:
-        """The key that signs the transparency log's checkpoints, created on first use (see service_signer)."""
+        """The key that signs the transparency log's checkpoints, created on first use (see service_signer).
+
+        A log has one such key: the first home to write to a registry creates it.  Another home writing to
+        a shared registry logs its records without signing checkpoints (the key's holder signs the next one,
+        which covers them); asked for the key, it gets :class:`SigningKeyError` saying who holds it.
+        """
+        if not self._log_keeper_known:
+            self.registry().close()  # learns which key signs this registry's log
+        if self._log_kept_by is not None:
+            raise SigningKeyError(f"this registry's log is signed by key {self._log_kept_by}, which this home "
+                                  "does not hold: run this on the home that does (it signs the next checkpoint)")
         if self._log_signer is None:
             self._log_signer = self.service_signer(self.log_keystore, LOG_KEY_NAME)
         return self._log_signer
+
+    def expected_log_key(self, registry: Registry) -> bytes | None:
+        """The public key this home expects the registry's checkpoints to be signed by: its own log key, or
+        for a shared registry the key it was shown when it joined (``log/registry-log.pub``); None if neither."""
+        pinned = self.settings.log_key_dir / PINNED_LOG_KEY_FILE
+        if pinned.exists():
+            return bytes.fromhex(pinned.read_text(encoding="ascii").strip())
+        store = self.log_keystore
+        return bytes.fromhex(store.info(LOG_KEY_NAME).public_key) if store.exists(LOG_KEY_NAME) else None
 
     def service_signer(self, store: KeyStore, name: str) -> Signer:
         """A key of the home's own (the log key, the Content Credentials CA), created on first use.
@@ -147,10 +184,15 @@ def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable
     with Registry.open(location, create=True, local_dir=settings.home) as registry:
         version = registry.schema_version()
         where = registry.where
+        keeper = translog.log_keeper(registry.db)
+        kept_elsewhere = keeper is not None and not home._holds_log_key(keeper)
+        keeper_public = translog.log_key(registry.db, keeper)[1] if kept_elsewhere and keeper else None
     if database_url is not None:
         atomic_write(settings.database_url_file, (database_url + "\n").encode(), mode=0o600)
+    if keeper_public is not None:  # joining a shared registry whose log another home signs: remember its key
+        atomic_write(settings.log_key_dir / PINNED_LOG_KEY_FILE, keeper_public.hex().encode() + b"\n")
     info = store.create(key_name, secret) if created else store.info(key_name)
-    if created and not home.log_keystore.exists(LOG_KEY_NAME):
+    if created and not kept_elsewhere and not home.log_keystore.exists(LOG_KEY_NAME):
         home.log_keystore.create(LOG_KEY_NAME, secret)  # the log key is protected as the identity is
     if created:
         _sign_name(home, key_name, lambda: secret, log_passphrase=lambda: secret)
@@ -178,8 +220,11 @@ def _sign_name(home: Home, name: str, passphrase: PassphraseProvider | None,
     # A new key may have another passphrase than the log key: then the claim is logged now and the next
     # command that writes signs the checkpoint that covers it.
     signer = home.keystore.signer(name, passphrase)
-    with Registry.open(home.settings.registry_location, local_dir=home.settings.home) as registry:
-        if log_passphrase is not None:
+    with home.registry() as registry:
+        # Signed now only with the log key's passphrase in hand (init), and only where this home keeps the log.
+        keeps_log = registry.log_signer is not None
+        registry.log_signer = None
+        if log_passphrase is not None and keeps_log:
             registry.log_signer = lambda: home.log_keystore.signer(LOG_KEY_NAME, log_passphrase)
         with registry.transaction():
             registry.remember_identity(signer.key_id, signer.public_key.hex(), utc_now())
