@@ -93,6 +93,17 @@ class NotOwner(ArtforgeError):
     exit_code = ExitCode.PERMISSION_DENIED
 
 
+class AccessDenied(ArtforgeError):
+    """The registry's roles do not let this key do this.  The registry keeps the attempt (``access_denials``)
+    once the transaction that tried it has rolled back."""
+
+    exit_code = ExitCode.PERMISSION_DENIED
+
+    def __init__(self, message: str, *, key_id: str, action: str, target: str = ""):
+        super().__init__(message)
+        self.key_id, self.action, self.target = key_id, action, target
+
+
 class Conflict(ArtforgeError):
     """The request clashes with what the registry already holds."""
 

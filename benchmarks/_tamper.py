@@ -182,6 +182,12 @@ def populate(home_dir: Path, images_dir: Path) -> Snapshot:
     _must(home_dir, "license", "grant", work_ids[1], "--to", "Gallery North", "--terms", "exhibition",
           "--until", "2098-06-30", "--key", "studio")
     record_mint(home_dir, work_ids[2], originals[2])
+    # Roles (signed claims) and one refused attempt (an access_denials row: a log of events, signed by nobody
+    # and shown by 'role list' only, which the harness's views leave out: its edits come out harmless).
+    _must(home_dir, "role", "set", "default", "admin")
+    _must(home_dir, "role", "set", "studio", "owner")
+    if cli(home_dir, "license", "add", "LicenseRef-Refused", "--name", "Refused", "--key", "studio")[0] != 9:
+        raise RuntimeError("an owner defined a licence: roles are not enforced")
     _must(home_dir, "log", "checkpoint")
     _checkpoint_wal(home_dir / "registry.db")
     snapshot = Snapshot(home_dir, home_dir.parent / f"{home_dir.name}-scratch", work_ids,

@@ -13,6 +13,7 @@ TABLES_ADDED = {
     6: ("log_leaves", "log_nodes", "log_keys", "log_checkpoints"),
     7: ("claims",),
     8: ("watermarks",),
+    9: ("access_denials",),
 }
 
 

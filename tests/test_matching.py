@@ -23,7 +23,7 @@ from artforge.matching.layers import (
     query_layers,
     tile_boxes,
 )
-from artforge.registry.database import SCHEMA_VERSION
+from artforge.registry.migrations import SCHEMA_VERSION
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_images
 from artforge.usecases.reindex import rebuild

@@ -10,9 +10,9 @@ import pytest
 import sqlite_utils
 
 from artforge.errors import NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
-from artforge.registry.database import SCHEMA_VERSION, Registry
+from artforge.registry.database import Registry
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES
-from artforge.registry.migrations import licence_row
+from artforge.registry.migrations import SCHEMA_VERSION, licence_row
 from artforge.usecases.home import Home
 from artforge.usecases.register import register_images
 

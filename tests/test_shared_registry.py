@@ -14,7 +14,8 @@ from cli_helpers import run, run_json
 
 from artforge.errors import RegistryError, SchemaTooNew
 from artforge.registry import transparency_log as translog
-from artforge.registry.database import SCHEMA_VERSION, Registry
+from artforge.registry.database import Registry
+from artforge.registry.migrations import SCHEMA_VERSION
 from artforge.usecases.audit import audit_registry
 
 REGISTRY_BACKENDS = ("sqlite", "postgresql")  # the tests with a home run on both (conftest.py)

@@ -16,6 +16,7 @@ from artforge.cli import (
     license_commands,
     log_commands,
     registry_commands,
+    role_commands,
     serve_commands,
     style_commands,
     verify_commands,
@@ -57,6 +58,7 @@ app.add_typer(index_commands.app)
 app.add_typer(chain_commands.chain_app)
 app.add_typer(log_commands.log_app)
 app.add_typer(registry_commands.registry_app)
+app.add_typer(role_commands.role_app)
 
 
 def main() -> None:

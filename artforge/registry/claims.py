@@ -4,6 +4,8 @@
   name nobody else can give it.  The newest one counts.
 * A **licence** claim defines a custom ``LicenseRef-`` licence (id, name, url, terms, SHA-256 of its text)
   and is signed by the key that added it.  Built-in licences need none: they ship in the package.
+* A **role** claim gives a key a role on a shared registry (:mod:`artforge.registry.roles` says whose
+  signatures count).
 
 Claims live in the ``claims`` table (this module owns its SQL) and are appended to the transparency log like
 records (leaf kind ``claim``), so a deleted or edited claim fails ``audit``.  The ``identities`` and
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 from artforge.errors import UsageError
 from artforge.provenance.records import CLAIM_TYPES, RECORD_SCHEMA_V2, SignedRecord, check_signature, utc_now
+from artforge.registry import roles
 from artforge.registry import transparency_log as translog
 from artforge.registry.backends import Database
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence, LicenceTerms
@@ -44,7 +47,7 @@ def text_sha256(text: str) -> str:
 def subject_of(record: SignedRecord) -> str:
     """What a claim is about: the key id it names, or the licence id it defines."""
     body = record.payload.get(record.record_type)
-    key = "key_id" if record.record_type == "identity" else "id"
+    key = "key_id" if record.record_type in ("identity", "role") else "id"
     return str(body.get(key, "")) if isinstance(body, dict) else ""
 
 
@@ -61,6 +64,8 @@ def check_claim(record: SignedRecord) -> list[str]:
             problems.append("the identity claim has no name")
     elif record.record_type == "licence" and not _well_formed_licence(body):
         problems.append("the licence claim's definition is malformed")
+    elif record.record_type == "role":
+        problems += roles.role_body_problems(body)
     return problems
 
 
@@ -90,18 +95,28 @@ def claim_rows(db: Database) -> list[dict]:
     return list(db["claims"].rows_where(order_by="rowid"))
 
 
-def _valid_claims(db: Database, kind: str, subject: str) -> list[SignedRecord]:
-    rows = db.execute("SELECT id, payload, signature FROM claims WHERE type = ? AND subject = ? ORDER BY rowid",
-                      [kind, subject]).fetchall()
+def _valid_claims(db: Database, kind: str, subject: str | None) -> list[SignedRecord]:
+    if subject is None:  # every subject's
+        rows = db.execute("SELECT id, payload, signature FROM claims WHERE type = ? ORDER BY rowid", [kind]).fetchall()
+    else:
+        rows = db.execute("SELECT id, payload, signature FROM claims WHERE type = ? AND subject = ? ORDER BY rowid",
+                          [kind, subject]).fetchall()
     found = []
     for record_id, payload, signature in rows:
         try:
             record = SignedRecord(json.loads(payload), signature)
-            if record.record_id == record_id and subject_of(record) == subject and not check_claim(record):
+            if (record.record_id == record_id and record.record_type == kind
+                    and subject_of(record) == (subject if subject is not None else subject_of(record))
+                    and not check_claim(record)):
                 found.append(record)
         except (ValueError, TypeError):
             continue  # an unreadable row is audit's to report; it names nothing here
     return found
+
+
+def role_state(db: Database) -> roles.RoleState:
+    """The roles in force: every valid role claim, replayed in the order stored."""
+    return roles.replay_roles(_valid_claims(db, "role", None))
 
 
 def claimed_licence_ids(db: Database) -> list[str]:

@@ -18,14 +18,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from artforge.errors import Conflict, NotFound, RegistryError, SchemaTooNew, UnknownLicence, UsageError
+from artforge.errors import AccessDenied, Conflict, NotFound, RegistryError, UnknownLicence, UsageError
 from artforge.provenance.fingerprints import Fingerprint
 from artforge.provenance.keys import Signer
-from artforge.provenance.records import SignedRecord, sign_payload, utc_now
-from artforge.registry import claims
+from artforge.provenance.records import SignedRecord, sign_payload
+from artforge.registry import claims, roles
 from artforge.registry import transparency_log as translog
 from artforge.registry.licence_catalogue import Licence
-from artforge.registry.migrations import MIGRATIONS, SCHEMA_VERSION, licence_row
+from artforge.registry.migrations import bring_up_to_date, licence_row
 from artforge.registry.postgres_backend import PostgresBackend, display_url, is_database_url
 from artforge.registry.rows import GrantRow, WorkRow
 from artforge.registry.sqlite_backend import SqliteBackend
@@ -91,7 +91,7 @@ class Registry:
             backend = SqliteBackend(path)
         registry = cls(backend, path)
         try:
-            registry._migrate(create)
+            bring_up_to_date(backend, registry.where, create)
             backend.tune()
         except backend.error as exc:
             backend.close()
@@ -109,42 +109,6 @@ class Registry:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def _applied_migrations(self) -> int | None:
-        """The schema version, or None for an empty database; refuses a database that is something else."""
-        tables = set(self.db.table_names())
-        if tables and "_migrations" not in tables:
-            kind = "an SQLite" if self.backend.kind == "sqlite" else "a PostgreSQL"
-            raise RegistryError(f"{self.where}: {kind} database, but not an artforge registry")
-        if "_migrations" not in tables:
-            return None
-        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM _migrations").fetchone()[0]
-
-    def _migrate(self, create: bool) -> None:
-        applied = self._applied_migrations()
-        if applied is None and not create and self.backend.kind != "sqlite":
-            raise RegistryError(f"{self.where}: an empty database, not yet a registry: run 'artforge init' first")
-        if applied is not None and applied > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"{self.where}: registry schema v{applied} is newer than this artforge supports "
-                f"(v{SCHEMA_VERSION}); upgrade artforge"
-            )
-        if applied == SCHEMA_VERSION:
-            return
-        self.backend.begin_write()  # holds the writer lock: two clients opening a new registry migrate once
-        try:
-            applied = self._applied_migrations() or 0
-            if applied == 0 and "_migrations" not in self.db.table_names():
-                self.db["_migrations"].create({"id": int, "name": str, "applied_at": str}, pk="id")
-            for number, (name, migrate) in enumerate(MIGRATIONS, start=1):
-                if number <= applied:
-                    continue
-                migrate(self.db)
-                self.db["_migrations"].insert({"id": number, "name": name, "applied_at": utc_now()})
-        except BaseException:
-            self.backend.rollback()
-            raise
-        self.backend.commit()
 
     @contextmanager
     def transaction(self) -> Iterator["Registry"]:
@@ -166,6 +130,10 @@ class Registry:
                 yield self
                 if self._log_grew and self.log_signer is not None:
                     translog.write_checkpoint(self.db, self.log_signer())  # commits with the records, or neither
+            except AccessDenied as refused:
+                backend.rollback()
+                self._keep_denial(refused)
+                raise
             except BaseException:
                 backend.rollback()
                 raise
@@ -175,6 +143,15 @@ class Registry:
         except backend.error as exc:
             backend.rollback()
             raise backend.translate(exc) from None
+
+    def _keep_denial(self, refused: AccessDenied) -> None:
+        # In a transaction of its own, after the refused one rolled back; a failure here must not hide the refusal.
+        try:
+            self.backend.begin_write()
+            roles.record_denial(self.db, refused.key_id, refused.action, refused.target, str(refused))
+            self.backend.commit()
+        except self.backend.error:
+            self.backend.rollback()
 
     def schema_version(self) -> int:
         return self.db.execute("SELECT MAX(id) FROM _migrations").fetchone()[0]

@@ -10,9 +10,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import rfc8785
 
+from artforge.errors import RegistryError, SchemaTooNew
+from artforge.provenance.records import utc_now
 from artforge.registry.backends import Database
 from artforge.registry.licence_catalogue import Licence
 
@@ -242,6 +245,13 @@ def _migration_8_watermarks(db: Database) -> None:
     db["watermarks"].create_index(["work_id"])
 
 
+def _migration_9_access_denials(db: Database) -> None:
+    # Refused attempts on a registry with roles (artforge.registry.roles owns it): a log of events for whoever
+    # runs the registry, signed by nobody and never shown as a fact.
+    db["access_denials"].create({"id": int, "at": str, "key_id": str, "action": str, "target": str, "reason": str},
+                                pk="id", not_null={"at", "key_id", "action"})
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("initial", _migration_1_initial),
@@ -252,6 +262,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("transparency_log", _migration_6_transparency_log),
     ("claims", _migration_7_claims),
     ("watermarks", _migration_8_watermarks),
+    ("access_denials", _migration_9_access_denials),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -263,3 +274,41 @@ def licence_row(licence: Licence) -> dict:
         **{k: (int(v) if isinstance(v, bool) else v) for k, v in licence.terms.to_dict().items()},
         "text": licence.text,
     }
+
+
+def _applied_version(db: Database, kind: str, where: str) -> int | None:
+    """The schema version, or None for an empty database; refuses a database that is something else."""
+    tables = set(db.table_names())
+    if tables and "_migrations" not in tables:
+        article = "an SQLite" if kind == "sqlite" else "a PostgreSQL"
+        raise RegistryError(f"{where}: {article} database, but not an artforge registry")
+    if "_migrations" not in tables:
+        return None
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM _migrations").fetchone()[0]
+
+
+def bring_up_to_date(backend: Any, where: str, create: bool) -> None:
+    """Apply the pending migrations (with ``create``, to an empty database too) under the writer lock, so two
+    clients opening a new registry at once migrate it once; refuse a newer schema or a foreign database."""
+    db = backend.db
+    applied = _applied_version(db, backend.kind, where)
+    if applied is None and not create and backend.kind != "sqlite":
+        raise RegistryError(f"{where}: an empty database, not yet a registry: run 'artforge init' first")
+    if applied is not None and applied > SCHEMA_VERSION:
+        raise SchemaTooNew(f"{where}: registry schema v{applied} is newer than this artforge supports "
+                           f"(v{SCHEMA_VERSION}); upgrade artforge")
+    if applied == SCHEMA_VERSION:
+        return
+    backend.begin_write()
+    try:
+        applied = _applied_version(db, backend.kind, where) or 0
+        if applied == 0 and "_migrations" not in db.table_names():
+            db["_migrations"].create({"id": int, "name": str, "applied_at": str}, pk="id")
+        for number, (name, migrate) in enumerate(MIGRATIONS, start=1):
+            if number > applied:
+                migrate(db)
+                db["_migrations"].insert({"id": number, "name": name, "applied_at": utc_now()})
+    except BaseException:
+        backend.rollback()
+        raise
+    backend.commit()

@@ -29,6 +29,7 @@ from artforge.provenance.keys import Signer
 from artforge.provenance.records import attestation_payload, check_chain, sign_payload, utc_now
 from artforge.registry.claims import licence_payload
 from artforge.registry.database import Registry
+from artforge.usecases import access
 from artforge.usecases.facts import derive_facts, row_problems
 from artforge.usecases.home import Home
 from artforge.usecases.reindex import fill_tiles
@@ -124,6 +125,7 @@ def attest(home: Home, key_name: str | None = None) -> AttestResult:
     with home.registry() as registry:
         fill_tiles(registry)  # layers change once more when older rows get their tiles: attest them after
         with registry.transaction():
+            access.require(registry, licence_signer.key_id, "attest")
             _attest_layers(registry, signers, result)
             for key_id, name in signers.names.items():
                 signer = signers.get(key_id)

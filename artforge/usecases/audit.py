@@ -178,6 +178,8 @@ def _audit_claims(registry: Registry, report: AuditReport) -> None:
                     record.record_type, claims.subject_of(record), record.signer_key_id, payload.get("created_at")):
                 problems.append(f"{where}: index columns disagree with the signed claim")
         report.add("claims", problems)
+    report.add("claims", [f"role claim {claim_id[:12]} gives nothing: {why}"
+                          for claim_id, why in claims.role_state(db).problems])
     labels = 0
     for row in registry.stored_rows("identities"):
         where = f"identity {str(row['key_id'])[:12]}"

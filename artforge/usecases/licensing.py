@@ -19,6 +19,7 @@ from artforge.registry.database import Registry
 from artforge.registry.licence_catalogue import TDM_VALUES, Licence, LicenceTerms, check_custom_id
 from artforge.registry.rows import WorkRow
 from artforge.textutil import clean_text
+from artforge.usecases import access
 from artforge.usecases.facts import derive_facts, row_problems
 from artforge.usecases.home import Home
 
@@ -65,6 +66,7 @@ def add_custom_licence(home: Home, licence_id: str, name: str, terms: LicenceTer
     signer = home.signer(key_name)
     claim = sign_payload(licence_payload(licence), signer)
     with home.registry() as registry, registry.transaction():
+        access.require(registry, signer.key_id, "define-licence", licence.id)
         _name_signer(home, registry, signer)
         registry.add_licence(licence, claim)
     return replace(licence, signed_by=signer.key_id)
@@ -144,6 +146,7 @@ def grant_licence(home: Home, work_ref: str, grantee: str, terms: str, until: st
         with registry.transaction():
             work = signed_work(registry, work_ref)  # re-read under the write lock: the head may have moved
             _check_owner(signer, work)
+            access.require(registry, signer.key_id, "license", work.id)
             record = sign_payload(grant_payload(work.id, work.head_record_id, grantee, terms, until), signer)
             _name_signer(home, registry, signer)
             registry.append_record(work.id, record)
@@ -174,6 +177,7 @@ def transfer_work(home: Home, work_ref: str, recipient: str, key_name: str | Non
         with registry.transaction():
             work = signed_work(registry, work_ref)
             _check_owner(signer, work)
+            access.require(registry, signer.key_id, "transfer", work.id)
             record = sign_payload(transfer_payload(work.id, work.head_record_id, to_public), signer)
             registry.remember_identity(to_key_id, to_public.hex(), utc_now())
             _name_signer(home, registry, signer)

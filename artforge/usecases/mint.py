@@ -45,6 +45,7 @@ from artforge.provenance.keys import Signer
 from artforge.provenance.records import sign_payload, utc_now
 from artforge.registry.database import Registry
 from artforge.registry.rows import WorkRow
+from artforge.usecases import access
 from artforge.usecases.chain_setup import open_session
 from artforge.usecases.home import Home
 from artforge.usecases.show import work_details
@@ -149,6 +150,7 @@ def prepare_mint(registry: Registry, home: Home, request: MintRequest,
     if home.keystore.find_by_key_id(work.owner_key_id) is None:
         raise NotOwner(f"work {work.id[:12]} is owned by key {work.owner_key_id[:12]}, which is not in this "
                        f"home; only the owner mints its token")
+    access.require(registry, work.owner_key_id, "mint", work.id)
     if not details.licence.terms.commercial and not request.allow_noncommercial:
         raise LicenceForbids(
             f"work {work.id[:12]} is licensed {details.licence.id}, which forbids commercial use; a token "

@@ -15,6 +15,7 @@ from artforge.provenance.fingerprints import Fingerprint, Progress, analyse_all
 from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload
 from artforge.registry.database import Registry
 from artforge.textutil import clean_text
+from artforge.usecases import access
 from artforge.usecases.home import Home
 
 MAX_TITLE_LENGTH = 500
@@ -92,6 +93,7 @@ def register_analysed(
     results: list[RegisteredWork] = []
     named = False
     with registry.transaction():
+        access.require(registry, signer.key_id, "register")
         for path, analysed, title, *own_origin in items:
             fingerprint = analysed.fingerprint
             layers_row = {"pdq": bytes.fromhex(fingerprint.pdq), **analysed.layers.to_row()}
