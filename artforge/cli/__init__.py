@@ -19,6 +19,7 @@ from artforge.cli import (
     role_commands,
     serve_commands,
     style_commands,
+    token_commands,
     verify_commands,
     works_commands,
 )
@@ -59,6 +60,7 @@ app.add_typer(chain_commands.chain_app)
 app.add_typer(log_commands.log_app)
 app.add_typer(registry_commands.registry_app)
 app.add_typer(role_commands.role_app)
+app.add_typer(token_commands.token_app)
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from artforge.provenance.keys import Signer, key_id_for, verify_signature
 RECORD_SCHEMA = "artforge.record/1"
 RECORD_SCHEMA_V2 = "artforge.record/2"  # version 1 and three new types (docs/record-format.md section 9)
 RECORD_TYPES = ("registration", "grant", "transfer", "attestation")  # the records of a work's chain
-CLAIM_TYPES = ("identity", "licence", "role")  # signed records about a key or a licence, outside any work's chain
+CLAIM_TYPES = ("identity", "licence", "role", "api-token")  # signed records about a key or a licence, outside any work's chain
 # The types each schema version may carry: a version-1 verifier rejects the new types rather than guess.
 SCHEMA_TYPES = {RECORD_SCHEMA: ("registration", "grant", "transfer"), RECORD_SCHEMA_V2: RECORD_TYPES + CLAIM_TYPES}
 MAX_SAFE_INTEGER = 2**53 - 1

@@ -5,7 +5,8 @@
 * A **licence** claim defines a custom ``LicenseRef-`` licence (id, name, url, terms, SHA-256 of its text)
   and is signed by the key that added it.  Built-in licences need none: they ship in the package.
 * A **role** claim gives a key a role on a shared registry (:mod:`artforge.registry.roles` says whose
-  signatures count).
+  signatures count); an **api-token** claim binds a service token's SHA-256 to the key that issued it
+  (:mod:`artforge.registry.service_tokens`).
 
 Claims live in the ``claims`` table (this module owns its SQL) and are appended to the transparency log like
 records (leaf kind ``claim``), so a deleted or edited claim fails ``audit``.  The ``identities`` and
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from artforge.errors import UsageError
 from artforge.provenance.records import CLAIM_TYPES, RECORD_SCHEMA_V2, SignedRecord, check_signature, utc_now
-from artforge.registry import roles
+from artforge.registry import roles, service_tokens
 from artforge.registry import transparency_log as translog
 from artforge.registry.backends import Database
 from artforge.registry.licence_catalogue import BUILTIN_LICENCES, Licence, LicenceTerms
@@ -47,7 +48,7 @@ def text_sha256(text: str) -> str:
 def subject_of(record: SignedRecord) -> str:
     """What a claim is about: the key id it names, or the licence id it defines."""
     body = record.payload.get(record.record_type)
-    key = "key_id" if record.record_type in ("identity", "role") else "id"
+    key = {"identity": "key_id", "role": "key_id", "api-token": "token_sha256"}.get(record.record_type, "id")
     return str(body.get(key, "")) if isinstance(body, dict) else ""
 
 
@@ -66,6 +67,8 @@ def check_claim(record: SignedRecord) -> list[str]:
         problems.append("the licence claim's definition is malformed")
     elif record.record_type == "role":
         problems += roles.role_body_problems(body)
+    elif record.record_type == "api-token":
+        problems += service_tokens.token_body_problems(record)
     return problems
 
 
@@ -117,6 +120,16 @@ def _valid_claims(db: Database, kind: str, subject: str | None) -> list[SignedRe
 def role_state(db: Database) -> roles.RoleState:
     """The roles in force: every valid role claim, replayed in the order stored."""
     return roles.replay_roles(_valid_claims(db, "role", None))
+
+
+def token_holder(db: Database, digest: str) -> str | None:
+    """The key a service token (by its SHA-256) acts for, from its valid claims; None if revoked or unknown."""
+    return service_tokens.holder(_valid_claims(db, "api-token", digest))
+
+
+def token_claims(db: Database) -> list[SignedRecord]:
+    """Every valid token claim, in the order stored."""
+    return _valid_claims(db, "api-token", None)
 
 
 def claimed_licence_ids(db: Database) -> list[str]:

@@ -4,8 +4,14 @@
   report, the same as ``artforge verify --json``'s data;
 * ``GET /works/{work}``, ``GET /works/{work}/bundle``: a work's signed facts, and its evidence bundle;
 * ``GET /log/checkpoint``, ``GET /log/proof/{record}``: the newest signed checkpoint, an inclusion proof;
+* ``POST /register``: the image's bytes as the body, ``X-License`` (and ``X-Title``) headers; registered and
+  signed by the key the caller's token acts for, which the service's home must hold;
 * ``GET /health``; the OpenAPI description at ``/openapi.json`` (no interactive page: it would load scripts
   from the network).
+
+Callers authenticate with ``Authorization: Bearer TOKEN`` (``artforge token create``); on a registry with
+roles every route but ``/health`` needs a token whose key's role allows it, and ``POST /register`` always
+does (:mod:`artforge.usecases.service_access`).  Refusals are 401 or 403 with one line, and kept.
 
 Workers are stateless over the shared registry: each holds its own index, kept in step with the registry
 (:class:`artforge.usecases.verify_service.VerifyService`).  Errors become the CLI's one-line messages in the
@@ -25,7 +31,7 @@ from artforge.envelope import envelope
 from artforge.errors import ArtforgeError, BadInput, ExitCode
 from artforge.usecases.home import Home
 
-HTTP_STATUS = {
+HTTP_STATUS = {  # the exit code of an error -> the HTTP status it answers with
     ExitCode.USAGE: 400, ExitCode.BAD_INPUT: 400, ExitCode.NOT_FOUND: 404, ExitCode.KEY_ERROR: 503,
     ExitCode.REGISTRY_ERROR: 503, ExitCode.PERMISSION_DENIED: 403, ExitCode.CONFLICT: 409,
 }
@@ -46,6 +52,9 @@ def _answer(command: str, data: object, code: ExitCode = ExitCode.OK, status: in
 def create_app(home: Home, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> FastAPI:
     """The service for one home (its registry may be shared with other workers and machines); uploads over
     ``max_upload_bytes`` (or the home's file limit, if lower) are refused with 413 before they are read whole."""
+    from starlette.concurrency import run_in_threadpool
+
+    from artforge.usecases.service_access import NotAuthenticated, authorize, register_upload
     from artforge.usecases.verify_service import VerifyService
 
     app = FastAPI(title="artforge", description="Verify disputed images; read signed works, bundles and the log.",
@@ -55,7 +64,8 @@ def create_app(home: Home, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> 
 
     @app.exception_handler(ArtforgeError)
     async def artforge_error(request: Request, error: ArtforgeError) -> JSONResponse:
-        status = 413 if isinstance(error, UploadTooLarge) else HTTP_STATUS.get(error.exit_code, 500)
+        status = 413 if isinstance(error, UploadTooLarge) else 401 if isinstance(error, NotAuthenticated) \
+            else HTTP_STATUS.get(error.exit_code, 500)
         first = request.url.path.strip("/").split("/")[0]
         command = {"works": "export" if request.url.path.endswith("/bundle") else "show"}.get(first, first or "service")
         return _answer(command, None, error.exit_code, status, [{"type": type(error).__name__, "message": str(error)}])
@@ -64,8 +74,7 @@ def create_app(home: Home, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> 
     def health() -> dict:
         return {"ok": True}
 
-    @app.post("/verify", summary="Verify an image (its bytes are the request body)")
-    async def verify(request: Request) -> JSONResponse:
+    async def read_upload(request: Request) -> bytes:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise UploadTooLarge(f"upload: {int(declared)} bytes, over the limit of {limit}")
@@ -76,28 +85,50 @@ def create_app(home: Home, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> 
                 raise UploadTooLarge(f"upload: over the limit of {limit} bytes")
         if not body:
             raise BadInput("upload: empty body (send the image's bytes as the request body)")
-        from starlette.concurrency import run_in_threadpool
+        return bytes(body)
 
-        report = await run_in_threadpool(verifier.verify, bytes(body), request.headers.get("x-file-name", "upload"))
+    def caller(request: Request, action: str, target: str = "") -> str | None:
+        return authorize(home, request.headers.get("authorization"), action, target)
+
+    @app.post("/verify", summary="Verify an image (its bytes are the request body)")
+    async def verify(request: Request) -> JSONResponse:
+        await run_in_threadpool(caller, request, "verify")
+        body = await read_upload(request)
+        report = await run_in_threadpool(verifier.verify, body, request.headers.get("x-file-name", "upload"))
         return _answer("verify", report.to_dict(), report.exit_code)
 
+    @app.post("/register", summary="Register an image (its bytes are the body; X-License, X-Title headers)")
+    async def register(request: Request) -> JSONResponse:
+        licence = request.headers.get("x-license")
+        key_id = await run_in_threadpool(caller, request, "register")
+        if not licence:
+            raise BadInput("register: no X-License header (an SPDX id such as CC-BY-4.0)")
+        body = await read_upload(request)
+        work = await run_in_threadpool(lambda: register_upload(
+            home, body, key_id or "", licence_id=licence, title=request.headers.get("x-title"),
+            name=request.headers.get("x-file-name", "upload")))
+        return _answer("register", [work.to_dict()])
+
     @app.get("/works/{work}", summary="A work's signed facts (as 'artforge show')")
-    def work(work: str) -> JSONResponse:
+    def work(work: str, request: Request) -> JSONResponse:
         from artforge.usecases.show import show_work
 
+        caller(request, "read", work)
         details = show_work(home, work)
         return _answer("show", details.to_dict(), ExitCode.OK if details.status == "valid" else ExitCode.SIGNATURE_INVALID)
 
     @app.get("/works/{work}/bundle", summary="A work's evidence bundle (as 'artforge export --bundle')")
-    def bundle(work: str) -> JSONResponse:
+    def bundle(work: str, request: Request) -> JSONResponse:
         from artforge.usecases.log_proofs import build_bundle
 
+        caller(request, "read", work)
         return _answer("export", build_bundle(home, work))
 
     @app.get("/log/checkpoint", summary="The newest signed checkpoint of the transparency log")
-    def checkpoint() -> JSONResponse:
+    def checkpoint(request: Request) -> JSONResponse:
         from artforge.usecases.verify_service import newest_checkpoint
 
+        caller(request, "read")
         state = newest_checkpoint(home)
         if state is None:
             return _answer("log", None, ExitCode.NOT_FOUND, 404,
@@ -105,9 +136,10 @@ def create_app(home: Home, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> 
         return _answer("log", state)
 
     @app.get("/log/proof/{record}", summary="An inclusion proof of a record (as 'artforge log prove')")
-    def proof(record: str) -> JSONResponse:
+    def proof(record: str, request: Request) -> JSONResponse:
         from artforge.usecases.log_proofs import prove_record
 
+        caller(request, "read", record)
         return _answer("log", prove_record(home, record).to_dict())
 
     return app
