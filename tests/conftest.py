@@ -91,6 +91,14 @@ def home(isolated_home: Path, registry_backend: str) -> Home:
 
 
 @pytest.fixture
+def server(home: Home):
+    """``artforge serve`` on a free port over the test's home (and registry backend); yields its base URL."""
+    from service_helpers import run_server
+
+    yield from run_server(home.settings.home)
+
+
+@pytest.fixture
 def art(tmp_path: Path):
     """Factory: ``art(seed, name=None, size=(320, 240))`` writes a distinct PNG and returns its path."""
 

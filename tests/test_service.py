@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from cli_helpers import run_json
 from PIL import Image
+from service_helpers import GUARD
+from service_helpers import jpeg_bytes as _jpeg
 
 from artforge.errors import ExitCode
 from artforge.usecases.home import Home
@@ -21,46 +18,6 @@ from artforge.usecases.register import register_images
 from artforge.verify_bundle import verify_bundle
 
 pytestmark = pytest.mark.slow
-GUARD = 300.0  # seconds: only against a hang (a busy machine must not fail these)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def server(home: Home, tmp_path: Path):
-    """``artforge serve`` on a free port over the test's home; yields its base URL, stops it after."""
-    port = _free_port()
-    env = {**os.environ, "ARTFORGE_HOME": str(home.settings.home)}
-    process = subprocess.Popen([sys.executable, "-m", "artforge", "serve", "--port", str(port), "--max-upload-mb", "2"],
-                               env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + GUARD
-    while True:
-        try:
-            if httpx.get(base + "/health", timeout=GUARD).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the server did not start: {process.stderr.read().decode()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=GUARD)
-
-
-def _jpeg(path: Path, crop: int = 0) -> bytes:
-    image = Image.open(path).convert("RGB")
-    w, h = image.size
-    buffer = io.BytesIO()
-    image.crop((crop, crop, w - crop, h - crop)).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
 
 
 def test_verify_over_http_answers_as_the_cli_does(home: Home, art, server: str, tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ import stat
 import httpx
 import pytest
 from cli_helpers import run, run_json
-from test_service import GUARD, _jpeg, server  # noqa: F401 - `server` is the fixture these tests use
+from service_helpers import GUARD
+from service_helpers import jpeg_bytes as _jpeg
 
 pytestmark = pytest.mark.slow
 REGISTRY_BACKENDS = ("sqlite", "postgresql")  # every test with a home runs on both (conftest.py)
