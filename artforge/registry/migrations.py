@@ -276,11 +276,17 @@ def licence_row(licence: Licence) -> dict:
     }
 
 
-def _applied_version(db: Database, kind: str, where: str) -> int | None:
+def _applied_version(backend: Any, where: str, *, in_transaction: bool = False) -> int | None:
     """The schema version, or None for an empty database; refuses a database that is something else."""
+    db = backend.db
+    if not in_transaction:  # the common case in one statement (listing tables costs PostgreSQL a catalogue query)
+        try:
+            return db.execute("SELECT COALESCE(MAX(id), 0) FROM _migrations").fetchone()[0]
+        except backend.error:
+            pass  # no such table: an empty database, or someone else's
     tables = set(db.table_names())
     if tables and "_migrations" not in tables:
-        article = "an SQLite" if kind == "sqlite" else "a PostgreSQL"
+        article = "an SQLite" if backend.kind == "sqlite" else "a PostgreSQL"
         raise RegistryError(f"{where}: {article} database, but not an artforge registry")
     if "_migrations" not in tables:
         return None
@@ -291,7 +297,7 @@ def bring_up_to_date(backend: Any, where: str, create: bool) -> None:
     """Apply the pending migrations (with ``create``, to an empty database too) under the writer lock, so two
     clients opening a new registry at once migrate it once; refuse a newer schema or a foreign database."""
     db = backend.db
-    applied = _applied_version(db, backend.kind, where)
+    applied = _applied_version(backend, where)
     if applied is None and not create and backend.kind != "sqlite":
         raise RegistryError(f"{where}: an empty database, not yet a registry: run 'artforge init' first")
     if applied is not None and applied > SCHEMA_VERSION:
@@ -301,7 +307,7 @@ def bring_up_to_date(backend: Any, where: str, create: bool) -> None:
         return
     backend.begin_write()
     try:
-        applied = _applied_version(db, backend.kind, where) or 0
+        applied = _applied_version(backend, where, in_transaction=True) or 0
         if applied == 0 and "_migrations" not in db.table_names():
             db["_migrations"].create({"id": int, "name": str, "applied_at": str}, pk="id")
         for number, (name, migrate) in enumerate(MIGRATIONS, start=1):

@@ -20,6 +20,8 @@ A URL may carry a password: it is never shown; :func:`display_url` is what messa
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -112,6 +114,7 @@ class PgTable:
         parts += [f"FOREIGN KEY ({_ident(column)}) REFERENCES {_ident(table)} ({_ident(other)})"
                   for column, table, other in foreign_keys]
         self.db.execute(f"CREATE TABLE {_ident(self.name)} ({', '.join(parts)})")
+        self.db.columns.pop((self.db.where, self.name), None)
         return self
 
     def create_index(self, columns: list[str], unique: bool = False) -> None:
@@ -121,13 +124,21 @@ class PgTable:
 
     def add_column(self, name: str, kind: type) -> None:
         self.db.execute(f"ALTER TABLE {_ident(self.name)} ADD COLUMN {_ident(name)} {_COLUMN_TYPES[kind]}")
+        self.db.columns.pop((self.db.where, self.name), None)
 
     @property
     def columns_dict(self) -> dict[str, type]:
+        """Column name -> Python type, without ``rowid``; read once per connection (migrations reset it)."""
+        cached = self.db.columns.get((self.db.where, self.name))
+        if cached is not None:
+            return cached
         rows = self.db.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
             "AND table_name = ? AND column_name <> 'rowid' ORDER BY ordinal_position", [self.name]).fetchall()
-        return {name: _PYTHON_TYPES.get(kind, str) for name, kind in rows}
+        found = {name: _PYTHON_TYPES.get(kind, str) for name, kind in rows}
+        if found:
+            self.db.columns[(self.db.where, self.name)] = found
+        return found
 
     @property
     def pks(self) -> list[str]:
@@ -203,8 +214,13 @@ class PgTable:
 class PgDatabase:
     """One PostgreSQL connection with the methods of ``sqlite_utils.Database`` the registry uses."""
 
-    def __init__(self, conn: Any):
+    # (database, table) -> columns, shared by this process's connections: only a migration changes them, and
+    # it clears what it changes (a schema another artforge version migrated is refused on opening).
+    columns: dict[tuple[str, str], dict[str, type]] = {}
+
+    def __init__(self, conn: Any, where: str):
         self.conn = conn
+        self.where = where
         self._primary_keys: dict[str, list[str]] = {}
 
     def __getitem__(self, table: str) -> PgTable:
@@ -258,6 +274,31 @@ def in_transaction(conn: Any) -> bool:
     return conn.info.transaction_status != TransactionStatus.IDLE
 
 
+# Idle connections, oldest first, by (process, URL): a forked child never reuses its parent's, and at most
+# MAX_IDLE stay open in all (a process that opens many databases, as the tests do, closes the oldest).
+_IDLE: list[tuple[tuple[int, str], Any]] = []
+_IDLE_LOCK = threading.Lock()
+MAX_IDLE = 4
+
+
+def _take_idle(key: tuple[int, str]) -> Any | None:
+    with _IDLE_LOCK:
+        for position in range(len(_IDLE) - 1, -1, -1):
+            if _IDLE[position][0] == key:
+                conn = _IDLE.pop(position)[1]
+                if not conn.closed and not conn.broken:
+                    return conn
+    return None
+
+
+def _keep_idle(key: tuple[int, str], conn: Any) -> None:
+    with _IDLE_LOCK:
+        _IDLE.append((key, conn))
+        evicted = _IDLE.pop(0)[1] if len(_IDLE) > MAX_IDLE else None
+    if evicted is not None:
+        evicted.close()
+
+
 class PostgresBackend:
     """The registry's connection to a PostgreSQL database: opening, the write lock, errors."""
 
@@ -271,12 +312,15 @@ class PostgresBackend:
             raise RegistryError(f"{self.where}: a PostgreSQL registry needs psycopg: pip install "
                                 "'artforge[postgres]'") from None
         self.error: type[Exception] = psycopg.Error
-        try:
-            conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
-                                   application_name="artforge")
-        except psycopg.Error as exc:
-            raise self.translate(exc) from None
-        self.db = PgDatabase(conn)
+        self._pool_key = (os.getpid(), url)
+        conn = _take_idle(self._pool_key)
+        if conn is None:
+            try:
+                conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                       application_name="artforge")
+            except psycopg.Error as exc:
+                raise self.translate(exc) from None
+        self.db = PgDatabase(conn, self.where)
 
     def tune(self) -> None:
         """Nothing to set per connection (SQLite sets WAL here)."""
@@ -298,7 +342,13 @@ class PostgresBackend:
             self.db.conn.execute("ROLLBACK")
 
     def close(self) -> None:
-        self.db.conn.close()
+        """Keep the connection for this process's next opening of the same database (a verify opens the
+        registry twice; connecting costs more than the queries), or close it."""
+        conn = self.db.conn
+        if conn.closed or conn.broken or in_transaction(conn):
+            conn.close()
+        else:
+            _keep_idle(self._pool_key, conn)
 
     def translate(self, exc: Exception) -> RegistryError:
         """One line naming the database (never its password) and what PostgreSQL said."""
