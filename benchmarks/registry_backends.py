@@ -1,7 +1,7 @@
 """The registry on SQLite and on PostgreSQL, side by side on the same works, in the same run.
 
 For each backend, in a fresh home (PostgreSQL: a throwaway cluster on a Unix socket, tests/pg_server.py,
-started by this script):
+started by this script with fsync on, as a production server runs):
 
 1. one writer: ``--works`` procedural images (160x120 PNG) registered one per transaction, as separate
    commands would (each a log append and a signed checkpoint); works/s;
@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--probes", type=int, default=50)
     args = parser.parse_args()
-    server = start_server()
+    server = start_server(durable=True)  # fsync on, as a production server runs
     try:
         with tempfile.TemporaryDirectory(prefix="artforge-backends-") as folder:
             work = Path(folder)

@@ -13,8 +13,14 @@ The baselines, measured in the same run on the same queries:
 * the CLI: ``artforge verify IMAGE --json`` as a new process per image (``--cli-images`` of them), which is
   what a script that shells out pays.
 
+With ``--backends sqlite,postgresql`` the same runs are made again with the registry on PostgreSQL (a
+throwaway cluster, fsync on, tests/pg_server.py): the SQLite registry is moved there with ``registry copy``
+(timed, and audited on both sides), and every worker, the in-process loop and the CLI read it through
+``ARTFORGE_DATABASE_URL``.
+
     .venv/bin/python benchmarks/serve.py --works 10000
     .venv/bin/python benchmarks/serve.py --works 100000 --workers 1,2 --concurrency 4
+    .venv/bin/python benchmarks/serve.py --works 10000 --backends sqlite,postgresql --cli-images 10
 """
 
 from __future__ import annotations
@@ -128,23 +134,58 @@ def main() -> None:
     parser.add_argument("--cli-images", type=int, default=20, help="images verified by a new CLI process each")
     parser.add_argument("--home-cache", type=Path, default=Path(tempfile.gettempdir()) / "artforge-verify-scale")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backends", default="sqlite", help="sqlite, postgresql or both, comma-separated")
     args = parser.parse_args()
     folder = args.home_cache / f"whole-{args.works}"
     built = whole.build_registry(folder, args.works, 60, 120, 2, args.seed)
     queries = whole.write_queries(built, folder / "queries", args.positives, args.negatives, args.seed)
     home_dir = built["home"].settings.home
-    runs = [_serve_run(home_dir, queries, int(w), args.concurrency) for w in args.workers.split(",")]
-    in_process = _in_process(home_dir, queries)
-    cli = _cli(home_dir, queries[: args.cli_images])
-    rows = [[f"serve, {r['workers']} worker(s), {r['concurrency']} clients", r["rps"], r["p50_ms"], r["p99_ms"],
-             f"{r['found']}/{args.positives}", r["false_matches"]] for r in runs]
-    rows.append(["in-process, one at a time, index held", in_process["images_per_s"], in_process["p50_ms"],
-                 in_process["p99_ms"], "-", "-"])
-    rows.append([f"CLI, a process per image ({cli['images']})", cli["images_per_s"], cli["p50_ms"], float("nan"), "-", "-"])
+    results, rows, server = {}, [], None
+    try:
+        for backend in args.backends.split(","):
+            copy_s = None
+            if backend == "postgresql":
+                server, copy_s = _registry_on_postgresql(home_dir)
+            runs = [_serve_run(home_dir, queries, int(w), args.concurrency) for w in args.workers.split(",")]
+            in_process = _in_process(home_dir, queries)
+            cli = _cli(home_dir, queries[: args.cli_images])
+            results[backend] = {"serve": runs, "in_process": in_process, "cli": cli, "copy_s": copy_s}
+            rows += [[f"{backend}: serve, {r['workers']} worker(s), {r['concurrency']} clients", r["rps"], r["p50_ms"],
+                      r["p99_ms"], f"{r['found']}/{args.positives}", r["false_matches"]] for r in runs]
+            rows.append([f"{backend}: in-process, one at a time, index held", in_process["images_per_s"],
+                         in_process["p50_ms"], in_process["p99_ms"], "-", "-"])
+            rows.append([f"{backend}: CLI, a process per image ({cli['images']})", cli["images_per_s"], cli["p50_ms"],
+                         float("nan"), "-", "-"])
+    finally:
+        os.environ.pop("ARTFORGE_DATABASE_URL", None)
+        if server is not None:
+            server.stop()
     print_table(f"POST /verify at {args.works:,} works, {len(queries)} queries", ["how", "images/s", "p50 ms", "p99 ms",
                                                                                   "found", "false matches"], rows)
+    if results.get("postgresql"):
+        print(f"registry copy of {args.works:,} works into PostgreSQL: {results['postgresql']['copy_s']:.0f} s")
+    first = results[args.backends.split(",")[0]]
     save_results(args.out, "serve", {"parameters": {**vars(args), "out": str(args.out), "home_cache": str(args.home_cache)},
-                                     "serve": runs, "in_process": in_process, "cli": cli})
+                                     "serve": first["serve"], "in_process": first["in_process"], "cli": first["cli"],
+                                     "backends": results})
+
+
+def _registry_on_postgresql(home_dir: Path):
+    """A throwaway PostgreSQL cluster holding a copy of the home's registry; the environment points at it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pg_server import start_server
+
+    from artforge.usecases.registry_copy import copy_registry
+
+    server = start_server(durable=True)
+    url = server.new_database()
+    started = time.perf_counter()
+    copied = copy_registry(str(home_dir / "registry.db"), url, local_dir=home_dir)
+    elapsed = time.perf_counter() - started
+    if not copied.ok:
+        raise SystemExit(f"the copy does not audit clean: {copied.target_problems[:3]}")
+    os.environ["ARTFORGE_DATABASE_URL"] = url  # the workers, the in-process loop and the CLI read it
+    return server, elapsed
 
 
 if __name__ == "__main__":

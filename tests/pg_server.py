@@ -64,8 +64,11 @@ class PgServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_server() -> PgServer:
-    """initdb + pg_ctl start; raises RuntimeError with the server's own words when it cannot."""
+def start_server(durable: bool = False) -> PgServer:
+    """initdb + pg_ctl start; raises RuntimeError with the server's own words when it cannot.
+
+    Tests run without fsync (nothing of theirs must survive a power cut); benchmarks ask for ``durable``, so
+    PostgreSQL flushes as a production server does and is compared with SQLite fairly."""
     binaries = postgres_bin()
     if binaries is None:
         raise FileNotFoundError("PostgreSQL's server programs are not installed (Debian: apt-get install postgresql)")
@@ -81,7 +84,8 @@ def start_server() -> PgServer:
          "-E", "UTF8", "--no-sync"],
         ["mkdir", "-p", str(server.socket_dir)],
         [str(binaries / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "server.log"), "-w", "-o",
-         f"-k {server.socket_dir} -c listen_addresses='' -p {PORT} -c fsync=off -c max_connections=60", "start"],
+         f"-k {server.socket_dir} -c listen_addresses='' -p {PORT} -c max_connections=60"
+         + ("" if durable else " -c fsync=off"), "start"],
     ]
     for step in steps:
         done = subprocess.run([*run_as, *step], capture_output=True, text=True, timeout=START_GUARD_S)
