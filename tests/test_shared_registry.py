@@ -193,3 +193,20 @@ def test_registry_copy_of_a_tampered_source_lists_its_problems(home, art, tmp_pa
     assert code == 4 and not copied["data"]["ok"]
     assert any("title" in p for p in copied["data"]["source_problems"]), copied["data"]
     assert copied["data"]["target_problems"] == copied["data"]["source_problems"]
+
+
+def test_a_machine_without_a_snapshot_writes_one_for_its_next_process(home, art, registry_backend,
+                                                                      monkeypatch) -> None:
+    from artforge.matching import index_file
+
+    monkeypatch.setattr(index_file, "SNAPSHOT_EVERY", 2)  # as 2,000 rows would, at test size
+    for seed in range(3):
+        assert run("register", art(seed), "--license", "CC0-1.0", "-q").exit_code == 0
+    with home.registry() as registry:
+        snapshot = index_file.index_path(registry.path)
+        snapshot.unlink(missing_ok=True)  # a new worker machine: the registry has rows, this machine no index
+        first = index_file.open_index(registry)
+        assert snapshot.exists() and index_file.read_meta(snapshot)["covered_rowid"] == first.covered_rowid
+        written = snapshot.stat().st_mtime_ns
+        again = index_file.open_index(registry)  # nothing new since: read, not written again
+        assert snapshot.stat().st_mtime_ns == written and again.works == first.works == 3

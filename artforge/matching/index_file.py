@@ -47,13 +47,26 @@ def index_path(registry_path: Path) -> Path:
 
 
 def open_index(registry: Registry) -> MatchIndex:
-    """The index for a registry: the snapshot on disk plus the rows registered since (or all rows)."""
+    """The index for a registry: the snapshot on disk plus the rows registered since (or all rows).
+
+    When that meant reading ``SNAPSHOT_EVERY`` rows or more (no snapshot yet on this machine, as on a new
+    worker of a shared registry or after ``registry copy``), the snapshot is written for the next process;
+    a folder it cannot be written to only costs the next process the same reading.
+    """
     rows, max_rowid, _ = layer_store.match_layer_state(registry)
-    index = MatchIndex.load(index_path(registry.path))
+    path = index_path(registry.path)
+    index = MatchIndex.load(path)
     if index is None or index.covered_rowid > max_rowid or index.works > rows:
         index = MatchIndex()  # missing, unreadable, or from another registry state: rebuild in memory
+    behind = max_rowid - index.covered_rowid
     index.add_rows(layer_store.match_index_rows(registry, index.covered_rowid))
-    return index.build()
+    index.build()
+    if behind >= SNAPSHOT_EVERY:
+        try:
+            index.save(path)
+        except OSError:
+            pass
+    return index
 
 
 def sync_index(registry: Registry, *, force: bool = False) -> MatchIndex | None:
@@ -64,12 +77,11 @@ def sync_index(registry: Registry, *, force: bool = False) -> MatchIndex | None:
     covered = int(meta["covered_rowid"]) if meta else 0
     if not force and max_rowid - covered < SNAPSHOT_EVERY:
         return None
-    if force:
-        index = MatchIndex()
-        index.add_rows(layer_store.match_index_rows(registry, 0))
-        index.build()
-    else:
-        index = open_index(registry)
+    if not force:
+        return open_index(registry)  # behind by SNAPSHOT_EVERY or more: it writes the snapshot itself
+    index = MatchIndex()
+    index.add_rows(layer_store.match_index_rows(registry, 0))
+    index.build()
     index.save(path)
     return index
 
