@@ -210,3 +210,13 @@ def test_a_machine_without_a_snapshot_writes_one_for_its_next_process(home, art,
         written = snapshot.stat().st_mtime_ns
         again = index_file.open_index(registry)  # nothing new since: read, not written again
         assert snapshot.stat().st_mtime_ns == written and again.works == first.works == 3
+
+
+@pytest.mark.parametrize("url", ["postgresql://someone:pa55-secret@[::1:5432/db",  # psycopg quotes what it cannot parse
+                                 "postgresql://someone:pa55-secret@/db?host=/nonexistent&nosuchoption=1",
+                                 "postgresql://someone:pa55-secret@localhost:99999/db"])
+def test_no_error_about_a_database_url_shows_its_password(isolated_home, monkeypatch, url) -> None:
+    monkeypatch.setenv("ARTFORGE_DATABASE_URL", url)
+    result = run("list")
+    assert result.exit_code == 8 and result.stderr.count("\n") == 1, result.stderr
+    assert "pa55" not in result.stderr + result.stdout

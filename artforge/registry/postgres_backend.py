@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -75,6 +76,9 @@ def carries_password(url: str) -> bool:
         return bool(_url_parts(url)["password"])
     except ValueError:
         return True
+
+
+_QUOTED_URL = re.compile(r"postgres(?:ql)?://[^\s\"']*", re.IGNORECASE)
 
 
 def _ident(name: str) -> str:
@@ -307,6 +311,10 @@ class PostgresBackend:
     def __init__(self, url: str):
         self.where = display_url(url)
         try:
+            self._password = _url_parts(url)["password"]
+        except ValueError:
+            self._password = ""
+        try:
             import psycopg  # imported here: an SQLite home never pays for it
         except ImportError:
             raise RegistryError(f"{self.where}: a PostgreSQL registry needs psycopg: pip install "
@@ -351,8 +359,12 @@ class PostgresBackend:
             _keep_idle(self._pool_key, conn)
 
     def translate(self, exc: Exception) -> RegistryError:
-        """One line naming the database (never its password) and what PostgreSQL said."""
+        """One line naming the database (never its password) and what PostgreSQL said, with any URL or password
+        psycopg quoted taken out (it quotes a URL it cannot parse whole)."""
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = _QUOTED_URL.sub("(the URL, not shown)", first)
+        if self._password:
+            first = first.replace(self._password, "(not shown)")
         if "connection" in first and ("failed" in first or "refused" in first):
             return RegistryError(f"{self.where}: cannot connect to the PostgreSQL registry ({first})")
         return RegistryError(f"{self.where}: registry error ({first})")
