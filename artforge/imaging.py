@@ -139,6 +139,20 @@ def _to_canonical_mode(image: Image.Image) -> Image.Image:
     raise BadInput(f"unsupported image mode {mode!r}")
 
 
+def image_format(data: bytes, label: str = "<bytes>") -> str:
+    """The format an image file's header names (PNG, JPEG, ...), read without decoding its pixels;
+    :class:`BadInput` when it is no image artforge reads (a damaged body is found when it is decoded)."""
+    try:
+        _enable_heif_if_needed(data)
+        with Image.open(io.BytesIO(data), formats=_readable_formats()) as opened:
+            return opened.format or "unknown"
+    except UnidentifiedImageError:
+        raise BadInput(f"{label}: not an image in a supported format ({', '.join(ALLOWED_FORMATS)})") from None
+    except Exception as exc:  # noqa: BLE001 - as load_image: Pillow promises no exception type
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput(f"{label}: damaged or truncated image ({reason})") from None
+
+
 def load_image(
     source: str | Path | bytes,
     *,

@@ -278,6 +278,12 @@ def encode_thumbnail(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def thumbnail_shape(data: bytes) -> tuple[int, int]:
+    """``(height, width)`` of a stored thumbnail, from its JPEG header (no pixels decoded)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.height, image.width
+
+
 def decode_thumbnail(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(image.convert("RGB"))

@@ -18,7 +18,7 @@ from cryptography import x509
 
 from artforge.errors import BadInput, InvalidRecord, UsageError
 from artforge.fsutil import atomic_write, read_regular_file, write_output
-from artforge.imaging import load_image, pixel_sha256
+from artforge.imaging import image_format, load_image, pixel_sha256
 from artforge.provenance import c2pa_manifest, x509_chain
 from artforge.provenance.keys import KeyStore, Signer
 from artforge.provenance.records import check_chain
@@ -117,7 +117,7 @@ def export_credentials(home: Home, work: str, image: Path, out: Path, key_name: 
     with home.registry() as registry:
         work_id = registry.resolve_work_id(work)
         signed = credentials_bytes(home, registry, work_id, data, str(image), key_name)
-    reading = read_credentials(home, signed, c2pa_manifest.mime_of(load_image(signed).source_format) or "image/png")
+    reading = read_credentials(home, signed, c2pa_manifest.mime_of(image_format(signed)))
     write_output(out, signed)
     return CredentialsExport(work_id, str(out), home.signer(key_name).key_id,
                              reading.state if reading else "absent", str(trust_anchor_path(home)))
@@ -142,10 +142,9 @@ def register_with_credentials(home: Home, paths: Sequence[str | Path], out_dir: 
     """
     for path in paths:
         data = read_regular_file(path, home.settings.max_file_bytes, "an image")
-        loaded = load_image(data, name=str(path), **home.settings.image_limits)
-        if watermark_dir is None and c2pa_manifest.mime_of(loaded.source_format) is None:
-            raise BadInput(f"{path}: Content Credentials cannot be embedded in {loaded.source_format} here "
-                           "(PNG, JPEG, WebP or TIFF)")
+        kind = image_format(data, str(path))  # the header is enough: registering decodes (and checks) it
+        if watermark_dir is None and c2pa_manifest.mime_of(kind) is None:
+            raise BadInput(f"{path}: Content Credentials cannot be embedded in {kind} here (PNG, JPEG, WebP or TIFF)")
     if out_dir.exists() and not out_dir.is_dir():
         raise BadInput(f"{out_dir}: not a folder")
     if watermark_dir is not None:

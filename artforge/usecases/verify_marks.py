@@ -15,7 +15,7 @@ import numpy as np
 
 from artforge.matching import layer_store, mark_store, watermark
 from artforge.matching.compare import oriented_query
-from artforge.matching.layers import QueryLayers, decode_thumbnail
+from artforge.matching.layers import QueryLayers, thumbnail_shape
 from artforge.registry.database import Registry
 
 ALIGNED_LONG_SIDE = 512  # px of the original's frame the image is warped into (the mark lives far below it)
@@ -68,7 +68,7 @@ def _aligned_read(registry: Registry, query: QueryLayers, evidence, work_size: t
     row = layer_store.match_layers_of(registry, evidence.work_id)
     if row is None or not row.get("thumbnail"):
         return watermark.MarkReading(False, None, 0.0, "aligned")
-    thumb_h, thumb_w = decode_thumbnail(row["thumbnail"]).shape[:2]
+    thumb_h, thumb_w = thumbnail_shape(row["thumbnail"])
     width, height = work_size
     scale = ALIGNED_LONG_SIDE / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
