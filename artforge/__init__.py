@@ -25,7 +25,7 @@ _EXPORTS = {
     "open_home": "artforge.usecases.api", "create_home": "artforge.usecases.api",
     "fingerprint": "artforge.usecases.api", "register": "artforge.usecases.api", "verify": "artforge.usecases.api",
     "show": "artforge.usecases.api", "export": "artforge.usecases.api", "audit": "artforge.usecases.api",
-    "credentials": "artforge.usecases.api",
+    "credentials": "artforge.usecases.api", "set_role": "artforge.usecases.api", "copy_registry": "artforge.usecases.api",
     "train": "artforge.usecases.api", "generate": "artforge.usecases.api", "mint": "artforge.usecases.api",
     "stylize": "artforge.usecases.api", "StylizeResult": "artforge.usecases.stylize",
     "Home": "artforge.usecases.home", "Settings": "artforge.config",
@@ -44,8 +44,8 @@ _EXPORTS = {
 __all__ = ["ArtforgeError", "AuditReport", "CredentialsExport", "DisputeReport", "ExitCode", "Fingerprint", "GenerateResult",
     "Home", "MintResult", "RegisteredWork", "Settings", "SignedRecord", "Signer", "StylizeResult", "TrainConfig",
     "TrainResult", "WorkDetails", "__version__", "audit", "canonical_bytes", "check_chain", "check_signature",
-    "create_home", "credentials", "export", "fingerprint", "generate", "mint", "open_home", "register", "show", "stylize", "train",
-    "verify"]
+    "copy_registry", "create_home", "credentials", "export", "fingerprint", "generate", "mint", "open_home", "register", "set_role", "show", "stylize",
+    "train", "verify"]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
     from artforge.config import Settings
@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from artforge.provenance.records import SignedRecord, canonical_bytes, check_chain, check_signature
     from artforge.usecases.api import (
         audit,
+        copy_registry,
         create_home,
         credentials,
         export,
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         mint,
         open_home,
         register,
+        set_role,
         show,
         stylize,
         train,

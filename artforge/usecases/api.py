@@ -24,10 +24,12 @@ if TYPE_CHECKING:  # the heavy modules load when their function is called
     from artforge.generation.train_config import TrainConfig
     from artforge.generation.training import Callback, TrainResult
     from artforge.provenance.fingerprints import Fingerprint
+    from artforge.usecases.access import RoleEntry
     from artforge.usecases.audit import AuditReport
     from artforge.usecases.credentials import CredentialsExport
     from artforge.usecases.mint import MintResult
     from artforge.usecases.register import RegisteredWork
+    from artforge.usecases.registry_copy import CopyResult
     from artforge.usecases.show import WorkDetails
     from artforge.usecases.stylize import StylizeResult
     from artforge.usecases.verify import DisputeReport
@@ -138,6 +140,22 @@ def audit(*, home: Home | None = None, against: Sequence[str | Path] = ()) -> "A
     from artforge.usecases.audit import audit_registry
 
     return audit_registry(home or open_home(), [Path(p) for p in against])
+
+
+def set_role(key: str, role: str, *, home: Home | None = None, signer: str | None = None) -> "RoleEntry":
+    """Give ``key`` (a key name in the home, a key id or a public key) a role on the registry, signed by
+    ``signer`` (an admin; the first role is a key making itself admin).  See docs/shared-registry.md."""
+    from artforge.usecases.access import set_role as sign_role
+
+    return sign_role(home or open_home(), key, role, signer)
+
+
+def copy_registry(source: str | Path, target: str | Path) -> "CopyResult":
+    """Copy the registry at ``source`` (an SQLite file or a ``postgresql://`` URL) into the empty one at
+    ``target``, audited on both sides before it commits (``result.ok``)."""
+    from artforge.usecases.registry_copy import copy_registry as copy
+
+    return copy(str(source), str(target))
 
 
 def train(config: "TrainConfig", *, callbacks: Sequence["Callback"] = ()) -> "TrainResult":
