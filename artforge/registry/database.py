@@ -57,7 +57,7 @@ def describe_location(location: Path | str) -> str:
 
 
 class Registry:
-    """An open registry file.  Use ``with Registry.open(path) as registry:``."""
+    """An open registry (an SQLite file or a PostgreSQL database).  Use ``with Registry.open(location) as registry:``."""
 
     def __init__(self, backend: SqliteBackend | PostgresBackend, path: Path):
         self.backend = backend
