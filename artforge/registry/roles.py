@@ -15,13 +15,14 @@ only a claim signed by a key that was admin when it was stored counts.  Claims a
 stored; one that breaks these rules gives nobody anything, and ``audit`` names it.
 
 Refused attempts are kept in ``access_denials`` (this module owns its SQL): when, which key, what it tried,
-why.  A record of events for whoever runs the registry, not a fact about any work: nothing signs it, and it
+why (callers without a known token: once a minute per action, see ``service_access``).  A record of events for whoever runs the registry, not a fact about any work: nothing signs it, and it
 is shown as a log, never as evidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from artforge.provenance.records import RECORD_SCHEMA_V2, SignedRecord, utc_now
 from artforge.registry.backends import Database
@@ -92,6 +93,13 @@ def record_denial(db: Database, key_id: str, action: str, target: str, reason: s
     next_id = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM access_denials").fetchone()[0]  # writers are serial
     db["access_denials"].insert({"id": next_id, "at": utc_now(), "key_id": key_id[:64], "action": action[:64],
                                  "target": target[:MAX_DENIAL_TEXT], "reason": reason[:MAX_DENIAL_TEXT]})
+
+
+def refused_lately(db: Database, key_id: str, action: str, within_s: int) -> bool:
+    """Whether ``key_id`` was refused ``action`` in the last ``within_s`` seconds (a read: no lock)."""
+    since = (datetime.now(UTC) - timedelta(seconds=within_s)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return db.execute("SELECT 1 FROM access_denials WHERE key_id = ? AND action = ? AND at >= ? LIMIT 1",
+                      [key_id, action, since]).fetchone() is not None
 
 
 def denials(db: Database, limit: int = 100) -> list[dict]:

@@ -21,6 +21,7 @@ down.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from fastapi import FastAPI, Request
@@ -36,6 +37,7 @@ HTTP_STATUS = {  # the exit code of an error -> the HTTP status it answers with
     ExitCode.REGISTRY_ERROR: 503, ExitCode.PERMISSION_DENIED: 403, ExitCode.CONFLICT: 409,
 }
 PASSPHRASE_ENV = "ARTFORGE_PASSPHRASE"
+REFUSALS = logging.getLogger("artforge.service.refusals")
 UPLOAD_LIMIT_ENV = "ARTFORGE_MAX_UPLOAD_BYTES"  # set by serve() for its worker processes
 DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 
@@ -66,6 +68,8 @@ def create_app(home: Home, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> 
     async def artforge_error(request: Request, error: ArtforgeError) -> JSONResponse:
         status = 413 if isinstance(error, UploadTooLarge) else 401 if isinstance(error, NotAuthenticated) \
             else HTTP_STATUS.get(error.exit_code, 500)
+        if status in (401, 403):  # every refusal reaches the operator's log (the registry keeps them too)
+            REFUSALS.warning("refused %s %s: %s", request.method, request.url.path, error)
         first = request.url.path.strip("/").split("/")[0]
         command = {"works": "export" if request.url.path.endswith("/bundle") else "show"}.get(first, first or "service")
         return _answer(command, None, error.exit_code, status, [{"type": type(error).__name__, "message": str(error)}])

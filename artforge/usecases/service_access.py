@@ -17,13 +17,16 @@ from pathlib import Path
 from artforge.errors import AccessDenied, Conflict, NotFound, UsageError
 from artforge.fsutil import atomic_write
 from artforge.provenance.records import sign_payload, utc_now
-from artforge.registry import claims, service_tokens
+from artforge.registry import claims, roles, service_tokens
 from artforge.usecases import access
 from artforge.usecases.home import Home
 from artforge.usecases.register import RegisteredWork, register_images
 
 BEARER = "bearer "
 MAX_TOKEN_LENGTH = 200
+# Callers no token names are kept once per action in this many seconds: each row takes the registry's one
+# writer lock, which a stream of unauthenticated requests must not be able to hold.
+UNKNOWN_CALLER_QUIET_S = 60
 
 
 class NotAuthenticated(AccessDenied):
@@ -106,9 +109,12 @@ def authorize(home: Home, authorization: str | None, action: str, target: str = 
         key_id = claims.token_holder(registry.db, digest) if digest else None
         if key_id is None:
             why = "no token (send Authorization: Bearer TOKEN)" if not token else "an unknown or revoked token"
+            caller = "unknown token" if token else "anonymous"
+            refused = NotAuthenticated(f"{action}: {why}", key_id=caller, action=action, target=target)
+            if roles.refused_lately(registry.db, caller, action, UNKNOWN_CALLER_QUIET_S):
+                raise refused  # a flood of strangers takes no writer lock: one row a minute per action
             with registry.transaction():  # raised inside one, so the registry keeps the attempt
-                raise NotAuthenticated(f"{action}: {why}", key_id=f"token:{digest[:16]}" if digest else "anonymous",
-                                       action=action, target=target)
+                raise refused
         access.require(registry, key_id, action, target)
         return key_id
 
