@@ -62,8 +62,9 @@ def record_deployment(registry: Registry, deployment: Deployment) -> None:
     """Record a deployment, and log it as an event signed by the log key (inside the caller's transaction):
     ``show`` reads a contract's network from that event, and ``audit`` checks the row against it."""
     registry.db["chain_deployments"].insert(deployment.to_dict(), replace=True)
-    if registry.log_signer is not None:
-        event = sign_payload(events.deployment_payload(deployment.to_dict()), registry.log_signer())
+    signer = registry.log_signer() if registry.log_signer is not None else None
+    if signer is not None:
+        event = sign_payload(events.deployment_payload(deployment.to_dict()), signer)
         registry.log_record(event, "")
 
 

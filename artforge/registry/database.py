@@ -67,8 +67,8 @@ class Registry:
         # on this machine (the match index snapshot) are named after it.
         self.path = path
         # Signs a log checkpoint when a transaction that appended records commits (set by Home.registry;
-        # without it the records are still logged, and the next checkpoint covers them).
-        self.log_signer: Callable[[], Signer] | None = None
+        # without it, or when it gives None, the records are still logged, and the next checkpoint covers them).
+        self.log_signer: Callable[[], Signer | None] | None = None
         self._log_grew = False
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -128,8 +128,9 @@ class Registry:
             self._log_grew = False
             try:
                 yield self
-                if self._log_grew and self.log_signer is not None:
-                    translog.write_checkpoint(self.db, self.log_signer())  # commits with the records, or neither
+                signer = self.log_signer() if self._log_grew and self.log_signer is not None else None
+                if signer is not None:
+                    translog.write_checkpoint(self.db, signer)  # commits with the records, or neither
             except AccessDenied as refused:
                 backend.rollback()
                 self._keep_denial(refused)

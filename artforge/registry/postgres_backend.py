@@ -226,6 +226,7 @@ class PgDatabase:
         self.conn = conn
         self.where = where
         self._primary_keys: dict[str, list[str]] = {}
+        self._savepoints = 0  # names nested savepoints on this connection
 
     def __getitem__(self, table: str) -> PgTable:
         return PgTable(self, table)
@@ -253,7 +254,8 @@ class PgDatabase:
         """A savepoint inside the open transaction (the registry opens the outermost one itself)."""
         if not in_transaction(self.conn):
             raise RegistryError("internal: a savepoint needs an open transaction")
-        name = f"sp_{id(self):x}_{_next_savepoint()}"
+        self._savepoints += 1
+        name = f"sp_{self._savepoints}"
         self.conn.execute(f"SAVEPOINT {name}")
         try:
             yield self
@@ -263,13 +265,6 @@ class PgDatabase:
                 self.conn.execute(f"RELEASE SAVEPOINT {name}")
             raise
         self.conn.execute(f"RELEASE SAVEPOINT {name}")
-
-
-_savepoints = iter(range(1, 2**62))
-
-
-def _next_savepoint() -> int:
-    return next(_savepoints)
 
 
 def in_transaction(conn: Any) -> bool:

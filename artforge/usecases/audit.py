@@ -237,7 +237,7 @@ def audit_registry(home: Home, against: Sequence[Path] = ()) -> AuditReport:
     checkpoint file in ``against``); report each failure, never stop at the first."""
     saved = [(path, read_checkpoint_file(path)) for path in against]  # bad files fail before any work
     with home.registry() as registry:
-        return audit_open_registry(registry, home.expected_log_key(registry), saved)
+        return audit_open_registry(registry, home.expected_log_key(), saved)
 
 
 def audit_open_registry(registry: Registry, log_key: bytes | None = None,

@@ -47,17 +47,19 @@ class Home:
 
     def registry(self) -> Registry:
         """Open the registry (``with home.registry() as registry:``); its writes are checkpointed with the
-        home's log key, when this home holds the key that signs the registry's log (see log_signer)."""
+        home's log key when this home holds the key that signs the registry's log (asked only when a write
+        is about to be checkpointed: readers pay nothing for it; see log_signer)."""
         registry = Registry.open(self.settings.registry_location, local_dir=self.settings.home)
-        try:
-            keeper = translog.log_keeper(registry.db)
-        except BaseException:
-            registry.close()
-            raise
-        self._log_keeper_known = True
-        self._log_kept_by = keeper if keeper is not None and not self._holds_log_key(keeper) else None
-        registry.log_signer = self.log_signer if self._log_kept_by is None else None
+        registry.log_signer = lambda: self.log_signer() if self.keeps_log(registry) else None
         return registry
+
+    def keeps_log(self, registry: Registry) -> bool:
+        """Whether this home signs ``registry``'s checkpoints: it holds the log's key, or the log has none yet
+        (the first home to write creates it)."""
+        keeper = translog.log_keeper(registry.db)
+        self._log_kept_by = keeper if keeper is not None and not self._holds_log_key(keeper) else None
+        self._log_keeper_known = True
+        return self._log_kept_by is None
 
     def _holds_log_key(self, key_id: str) -> bool:
         store = self.log_keystore
@@ -71,7 +73,8 @@ class Home:
         which covers them); asked for the key, it gets :class:`SigningKeyError` saying who holds it.
         """
         if not self._log_keeper_known:
-            self.registry().close()  # learns which key signs this registry's log
+            with Registry.open(self.settings.registry_location, local_dir=self.settings.home) as registry:
+                self.keeps_log(registry)
         if self._log_kept_by is not None:
             raise SigningKeyError(f"this registry's log is signed by key {self._log_kept_by}, which this home "
                                   "does not hold: run this on the home that does (it signs the next checkpoint)")
@@ -79,7 +82,7 @@ class Home:
             self._log_signer = self.service_signer(self.log_keystore, LOG_KEY_NAME)
         return self._log_signer
 
-    def expected_log_key(self, registry: Registry) -> bytes | None:
+    def expected_log_key(self) -> bytes | None:
         """The public key this home expects the registry's checkpoints to be signed by: its own log key, or
         for a shared registry the key it was shown when it joined (``log/registry-log.pub``); None if neither."""
         pinned = self.settings.log_key_dir / PINNED_LOG_KEY_FILE
@@ -186,7 +189,7 @@ def init_home(home: Home, key_name: str = DEFAULT_KEY_NAME, passphrase: Callable
         where = registry.where
         keeper = translog.log_keeper(registry.db)
         kept_elsewhere = keeper is not None and not home._holds_log_key(keeper)
-        keeper_public = translog.log_key(registry.db, keeper)[1] if kept_elsewhere and keeper else None
+        keeper_public = translog.log_key(registry.db, keeper)[1] if kept_elsewhere else None
     if database_url is not None:
         atomic_write(settings.database_url_file, (database_url + "\n").encode(), mode=0o600)
     if keeper_public is not None:  # joining a shared registry whose log another home signs: remember its key
@@ -222,10 +225,10 @@ def _sign_name(home: Home, name: str, passphrase: PassphraseProvider | None,
     signer = home.keystore.signer(name, passphrase)
     with home.registry() as registry:
         # Signed now only with the log key's passphrase in hand (init), and only where this home keeps the log.
-        keeps_log = registry.log_signer is not None
         registry.log_signer = None
-        if log_passphrase is not None and keeps_log:
-            registry.log_signer = lambda: home.log_keystore.signer(LOG_KEY_NAME, log_passphrase)
+        if log_passphrase is not None:
+            registry.log_signer = lambda: (home.log_keystore.signer(LOG_KEY_NAME, log_passphrase)
+                                           if home.keeps_log(registry) else None)
         with registry.transaction():
             registry.remember_identity(signer.key_id, signer.public_key.hex(), utc_now())
             registry.name_identity(signer, name)
