@@ -188,6 +188,7 @@ def populate(home_dir: Path, images_dir: Path) -> Snapshot:
     _must(home_dir, "role", "set", "studio", "owner")
     if cli(home_dir, "license", "add", "LicenseRef-Refused", "--name", "Refused", "--key", "studio")[0] != 9:
         raise RuntimeError("an owner defined a licence: roles are not enforced")
+    _must(home_dir, "token", "create", "--out", home_dir.parent / f"{home_dir.name}-service.token")  # an api-token claim
     _must(home_dir, "log", "checkpoint")
     _checkpoint_wal(home_dir / "registry.db")
     snapshot = Snapshot(home_dir, home_dir.parent / f"{home_dir.name}-scratch", work_ids,
