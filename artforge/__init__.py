@@ -26,6 +26,7 @@ _EXPORTS = {
     "fingerprint": "artforge.usecases.api", "register": "artforge.usecases.api", "verify": "artforge.usecases.api",
     "show": "artforge.usecases.api", "export": "artforge.usecases.api", "audit": "artforge.usecases.api",
     "credentials": "artforge.usecases.api", "set_role": "artforge.usecases.api", "copy_registry": "artforge.usecases.api",
+    "share": "artforge.usecases.api", "ShareResult": "artforge.usecases.private_works",
     "train": "artforge.usecases.api", "generate": "artforge.usecases.api", "mint": "artforge.usecases.api",
     "stylize": "artforge.usecases.api", "StylizeResult": "artforge.usecases.stylize",
     "Home": "artforge.usecases.home", "Settings": "artforge.config",
@@ -42,9 +43,9 @@ _EXPORTS = {
 }
 
 __all__ = ["ArtforgeError", "AuditReport", "CredentialsExport", "DisputeReport", "ExitCode", "Fingerprint", "GenerateResult",
-    "Home", "MintResult", "RegisteredWork", "Settings", "SignedRecord", "Signer", "StylizeResult", "TrainConfig",
+    "Home", "MintResult", "RegisteredWork", "Settings", "ShareResult", "SignedRecord", "Signer", "StylizeResult", "TrainConfig",
     "TrainResult", "WorkDetails", "__version__", "audit", "canonical_bytes", "check_chain", "check_signature",
-    "copy_registry", "create_home", "credentials", "export", "fingerprint", "generate", "mint", "open_home", "register", "set_role", "show", "stylize",
+    "copy_registry", "create_home", "credentials", "export", "fingerprint", "generate", "mint", "open_home", "register", "set_role", "share", "show", "stylize",
     "train", "verify"]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         open_home,
         register,
         set_role,
+        share,
         show,
         stylize,
         train,
@@ -77,6 +79,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from artforge.usecases.credentials import CredentialsExport
     from artforge.usecases.home import Home
     from artforge.usecases.mint import MintResult
+    from artforge.usecases.private_works import ShareResult
     from artforge.usecases.register import RegisteredWork
     from artforge.usecases.show import WorkDetails
     from artforge.usecases.stylize import StylizeResult

@@ -71,6 +71,10 @@ class WrongPassphrase(SigningKeyError):
     """The passphrase does not decrypt the private key."""
 
 
+class SealError(SigningKeyError):
+    """A private work's sealed part or wrapped key does not open with the keys at hand."""
+
+
 class RegistryError(ArtforgeError):
     """The registry file cannot be opened or written."""
 

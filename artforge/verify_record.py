@@ -227,6 +227,12 @@ def _check_fields(payload: dict, problems: list[str]) -> None:
             problems.append("payload.prev of a registration must be null")
         if "work_id" in payload:
             problems.append("a registration has no work_id (its own id is the work id)")
+        private = _member(payload, "private", dict, problems, "payload") if "private" in payload else None
+        if private is not None and (payload.get("schema") != "artforge.record/2" or private.get("scheme") != "artforge-seal/1"
+                                    or not _is_hex(HEX64, private.get("details_sha256"))
+                                    or (licence or {}).get("id") != "LicenseRef-Private"):
+            problems.append("payload.private: a private work needs schema 2, scheme artforge-seal/1, a details_sha256 "
+                            "and the licence LicenseRef-Private")
         return
     if not _is_hex(HEX64, payload.get("work_id")):
         problems.append("payload.work_id is not a record id (64 lower-case hex characters)")

@@ -5,7 +5,8 @@ Not a benchmark itself.  The property: an attacker with write access to the home
 exits non-zero, or everything artforge shows as fact is unchanged: ``verify --json`` of a set of
 disputed images, and ``show --json`` and ``history --json`` of every work.
 
-* :func:`populate` builds a realistic home through the real CLI (two keys, a custom licence, six works (one watermarked),
+* :func:`populate` builds a realistic home through the real CLI (two keys, a custom licence, seven works (one
+  watermarked, one private),
   a parent link, grants, a transfer, a grant by the new owner, a recorded mint, a checkpoint) and the
   disputed images, and captures the baseline.
 * :func:`enumerate_tables`, :func:`cell_edit`, :func:`swap_edit`, :func:`random_edits` and
@@ -57,7 +58,8 @@ from artforge.generation.procedural import draw_art
 # (seed, size, licence) of the works; the sixth is registered with the first as its parent.
 WORKS = [(11, (320, 240), "CC-BY-4.0"), (23, (240, 320), "CC-BY-NC-4.0"), (37, (320, 240), "CC0-1.0"),
          (41, (300, 300), "LicenseRef-Studio-Print"), (53, (320, 200), "CC-BY-SA-4.0"),
-         (67, (256, 192), "CC-BY-4.0")]
+         (67, (256, 192), "CC-BY-4.0"), (79, (288, 216), "CC-BY-NC-4.0")]
+PRIVATE_WORK = 6  # registered --private: a sealed_works row, wrapped keys in its record, a key-share claim
 CUSTOM_LICENCE = "LicenseRef-Studio-Print"
 OUTCOMES = ("refused", "caught", "harmless", "missed")
 _runner = typer.testing.CliRunner()
@@ -172,7 +174,8 @@ def populate(home_dir: Path, images_dir: Path) -> Snapshot:
     for i, (path, (_, _, licence)) in enumerate(zip(originals, WORKS)):
         parent = ["--parent", work_ids[0]] if i == 5 else []
         marked = ["--watermark", "--out", images_dir / "marked"] if i == 5 else []  # a watermarks row
-        out = _must(home_dir, "register", path, "--license", licence, *parent, *marked, "--json")
+        private = ["--private"] if i == PRIVATE_WORK else []
+        out = _must(home_dir, "register", path, "--license", licence, *parent, *marked, *private, "--json")
         work_ids.append(json.loads(out)["data"][0]["work_id"])
         originals[i] = Path(json.loads(out)["data"][0]["path"])  # the marked copy is the work
     _must(home_dir, "license", "grant", work_ids[0], "--to", "Acme Prints", "--terms", "posters, 500 copies",
@@ -188,6 +191,7 @@ def populate(home_dir: Path, images_dir: Path) -> Snapshot:
     _must(home_dir, "role", "set", "studio", "owner")
     if cli(home_dir, "license", "add", "LicenseRef-Refused", "--name", "Refused", "--key", "studio")[0] != 9:
         raise RuntimeError("an owner defined a licence: roles are not enforced")
+    _must(home_dir, "share", work_ids[PRIVATE_WORK], "--to", "studio")  # key-share claims, signed by the owner
     _must(home_dir, "token", "create", "--out", home_dir.parent / f"{home_dir.name}-service.token")  # an api-token claim
     _must(home_dir, "log", "checkpoint")
     _checkpoint_wal(home_dir / "registry.db")

@@ -14,7 +14,9 @@ TABLES_ADDED = {
     7: ("claims",),
     8: ("watermarks",),
     9: ("access_denials",),
+    10: ("sealed_works",),
 }
+ROWS_ADDED = {10: ("DELETE FROM licences WHERE id = 'LicenseRef-Private'",)}  # built-in rows a migration seeds
 
 
 def rewind_schema(db, version: int) -> None:
@@ -23,6 +25,10 @@ def rewind_schema(db, version: int) -> None:
         if number > version:
             for table in tables:
                 db.execute(f"DROP TABLE {table}")
+    for number, statements in ROWS_ADDED.items():
+        if number > version:
+            for statement in statements:
+                db.execute(statement)
     db.execute("DELETE FROM _migrations WHERE id > ?", [version])
 
 

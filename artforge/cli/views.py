@@ -36,18 +36,18 @@ def _origin_summary(origin: dict) -> str:
 
 def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
     """(label, value) pairs describing a work, its licence, grants and chain status."""
-    work, terms = details.work, details.licence.terms
+    work, terms = details.work, details.shown_terms
     lines = [
         ("work", work.id),
-        ("title", work.title),
+        ("title", details.display_title),
         ("size", f"{work.width}x{work.height}"),
         ("registered", work.created_at),
         ("creator", _who(details.creator)),
         ("owner", _who(details.owner)),
         ("origin", _origin_summary(work.origin)
                    or work.origin.get("type", "registered")),
-        ("licence", f"{details.licence.id} ({details.licence.name}"
-                    f"{', unsigned label' if details.licence.unsigned else ''})"),
+        ("licence", f"{details.sealed.licence_id} (sealed; the public record shows {details.licence.id})" if details.sealed
+                    else f"{details.licence.id} ({details.licence.name}{', unsigned label' if details.licence.unsigned else ''})"),
         ("commercial use", _yes_no(terms.commercial)),
         ("derivatives", _yes_no(terms.derivatives)),
         ("share-alike", _yes_no(terms.share_alike)),
@@ -62,6 +62,9 @@ def work_lines(details: WorkDetails) -> list[tuple[str, str]]:
     for grant in details.active_grants:
         until = grant.until or "no end date"
         lines.append(("grant", f"{grant.grantee}: {grant.terms} (until {until})"))
+    if details.private:
+        lines.append(("private", "title, licence and thumbnail sealed; " + (
+            f"opened with key {details.sealed.opened_with[:12]}" if details.sealed else "no key of this home opens them")))
     lines.append(("records", str(len(details.history))))
     status = "valid" if details.chain_valid else "BROKEN: " + "; ".join(details.chain_problems)
     lines.append(("signatures", status))
@@ -112,7 +115,7 @@ def render_work(out: Console, details: WorkDetails) -> None:
     lines = work_lines(details)
     if out.is_terminal:
         style = "green" if details.status == "valid" else "red"
-        out.print(Panel(_table(lines), title=details.work.title, border_style=style))
+        out.print(Panel(_table(lines), title=details.display_title, border_style=style))
     else:
         _plain(out, lines)
 

@@ -1,4 +1,4 @@
-"""``artforge register``, ``list``, ``show``, ``history``, ``transfer``."""
+"""``artforge register``, ``list``, ``show``, ``history``, ``transfer``, ``share``."""
 
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ def register(
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the marked copies (--watermark).")] = None,
     c2pa_out: Annotated[Optional[Path], typer.Option(
         "--c2pa-out", help="Also write a copy of each registered file with its signed Content Credentials here.")] = None,
+    private: Annotated[bool, typer.Option(
+        "--private", help="Seal the title, licence and thumbnail: only the owner, admins and --reader keys open them.")] = False,
+    reader: Annotated[Optional[list[str]], typer.Option(
+        "--reader", help="With --private: a key (name, key id or public key) that may also open it (repeatable).")] = None,
     passphrase_env: PassphraseEnvOpt = None,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
@@ -56,9 +60,12 @@ def register(
     All images are registered or, on any error, none.  With --watermark --out DIR, a PNG copy of each image
     carrying an invisible mark id is written to DIR and registered instead (the record signs the mark);
     'verify' reads the mark back as one more piece of evidence.  With --c2pa-out DIR, a copy of each
-    registered file carrying its signed Content Credentials (C2PA) is written to DIR.
+    registered file carrying its signed Content Credentials (C2PA) is written to DIR.  With --private, the
+    record shows neither title nor licence (LicenseRef-Private), yet uploads that match are still found.
     """
     paths = read_paths(images)
+    if private and (watermark or c2pa_out is not None):
+        raise UsageError("--private goes without --watermark and --c2pa-out (a copy carrying the work's record is public)")
     if watermark != (out is not None):
         raise UsageError("--watermark and --out go together: --watermark --out DIR writes the marked copies to DIR")
     from artforge.usecases.credentials import register_with_credentials
@@ -75,9 +82,10 @@ def register(
                                            key_name=key, parents=parent or (), progress=bar.update)
         else:
             results = register_images(make_home(passphrase_env), paths, licence_id=license_id, title=title,
-                                      key_name=key, parents=parent or (), progress=bar.update)
+                                      key_name=key, parents=parent or (), progress=bar.update, private=private,
+                                      readers=reader or ())
     for r in results:
-        if not r.created and r.licence_id != license_id:
+        if not r.created and r.licence_id != license_id and not r.private:
             warn(f"{r.path}: already registered as {r.work_id[:12]} under {r.licence_id}; licence unchanged")
     if not quiet and not json_output:
         new = sum(r.created for r in results)
@@ -173,6 +181,23 @@ def transfer(
 
     result = transfer_work(make_home(passphrase_env), work, to, key_name=key)
     return Outcome(result.to_dict(), lambda out: echo(result.record_id))
+
+
+@command(app)
+def share(
+    work: WorkArg,
+    to: Annotated[str, typer.Option("--to", help="The reader: a key name in this home, a key id or a 64-hex public key.")],
+    thumbnail_only: Annotated[bool, typer.Option(
+        "--thumbnail-only", help="Only the thumbnail (enough to verify copies), not the title and licence.")] = False,
+    key: KeyOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_output: JsonOpt = False,
+) -> Outcome:
+    """Let another key open a private work's sealed parts (by its owner or an admin, with a key that opens them)."""
+    from artforge.usecases.private_works import share_private_work
+
+    result = share_private_work(make_home(passphrase_env), work, to, details=not thumbnail_only, key_name=key)
+    return Outcome(result.to_dict(), lambda out: echo(f"{result.reader_key_id}\t{','.join(result.parts)}"))
 
 
 def _status_exit(details: WorkDetails) -> ExitCode:

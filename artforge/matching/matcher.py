@@ -39,6 +39,7 @@ from artforge.matching.layers import (
 )
 from artforge.matching.straighten import disputed_layers
 from artforge.provenance.fingerprints import ExactPrint, Fingerprint, default_workers, exact_print, fingerprint_image
+from artforge.provenance.sealing import is_sealed
 from artforge.registry.database import Registry
 
 ANALYSIS_MAX_SIDE = 1024  # layers never need more; shrinking first keeps huge images cheap
@@ -281,6 +282,9 @@ class LayeredMatcher:
         # Decides whether a stored layers row may serve as evidence (verify admits only rows whose digest the
         # work's signed records carry); None admits every row.
         self.admit = admit
+        # Opens a private work's sealed thumbnail (the row as stored -> plain bytes, or None when it stays shut);
+        # None: sealed works are not compared.
+        self.unseal: Callable[[dict], bytes | None] | None = None
         # Candidates compared at once (threads), by default one per usable core (OpenCV and NumPy release the
         # GIL in the pixel work); 1 where processes already share the cores (a batch).
         self.threads = default_workers() if threads is None else max(1, threads)
@@ -302,6 +306,11 @@ class LayeredMatcher:
                 continue  # a work without layers (registered before them) cannot be compared
             if self.admit is not None and not self.admit(row):
                 continue
+            if is_sealed(row.get("thumbnail")):  # a private work: compared only where this home can open it
+                thumbnail = self.unseal(row) if self.unseal is not None else None
+                if thumbnail is None:
+                    continue
+                row = {**row, "thumbnail": thumbnail}
             admitted.append((row["work_id"], work_proposals, MatchLayers.from_row(row)))
         smooth_query = is_smooth(query)
 

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from artforge.errors import Conflict, NotFound, SigningKeyError, UsageError, WrongPassphrase
 from artforge.fsutil import atomic_write, ensure_private_dir
+from artforge.provenance.sealing import KeyOpener, key_opener_for
 
 KEY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PUBLIC_KEY_HEX_LENGTH = 64
@@ -77,6 +78,8 @@ class Signer:
     public_key: bytes
     sign: Callable[[bytes], bytes]
     name: str = ""
+    # Opens data keys of private works wrapped for this key (provenance/sealing.py); None for a callback signer.
+    open_wrapped: KeyOpener | None = None
 
     def __repr__(self) -> str:  # never show the closure (it holds the private key)
         return f"Signer(name={self.name!r}, key_id={self.key_id!r})"
@@ -103,7 +106,8 @@ class Signer:
         public = private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        return cls(key_id=key_id_for(public), public_key=public, sign=private_key.sign, name=name)
+        return cls(key_id=key_id_for(public), public_key=public, sign=private_key.sign, name=name,
+                   open_wrapped=key_opener_for(private_key))
 
 
 def _check_name(name: str) -> str:

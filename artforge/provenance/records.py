@@ -21,14 +21,17 @@ import rfc8785
 
 from artforge.errors import InvalidRecord
 from artforge.provenance.keys import Signer, key_id_for, verify_signature
+from artforge.provenance.sealing import SEAL_SCHEME as PRIVATE_SCHEME
+from artforge.provenance.sealing import readers_well_formed
 
 RECORD_SCHEMA = "artforge.record/1"
 RECORD_SCHEMA_V2 = "artforge.record/2"  # version 1 and three new types (docs/record-format.md section 9)
 RECORD_TYPES = ("registration", "grant", "transfer", "attestation")  # the records of a work's chain
-CLAIM_TYPES = ("identity", "licence", "role", "api-token")  # signed records about a key or a licence, outside any work's chain
+CLAIM_TYPES = ("identity", "licence", "role", "api-token", "key-share")  # signed records outside any work's chain
 # The types each schema version may carry: a version-1 verifier rejects the new types rather than guess.
 SCHEMA_TYPES = {RECORD_SCHEMA: ("registration", "grant", "transfer"), RECORD_SCHEMA_V2: RECORD_TYPES + CLAIM_TYPES}
 MAX_SAFE_INTEGER = 2**53 - 1
+PRIVATE_LICENCE_ID = "LicenseRef-Private"  # the registry's placeholder licence of a private work
 LOWER_HEX = re.compile(r"[0-9a-f]+")
 
 
@@ -236,11 +239,15 @@ class ProvenanceRecord:
     parents: tuple[str, ...] = ()
     created_at: str = field(default_factory=utc_now)
     prev: str | None = None
+    # A private work: {"scheme", "details_sha256", "readers"}: the commitment to its sealed title and licence and
+    # its data keys wrapped for each reader (provenance/sealing.py); the record's own title is then empty and its
+    # licence the private placeholder.
+    private: dict | None = None
 
     def payload(self) -> dict:
         """The unsigned payload (the signer is stamped in by :func:`sign_payload`)."""
-        return {
-            "schema": RECORD_SCHEMA,
+        payload = {
+            "schema": RECORD_SCHEMA if self.private is None else RECORD_SCHEMA_V2,
             "type": "registration",
             "created_at": self.created_at,
             "work": self.work.to_dict(),
@@ -249,6 +256,34 @@ class ProvenanceRecord:
             "licence": {"id": self.licence_id, "terms": self.licence_terms},
             "prev": self.prev,
         }
+        if self.private is not None:
+            payload["private"] = self.private
+        return payload
+
+
+def private_commitment(payload: dict) -> dict | None:
+    """A registration's ``private`` member (``{"scheme", "details_sha256", "readers"}``), or None for a public work."""
+    found = payload.get("private")
+    return found if isinstance(found, dict) else None
+
+
+def private_problems(payload: dict) -> list[str]:
+    """What is wrong with a registration's ``private`` member (docs/record-format.md section 2.2)."""
+    if "private" not in payload:
+        return []
+    private = payload["private"]
+    if payload.get("schema") != RECORD_SCHEMA_V2:
+        return [f"a private registration needs schema {RECORD_SCHEMA_V2}"]
+    if not (isinstance(private, dict) and set(private) == {"scheme", "details_sha256", "readers"}
+            and private["scheme"] == PRIVATE_SCHEME and isinstance(private["details_sha256"], str)
+            and len(private["details_sha256"]) == 64 and LOWER_HEX.fullmatch(private["details_sha256"])):
+        return ["the private member is malformed"]
+    if not readers_well_formed(private["readers"]):
+        return ["the private member's wrapped keys are malformed"]
+    licence = payload.get("licence")
+    if not isinstance(licence, dict) or licence.get("id") != PRIVATE_LICENCE_ID:
+        return [f"a private registration's public licence must be {PRIVATE_LICENCE_ID}"]
+    return []
 
 
 def grant_payload(work_id: str, prev: str, grantee: str, terms: str, until: str | None) -> dict:
@@ -321,6 +356,7 @@ def check_chain(records: list[SignedRecord]) -> list[str]:
         problems.append("chain does not start with a registration")
     elif first.prev is not None:
         problems.append("the registration record has a prev")
+    problems += [f"record 0 ({first.record_id[:12]}): {p}" for p in private_problems(first.payload)]
     work_id = first.record_id
     owner = first.signer_key_id
     previous_id = first.record_id

@@ -6,7 +6,9 @@
   and is signed by the key that added it.  Built-in licences need none: they ship in the package.
 * A **role** claim gives a key a role on a shared registry (:mod:`artforge.registry.roles` says whose
   signatures count); an **api-token** claim binds a service token's SHA-256 to the key that issued it
-  (:mod:`artforge.registry.service_tokens`).
+  (:mod:`artforge.registry.service_tokens`); a **key-share** claim gives one more key a private work's data
+  key (one sealed part's, wrapped for that key: :mod:`artforge.provenance.sealing`), signed by whoever shared
+  it; a claim whose wrapped key is not the work's opens nothing, so only its being logged matters.
 
 Claims live in the ``claims`` table (this module owns its SQL) and are appended to the transparency log like
 records (leaf kind ``claim``), so a deleted or edited claim fails ``audit``.  The ``identities`` and
@@ -21,7 +23,14 @@ import json
 from dataclasses import dataclass
 
 from artforge.errors import UsageError
-from artforge.provenance.records import CLAIM_TYPES, RECORD_SCHEMA_V2, SignedRecord, check_signature, utc_now
+from artforge.provenance.records import (
+    CLAIM_TYPES,
+    RECORD_SCHEMA_V2,
+    SignedRecord,
+    check_signature,
+    utc_now,
+)
+from artforge.provenance.sealing import SEALED_PARTS, is_wrapped_key
 from artforge.registry import roles, service_tokens
 from artforge.registry import transparency_log as translog
 from artforge.registry.backends import Database
@@ -41,6 +50,17 @@ def licence_payload(licence: Licence) -> dict:
                         "text_sha256": text_sha256(licence.text)}}
 
 
+def key_share_payload(work_id: str, part: str, key_id: str, wrapped: bytes) -> dict:
+    """Unsigned payload of a key-share claim: one sealed part's data key of a private work, wrapped for ``key_id``."""
+    return {"schema": RECORD_SCHEMA_V2, "type": "key-share", "created_at": utc_now(),
+            "key-share": {"work_id": work_id, "part": part, "key_id": key_id, "wrapped": wrapped.hex()}}
+
+
+def key_shares(db: Database, work_id: str) -> list[SignedRecord]:
+    """The valid key-share claims of one work, in the order stored."""
+    return _valid_claims(db, "key-share", work_id)
+
+
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -48,7 +68,8 @@ def text_sha256(text: str) -> str:
 def subject_of(record: SignedRecord) -> str:
     """What a claim is about: the key id it names, or the licence id it defines."""
     body = record.payload.get(record.record_type)
-    key = {"identity": "key_id", "role": "key_id", "api-token": "token_sha256"}.get(record.record_type, "id")
+    key = {"identity": "key_id", "role": "key_id", "api-token": "token_sha256", "key-share": "work_id"}.get(
+        record.record_type, "id")
     return str(body.get(key, "")) if isinstance(body, dict) else ""
 
 
@@ -69,6 +90,10 @@ def check_claim(record: SignedRecord) -> list[str]:
         problems += roles.role_body_problems(body)
     elif record.record_type == "api-token":
         problems += service_tokens.token_body_problems(record)
+    elif record.record_type == "key-share" and not (
+            isinstance(body.get("work_id"), str) and len(body["work_id"]) == 64 and body.get("part") in SEALED_PARTS
+            and is_wrapped_key({"key_id": body.get("key_id"), "wrapped": body.get("wrapped")}) and len(body) == 4):
+        problems.append("the key-share claim is malformed")
     return problems
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from artforge.errors import AccessDenied, Conflict, NotFound, RegistryError, UnknownLicence, UsageError
 from artforge.provenance.fingerprints import Fingerprint
-from artforge.provenance.keys import Signer
+from artforge.provenance.keys import Signer, key_id_for
 from artforge.provenance.records import SignedRecord, sign_payload
 from artforge.registry import claims, roles
 from artforge.registry import transparency_log as translog
@@ -166,6 +166,15 @@ class Registry:
     def identity(self, key_id: str) -> dict | None:
         rows = list(self.db["identities"].rows_where("key_id = ?", [key_id]))
         return rows[0] if rows else None
+
+    def public_key_of(self, key_id: str) -> bytes | None:
+        """The public key the registry holds for ``key_id``, only if it is the key that id names."""
+        row = self.identity(key_id)
+        try:
+            public = bytes.fromhex(row["public_key"]) if row else None
+        except (TypeError, ValueError):
+            return None
+        return public if public is not None and key_id_for(public) == key_id else None
 
     def add_claim(self, record: SignedRecord) -> None:
         """Store and log a signed claim; an identity claim also names the key in ``identities``."""

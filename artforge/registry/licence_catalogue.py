@@ -106,6 +106,11 @@ def _cc(spdx: str, name: str, slug: str, *, commercial: bool, derivatives: bool,
     )
 
 
+
+# The placeholder licence a private work's record shows: the same string as records.PRIVATE_LICENCE_ID, spelled
+# here too because `artforge --help` loads this module and records loads cryptography (a test ties the two).
+PRIVATE_LICENCE_ID = "LicenseRef-Private"
+
 BUILTIN_LICENCES: dict[str, Licence] = {
     lic.id: lic
     for lic in (
@@ -142,6 +147,23 @@ BUILTIN_LICENCES: dict[str, Licence] = {
                 ai_training="notAllowed",
                 ai_generative_training="notAllowed",
                 constraint_info="no use without a written grant from the owner",
+            ),
+        ),
+        # What the public record of a private work says: its real licence is sealed (docs/private-works.md).
+        Licence(
+            id=PRIVATE_LICENCE_ID,
+            name="Private work: its licence is sealed; ask the owner",
+            builtin=True,
+            terms=LicenceTerms(
+                commercial=False,
+                derivatives=False,
+                share_alike=False,
+                attribution=True,
+                data_mining="notAllowed",
+                ai_inference="notAllowed",
+                ai_training="notAllowed",
+                ai_generative_training="notAllowed",
+                constraint_info="a private work: no use without the owner's permission",
             ),
         ),
     )

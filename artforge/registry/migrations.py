@@ -252,6 +252,18 @@ def _migration_9_access_denials(db: Database) -> None:
                                 pk="id", not_null={"at", "key_id", "action"})
 
 
+def _migration_10_private_works(db: Database) -> None:
+    # A private work's sealed title and licence (artforge.registry.sealed_store owns it); its registration signs
+    # the SHA-256 of ``details``, and the data keys are wrapped in that registration and in key-share claims.
+    db["sealed_works"].create({"work_id": str, "details": bytes}, pk="work_id", not_null={"details"})
+    db["licences"].insert({  # frozen as shipped, like schema 1's built-in rows
+        "id": "LicenseRef-Private", "name": "Private work: its licence is sealed; ask the owner", "url": "",
+        "builtin": 1, "commercial": 0, "derivatives": 0, "share_alike": 0, "attribution": 1,
+        "data_mining": "notAllowed", "ai_inference": "notAllowed", "ai_training": "notAllowed",
+        "ai_generative_training": "notAllowed",
+        "constraint_info": "a private work: no use without the owner's permission", "text": ""})
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("initial", _migration_1_initial),
@@ -263,6 +275,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("claims", _migration_7_claims),
     ("watermarks", _migration_8_watermarks),
     ("access_denials", _migration_9_access_denials),
+    ("private_works", _migration_10_private_works),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

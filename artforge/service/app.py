@@ -118,7 +118,7 @@ def create_app(home: Home, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> 
         from artforge.usecases.show import show_work
 
         caller(request, "read", work)
-        details = show_work(home, work)
+        details = show_work(home, work, open_private=False)  # callers are not this home's key holders
         return _answer("show", details.to_dict(), ExitCode.OK if details.status == "valid" else ExitCode.SIGNATURE_INVALID)
 
     @app.get("/works/{work}/bundle", summary="A work's evidence bundle (as 'artforge export --bundle')")

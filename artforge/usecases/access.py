@@ -28,6 +28,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     "attest": frozenset({"admin", "registrar", "owner"}),
     "define-licence": frozenset({"admin", "registrar"}),
     "grant-role": frozenset({"admin"}),
+    "share-private": frozenset({"admin"}),  # besides the work's owner (usecases/private_works.py)
     "verify": frozenset(roles.ROLES),
     "read": frozenset(roles.ROLES),
 }
@@ -65,23 +66,26 @@ class RoleEntry:
         return dict(self.__dict__)
 
 
-def _key_id_of(home: Home, registry: Registry, key: str) -> str:
-    """A key named in this home, a 32-hex key id the registry knows, or a 64-hex public key."""
+def known_key(home: Home, registry: Registry, key: str) -> tuple[str, bytes]:
+    """``(key id, public key)`` of a key named in this home, a 32-hex key id the registry knows, or a 64-hex
+    public key (remembered in the registry)."""
     text = key.strip()
     store = home.keystore
     try:
         if store.exists(text):
-            return store.info(text).key_id
+            info = store.info(text)
+            return info.key_id, bytes.fromhex(info.public_key)
     except UsageError:
         pass  # not a valid key name
     lowered = text.lower()
     if len(lowered) == 32 and all(c in "0123456789abcdef" for c in lowered):
-        if registry.identity(lowered) is None:
+        public = registry.public_key_of(lowered)
+        if public is None:
             raise NotFound(f"no key {lowered[:12]} in the registry: give its public key instead")
-        return lowered
+        return lowered, public
     public = parse_public_key(text)
     registry.remember_identity(key_id_for(public), public.hex(), utc_now())
-    return key_id_for(public)
+    return key_id_for(public), public
 
 
 def set_role(home: Home, key: str, role: str, key_name: str | None = None) -> RoleEntry:
@@ -91,7 +95,7 @@ def set_role(home: Home, key: str, role: str, key_name: str | None = None) -> Ro
         raise UsageError(f"unknown role {role!r}: one of {', '.join((*roles.ROLES, roles.NO_ROLE))}")
     signer = home.signer(key_name)
     with home.registry() as registry, registry.transaction():
-        subject = _key_id_of(home, registry, key)
+        subject, _ = known_key(home, registry, key)
         state = claims.role_state(registry.db)
         if not state.enabled and not (role == "admin" and subject == signer.key_id):
             raise UsageError("this registry has no roles yet: the first is a key making itself admin "

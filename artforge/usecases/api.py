@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the heavy modules load when their function is called
     from artforge.usecases.audit import AuditReport
     from artforge.usecases.credentials import CredentialsExport
     from artforge.usecases.mint import MintResult
+    from artforge.usecases.private_works import ShareResult
     from artforge.usecases.register import RegisteredWork
     from artforge.usecases.registry_copy import CopyResult
     from artforge.usecases.show import WorkDetails
@@ -81,14 +82,17 @@ def fingerprint(image: str | Path) -> "Fingerprint":
 
 def register(images: ImagePaths, *, licence: str, home: Home | None = None, title: str | None = None,
              key: str | None = None, parents: Sequence[str] = (), watermark_out: str | Path | None = None,
-             c2pa_out: str | Path | None = None) -> list["RegisteredWork"]:
+             c2pa_out: str | Path | None = None, private: bool = False,
+             readers: Sequence[str] = ()) -> list["RegisteredWork"]:
     """Sign and register images under a licence (an SPDX id or a custom ``LicenseRef-``), all or none.
 
     Signed by ``key`` (a key name in the home), else the home's injected signer, else its default key.
     Registering the same pixels again with the same key returns the existing work (``created`` False).
     ``watermark_out``: write a copy carrying an invisible mark of its record into that folder and register the
     copy instead (docs/watermark.md); ``c2pa_out``: also write each registered file with its signed Content
-    Credentials into that folder (docs/credentials.md).
+    Credentials into that folder (docs/credentials.md).  ``private``: seal the title, licence and thumbnail
+    for the owner, the registry's admins and ``readers`` (key names, key ids or public keys), the thumbnail
+    also for its verifiers (docs/private-works.md); not with ``watermark_out`` or ``c2pa_out``.
     """
     from artforge.usecases.credentials import register_with_credentials
     from artforge.usecases.register import register_images
@@ -97,6 +101,10 @@ def register(images: ImagePaths, *, licence: str, home: Home | None = None, titl
     home = home or open_home()
     options = dict(licence_id=licence, title=title, key_name=key, parents=parents)
     marked = None if watermark_out is None else Path(watermark_out)
+    if private or readers:
+        if c2pa_out is not None or marked is not None:
+            raise UsageError("a private work is registered without `watermark_out` and `c2pa_out` (those copies are public)")
+        return register_images(home, _images(images), private=private, readers=readers, **options)
     if c2pa_out is not None:
         return register_with_credentials(home, _images(images), Path(c2pa_out), watermark_dir=marked, **options)
     if marked is not None:
@@ -140,6 +148,16 @@ def audit(*, home: Home | None = None, against: Sequence[str | Path] = ()) -> "A
     from artforge.usecases.audit import audit_registry
 
     return audit_registry(home or open_home(), [Path(p) for p in against])
+
+
+def share(work: str, to: str, *, home: Home | None = None, thumbnail_only: bool = False,
+          key: str | None = None) -> "ShareResult":
+    """Let the key ``to`` (a key name in the home, a key id or a public key) open a private work's sealed
+    parts: its thumbnail (enough to verify copies), and unless ``thumbnail_only`` its title and licence.
+    Done by the owner or an admin, with a key of the home that opens them (a signed key-share claim)."""
+    from artforge.usecases.private_works import share_private_work
+
+    return share_private_work(home or open_home(), work, to, details=not thumbnail_only, key_name=key)
 
 
 def set_role(key: str, role: str, *, home: Home | None = None, signer: str | None = None) -> "RoleEntry":

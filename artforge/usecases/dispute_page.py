@@ -29,6 +29,7 @@ from artforge.matching.layers import resize_long_side
 from artforge.provenance.records import utc_now
 from artforge.registry import transparency_log as translog
 from artforge.usecases.home import Home
+from artforge.usecases.private_works import Keyring, open_thumbnail
 from artforge.usecases.verify import DisputeReport
 from artforge.usecases.verify_summary import evidence_line
 from artforge.version import __version__
@@ -58,7 +59,7 @@ def _inline(image: Image.Image, kind: str = "JPEG") -> str:
 
 def _verdict_words(report: DisputeReport) -> str:
     work = report.details.work if report.details else None
-    title = f"“{work.title}”" if work else "a registered work"
+    title = f"“{report.details.display_title}”" if work else "a registered work"
     owner = report.details.owner.name or report.details.owner.key_id[:12] if report.details else None
     words = {
         "exact-copy": f"This image is an exact copy of {title}, owned by {owner}.",
@@ -120,13 +121,14 @@ def _pictures(home: Home, report: DisputeReport, image: ImageSource) -> dict[str
         return pictures
     with home.registry() as registry:
         row = layer_store.match_layers_of(registry, report.match.work_id)
-    if row is None or not row.get("thumbnail"):
+        thumbnail = open_thumbnail(registry, Keyring(home), row) if row is not None else None
+    if not thumbnail:  # none stored, or a private work's that no key of this home opens
         return pictures
     evidence = report.match.evidence
     matrix = np.array(evidence.matrix) if evidence else None
     options = {"dihedral": evidence.dihedral if evidence else "identity", "mirrored": evidence.mirrored if evidence else False}
-    pictures["side_by_side"] = _inline(render_diff(report.compared, row["thumbnail"], matrix, caption=report.verdict, **options))
-    pictures["overlay"] = _inline(difference_overlay(report.compared, row["thumbnail"], matrix, **options), "PNG")
+    pictures["side_by_side"] = _inline(render_diff(report.compared, thumbnail, matrix, caption=report.verdict, **options))
+    pictures["overlay"] = _inline(difference_overlay(report.compared, thumbnail, matrix, **options), "PNG")
     return pictures
 
 

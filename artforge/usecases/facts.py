@@ -8,12 +8,14 @@ reads from the verified chain, never a row, and report a work whose rows disagre
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from artforge.errors import NotFound
 from artforge.matching import layer_store, mark_store
 from artforge.matching.digest import layers_digest
-from artforge.provenance.records import SignedRecord, signed_layers_digest
+from artforge.provenance.records import SignedRecord, private_commitment, signed_layers_digest
+from artforge.registry import sealed_store
 from artforge.registry.database import Registry
 from artforge.registry.rows import GrantRow, WorkRow
 
@@ -29,6 +31,7 @@ class WorkFacts:
     transfers: list[dict]  # the transfers rows the chain implies, in chain order
     layers: dict | None  # the signed {"version", "sha256"} of the match layers, or None (registered before it)
     watermark: dict | None = None  # the signed {"scheme", "id"} of the work's invisible mark, or None
+    private: dict | None = None  # a private work's signed commitment to its sealed details, or None
 
 
 def derive_facts(records: list[SignedRecord]) -> WorkFacts:
@@ -59,7 +62,8 @@ def derive_facts(records: list[SignedRecord]) -> WorkFacts:
         head_record_id=records[-1].record_id, record_count=len(records),
     )
     return WorkFacts(work, dict(signed_work["fingerprints"]), dict(registration["licence"]["terms"]), grants,
-                     transfers, signed_layers_digest(records), signed_work.get("watermark"))
+                     transfers, signed_layers_digest(records), signed_work.get("watermark"),
+                     private_commitment(registration))
 
 
 def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:
@@ -86,7 +90,19 @@ def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:
     problems += layer_problems(layer_store.match_layers_of(registry, work_id), facts)
     if mark_store.marks_of(registry, work_id) != ([facts.watermark] if facts.watermark else []):
         problems.append("the watermarks table disagrees with the signed watermark")
-    return problems
+    return problems + sealed_problems(sealed_store.sealed_details(registry, work_id), facts)
+
+
+def sealed_problems(sealed: bytes | None, facts: WorkFacts) -> list[str]:
+    """Whether a private work's sealed details are the ones its registration commits to (and only a private
+    work has them).  The thumbnail needs no check here: it is inside the signed match layers."""
+    if facts.private is None:
+        return [] if sealed is None else ["a public work has sealed details"]
+    if sealed is None:
+        return ["the sealed details of this private work are missing from the registry"]
+    if hashlib.sha256(sealed).hexdigest() != facts.private.get("details_sha256"):
+        return ["the sealed details differ from what the registration commits to"]
+    return []
 
 
 def layer_problems(row: dict | None, facts: WorkFacts) -> list[str]:

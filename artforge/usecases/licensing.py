@@ -14,6 +14,7 @@ from artforge.errors import BadInput, InvalidRecord, NotOwner, RegistryTampered,
 from artforge.fsutil import read_regular_file
 from artforge.provenance.keys import Signer, key_id_for, parse_public_key
 from artforge.provenance.records import check_chain, grant_payload, sign_payload, transfer_payload, utc_now
+from artforge.registry import sealed_store
 from artforge.registry.claims import licence_payload
 from artforge.registry.database import Registry
 from artforge.registry.licence_catalogue import TDM_VALUES, Licence, LicenceTerms, check_custom_id
@@ -22,6 +23,7 @@ from artforge.textutil import clean_text
 from artforge.usecases import access
 from artforge.usecases.facts import derive_facts, row_problems
 from artforge.usecases.home import Home
+from artforge.usecases.private_works import Keyring, share_sealed
 
 MAX_TEXT_BYTES = 1_000_000
 MAX_FIELD_LENGTH = 2_000
@@ -185,5 +187,7 @@ def transfer_work(home: Home, work_ref: str, recipient: str, key_name: str | Non
                 _name_local_recipient(home, registry, to_name)
             registry.append_record(work.id, record)
             registry.add_transfer(record, from_key_id=signer.key_id)
+            if sealed_store.sealed_details(registry, work.id) is not None:  # the new owner must open what it owns
+                share_sealed(registry, Keyring(home), signer, work.id, to_key_id, to_public, ("details", "thumbnail"))
     return RecordResult(work.id, record.record_id, "transfer",
                         {"from": signer.key_id, "to": to_key_id, "to_name": to_name})

@@ -12,10 +12,12 @@ from artforge.matching.digest import layers_digest
 from artforge.matching.index_file import sync_index
 from artforge.matching.matcher import Analysed, analyse_for_registration
 from artforge.provenance.fingerprints import Fingerprint, Progress, analyse_all
-from artforge.provenance.records import ProvenanceRecord, WorkInfo, sign_payload
+from artforge.provenance.records import PRIVATE_LICENCE_ID, ProvenanceRecord, WorkInfo, sign_payload
+from artforge.registry import sealed_store
 from artforge.registry.database import Registry
+from artforge.registry.licence_catalogue import Licence
 from artforge.textutil import clean_text
-from artforge.usecases import access
+from artforge.usecases import access, private_works
 from artforge.usecases.home import Home
 
 MAX_TITLE_LENGTH = 500
@@ -36,6 +38,7 @@ class RegisteredWork:
     source: str | None = None
     mark: dict | None = None
     psnr: float | None = None
+    private: bool = False  # the title, licence and thumbnail are sealed (the record shows neither)
 
     def to_dict(self) -> dict:
         marked = {} if self.mark is None else {"source": self.source, "watermark": {**self.mark, "psnr": self.psnr}}
@@ -47,6 +50,7 @@ class RegisteredWork:
             "licence": self.licence_id,
             "owner_key_id": self.owner_key_id,
             "created": self.created,
+            "private": self.private,
             "pixel_sha256": self.fingerprint.pixel_sha256,
             **marked,
         }
@@ -55,6 +59,14 @@ class RegisteredWork:
 def clean_title(title: str) -> str:
     """A title as stored: cleaned of control characters, at most ``MAX_TITLE_LENGTH`` characters."""
     return clean_text(title, "title", MAX_TITLE_LENGTH)
+
+
+def checked_licence(registry: Registry, licence_id: str) -> Licence:
+    """A licence a work may be registered under (the private placeholder comes only with ``private``)."""
+    if licence_id == PRIVATE_LICENCE_ID:
+        raise UsageError(f"{PRIVATE_LICENCE_ID} is what a private work's record shows: register it privately "
+                         "under its real licence instead")
+    return registry.licence(licence_id)
 
 
 def checked_title(title: str | None, images: int) -> str | None:
@@ -78,22 +90,29 @@ def register_analysed(
     parents: Sequence[str] = (),
     origin: dict | None = None,
     marks: dict[str, dict] | None = None,
+    private: bool = False,
+    readers: Sequence[str] = (),
 ) -> list[RegisteredWork]:
     """Register already-analysed images (see :func:`analyse_for_registration`) in one transaction.
 
     Each item is ``(path, analysed, title)`` or ``(path, analysed, title, origin)``; an item's own
     origin (e.g. a generated image's generator details) overrides ``origin``.  ``marks`` gives, by path, the
-    ``{"scheme", "id"}`` of the invisible mark an image carries (signed with it).  The matcher's index file
-    is brought up to date afterwards when enough has been added since it was written.
+    ``{"scheme", "id"}`` of the invisible mark an image carries (signed with it).  With ``private``, each
+    work's title, licence and thumbnail are sealed for its owner, the registry's admins and ``readers`` (and the
+    thumbnail for its verifiers: usecases/private_works.py).  The matcher's index file is brought up to date
+    afterwards when enough has been added since it was written.
     """
-    licence = registry.licence(licence_id)
+    licence = checked_licence(registry, licence_id)
+    if readers and not private:
+        raise UsageError("readers are named for private works only")
     parent_ids = [registry.resolve_record(parent) for parent in parents]
     signer = home.signer(key_name)
     key_info = home.keystore.find_by_key_id(signer.key_id)
     results: list[RegisteredWork] = []
-    named = False
     with registry.transaction():
         access.require(registry, signer.key_id, "register")
+        named = private_works.named_readers(home, registry, list(readers)) if private else {}
+        key_named = False
         for path, analysed, title, *own_origin in items:
             fingerprint = analysed.fingerprint
             layers_row = {"pdq": bytes.fromhex(fingerprint.pdq), **analysed.layers.to_row()}
@@ -103,11 +122,17 @@ def register_analysed(
             if existing:
                 work = existing[0]
                 results.append(RegisteredWork(path, work.id, work.title, work.licence_id, work.owner_key_id,
-                                              False, fingerprint))
+                                              False, fingerprint, private=work.licence_id == PRIVATE_LICENCE_ID))
                 continue
+            sealed = None
+            if private:  # the thumbnail is sealed before the layers digest is taken: the record signs the sealed bytes
+                sealed = private_works.seal_registration(registry, signer, fingerprint.pixel_sha256, title, licence,
+                                                         layers_row["thumbnail"], named)
+                layers_row["thumbnail"] = sealed.thumbnail
+            public_licence = registry.licence(PRIVATE_LICENCE_ID) if sealed else licence
             record = ProvenanceRecord(
                 work=WorkInfo(
-                    title=title,
+                    title="" if sealed else title,
                     file_sha256=fingerprint.file_sha256,
                     pixel_sha256=fingerprint.pixel_sha256,
                     width=fingerprint.width,
@@ -116,22 +141,27 @@ def register_analysed(
                     match_layers=layers_digest(layers_row),  # the matcher's evidence, signed with the work
                     watermark=(marks or {}).get(path),
                 ),
-                licence_id=licence.id,
-                licence_terms=licence.terms.to_dict(),
+                licence_id=public_licence.id,
+                licence_terms=public_licence.terms.to_dict(),
                 origin=item_origin or {"type": "registered"},
                 parents=tuple(parent_ids),
+                private=sealed.commitment if sealed else None,
             )
             signed = sign_payload(record.payload(), signer)
-            if not named:  # the key's first new record in this batch: make sure its name is signed
-                named = True
+            if not key_named:  # the key's first new record in this batch: make sure its name is signed
+                key_named = True
                 registry.remember_identity(signer.key_id, signer.public_key.hex(), signed.payload["created_at"])
                 registry.name_identity(signer, key_info.name if key_info else (signer.name or None))
-            work = registry.insert_work(signed, fingerprint, title=title, licence_id=licence.id,
+            work = registry.insert_work(signed, fingerprint, title=record.work.title, licence_id=public_licence.id,
                                         origin=record.origin, parents=parent_ids)
-            layer_store.put_match_layers(registry, work.id, layers_row["pdq"], analysed.layers.to_row())
+            layer_store.put_match_layers(registry, work.id, layers_row["pdq"],
+                                         {name: value for name, value in layers_row.items() if name != "pdq"})
+            if sealed is not None:
+                sealed_store.put_sealed(registry, work.id, sealed.details)
             if record.work.watermark is not None:
                 mark_store.put_mark(registry, work.id, record.work.watermark)
-            results.append(RegisteredWork(path, work.id, title, licence.id, signer.key_id, True, fingerprint))
+            results.append(RegisteredWork(path, work.id, title, licence.id, signer.key_id, True, fingerprint,
+                                          private=sealed is not None))
     sync_index(registry)
     return results
 
@@ -147,20 +177,23 @@ def register_images(
     origin: dict | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    private: bool = False,
+    readers: Sequence[str] = (),
 ) -> list[RegisteredWork]:
     """Register image files under a licence, signed by ``key_name`` (``progress`` is told after each image
     is analysed).
 
-    Idempotent: pixels this key has already registered return the existing work.  Either every image
+    With ``private``, titles, licences and thumbnails are sealed (:func:`register_analysed`).  Idempotent:
+    pixels this key has already registered return the existing work.  Either every image
     is registered or, on any error (a bad file, an unknown licence, a locked key), none is.
     """
     title = checked_title(title, len(paths))
     path_list = [Path(p) for p in paths]
     with home.registry() as registry:
-        registry.licence(licence_id)  # fail on an unknown licence before any work is done
+        checked_licence(registry, licence_id)  # fail on an unknown licence before any work is done
         home.signer(key_name)  # and on a missing or locked key
         analysed = analyse_all(path_list, analyse_for_registration, workers=workers, progress=progress,
                                **home.settings.image_limits)
         items = [(str(p), a, title or clean_title(p.stem)) for p, a in zip(path_list, analysed)]
         return register_analysed(registry, home, items, licence_id=licence_id, key_name=key_name,
-                                     parents=parents, origin=origin)
+                                 parents=parents, origin=origin, private=private, readers=readers)

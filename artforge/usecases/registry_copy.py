@@ -24,7 +24,7 @@ from artforge.usecases.audit import AuditReport, audit_open_registry
 # lacks stops the copy (a new migration must say where its table goes).
 TABLE_ORDER = ("identities", "licences", "works", "fingerprints", "records", "grants", "transfers", "match_layers",
                "chain_deployments", "tokens", "log_leaves", "log_nodes", "log_keys", "log_checkpoints", "claims",
-               "watermarks", "access_denials")
+               "watermarks", "access_denials", "sealed_works")
 # Rows a new registry has before anything is written (migration 1's built-in licences): replaced by the source's.
 SEEDED_TABLES = ("licences",)
 BATCH_ROWS = 1000

@@ -13,6 +13,7 @@ from artforge.registry.licence_catalogue import Licence, LicenceTerms
 from artforge.registry.rows import GrantRow, WorkRow
 from artforge.usecases.facts import WorkFacts, derive_facts, row_problems
 from artforge.usecases.home import Home
+from artforge.usecases.private_works import Keyring, PrivateDetails, open_details
 
 VALID, SIGNATURE_INVALID, REGISTRY_TAMPERED = "valid", "signature-invalid", "registry-tampered"
 
@@ -76,6 +77,8 @@ class WorkDetails:
     tokens: list[TokenState] = field(default_factory=list)  # on-chain tokens of the work (artforge mint)
     registry_problems: list[str] = field(default_factory=list)  # rows that disagree with the signed records
     lineage: list[ParentWork] = field(default_factory=list)  # the signed parents, with their roles
+    private: bool = False  # its registration seals the title, licence and thumbnail (usecases/private_works.py)
+    sealed: PrivateDetails | None = None  # the sealed title and licence, where a key of this home opened them
 
     @property
     def chain_valid(self) -> bool:
@@ -103,7 +106,26 @@ class WorkDetails:
             "registry_problems": self.registry_problems,
             "tokens": [t.to_dict() for t in self.tokens],
             "derived_from": [p.to_dict() for p in self.lineage],
+            "private": self.private,
+            **({"sealed": self.sealed.to_dict()} if self.sealed else {}),
         }
+
+    @property
+    def display_title(self) -> str:
+        """The title to show: the signed one, or a private work's sealed one (marked so) or ``(private work)``."""
+        if not self.private:
+            return self.work.title
+        return f"{self.sealed.title} (sealed)" if self.sealed else "(private work)"
+
+    @property
+    def shown_terms(self) -> LicenceTerms:
+        """The terms to show: a private work's sealed ones where opened, else the signed licence's."""
+        return LicenceTerms.from_dict(self.sealed.licence_terms) if self.sealed else self.licence.terms
+
+    def contact_line(self) -> str:
+        """How to reach a private work's owner: the key's signed name (if any) and its key id."""
+        name = f"{self.owner.name} " if self.owner.name and self.owner.name_signed else ""
+        return f"matches a private registered work; its owner is contactable through key {name}({self.owner.key_id})"
 
 
 def _identity(registry: Registry, key_id: str) -> Identity:
@@ -212,12 +234,13 @@ def _facts(records: list[SignedRecord], chain_problems: list[str]) -> WorkFacts 
         return None
 
 
-def work_details(registry: Registry, work_id: str) -> WorkDetails:
+def work_details(registry: Registry, work_id: str, keyring: Keyring | None = None) -> WorkDetails:
     """Details of a work from an open registry (shared by ``show`` and ``verify``).
 
     What is shown comes from the work's verified records; the registry's rows only serve when the chain does
     not verify (the status then says so), and any disagreement between them makes the status
-    ``registry-tampered``.
+    ``registry-tampered``.  A private work's sealed title and licence are opened only with a ``keyring`` that
+    holds a key they are wrapped for, and only when they are what its signed registration commits to.
     """
     records = registry.records(work_id)
     chain_problems = check_chain(records)
@@ -228,6 +251,7 @@ def work_details(registry: Registry, work_id: str) -> WorkDetails:
     else:
         work, grants, terms = facts.work, facts.grants, facts.licence_terms
         problems = row_problems(registry, facts)
+    private = facts is not None and facts.private is not None
     tokens = recorded_tokens(registry, work.id)
     problems += [problem for token in tokens for problem in token.problems]
     known: dict[str, Identity] = {}
@@ -254,6 +278,8 @@ def work_details(registry: Registry, work_id: str) -> WorkDetails:
         tokens=tokens,
         registry_problems=problems,
         lineage=_lineage(registry, work, identity),
+        private=private,
+        sealed=open_details(registry, keyring, work.id, records[0].payload) if private and keyring and facts else None,
     )
 
 
@@ -264,10 +290,13 @@ def with_token_owners(details: WorkDetails, reader: LiveReader) -> WorkDetails:
     return replace(details, tokens=with_live_state(details.tokens, reader))
 
 
-def show_work(home: Home, reference: str, rpc_url: str | None = None) -> WorkDetails:
-    """Details of the work named by an id or id prefix; tokens are read from their chains when reachable."""
+def show_work(home: Home, reference: str, rpc_url: str | None = None, open_private: bool = True) -> WorkDetails:
+    """Details of the work named by an id or id prefix; tokens are read from their chains when reachable.
+    A private work's sealed details are opened with this home's keys unless ``open_private`` is False (the
+    HTTP service: its callers are not the home's key holders)."""
     with home.registry() as registry:
-        details = work_details(registry, registry.resolve_work_id(reference))
+        keyring = Keyring(home) if open_private else None
+        details = work_details(registry, registry.resolve_work_id(reference), keyring)
     return with_token_owners(details, LiveReader(home.settings.home, rpc_url))
 
 

@@ -40,9 +40,11 @@ from artforge.matching.matcher import Analysed, Evidence, LayeredMatcher, analys
 from artforge.matching.watermark import MarkReading, read_mark
 from artforge.provenance.c2pa_manifest import CredentialsReading, mime_of
 from artforge.provenance.fingerprints import ExactPrint, analyse_files
+from artforge.registry import sealed_store
 from artforge.registry.database import Registry
 from artforge.usecases.credentials import read_credentials
 from artforge.usecases.home import Home
+from artforge.usecases.private_works import Keyring, open_thumbnail, thumbnail_unsealer
 from artforge.usecases.show import REGISTRY_TAMPERED, WorkDetails, with_token_owners, work_details
 from artforge.usecases.signed_evidence import SignedEvidence
 from artforge.usecases.verify_credentials import CredentialsFinding, credentials_finding, credentials_notes
@@ -159,12 +161,15 @@ def _layered_candidates(registry: Registry, query: QueryLayers, matcher: Layered
 
 
 def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMatcher,
-           mark: MarkReading | None = None, credentials: CredentialsReading | None = None) -> DisputeReport:
+           mark: MarkReading | None = None, credentials: CredentialsReading | None = None,
+           keyring: Keyring | None = None, open_private: bool = False) -> DisputeReport:
     """Find candidates for one analysed image, turn them into a verdict, attach the matched work's details.
 
     Only evidence that the candidates' signed records vouch for is used (:class:`SignedEvidence`).  ``mark``:
     the image read for a watermark at full size, where the registry holds marked works (see verify_marks);
     ``credentials``: the file's Content Credentials, read where it carries some (see verify_credentials).
+    ``keyring``: this home's keys, which open private works' sealed thumbnails for comparing (and with
+    ``open_private`` their sealed title and licence for the report).
     """
     fingerprint, query = analysed.fingerprint, analysed.layers
     assert isinstance(query, QueryLayers)
@@ -172,17 +177,23 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
     if analysed.frames > 1:
         report.notes.append(f"animated or multi-frame file: its first of {analysed.frames} frames was compared")
     signed = SignedEvidence(registry)
+    unopened: list[str] = []  # private works proposed whose thumbnails no key here opens
     matcher.admit = signed.layers
+    matcher.unseal = thumbnail_unsealer(registry, keyring or Keyring(None), unopened)
     try:
-        _find(registry, report, analysed, matcher, signed)
+        _find(registry, report, analysed, matcher, signed, keyring if open_private else None)
     finally:
-        matcher.admit = None
+        matcher.admit = matcher.unseal = None
+    if unopened and report.match is None:
+        report.notes.append(f"{len(unopened)} private work(s) were proposed but not compared: no key of this home "
+                            f"opens their thumbnails ({', '.join(w[:12] for w in unopened)}; ask their owners "
+                            "or the registry's admin to share them with a verifier key)")
     report.watermark = find_watermark(registry, report.compared or query, signed.registration, report.match, mark)
     settled = settled_by_mark(report.watermark, report.verdict, report.candidates)
     if settled is not None:  # works that match alike (a marked copy and its original): the mark names one
         report.notes.append(f"the image carries the invisible mark of {settled.work_id[:12]}, one of the works "
                             "that match alike: it is the original")
-        _accept(registry, report, settled)
+        _accept(registry, report, settled, keyring if open_private else None)
         report.watermark = find_watermark(registry, report.compared or query, signed.registration, report.match,
                                           mark)
     report.credentials = credentials_finding(credentials, report.match)
@@ -193,7 +204,7 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
 
 
 def _find(registry: Registry, report: DisputeReport, analysed: Analysed, matcher: LayeredMatcher,
-          signed: SignedEvidence) -> None:
+          signed: SignedEvidence, keyring: Keyring | None) -> None:
     fingerprint, query = analysed.fingerprint, analysed.layers
     candidates = _exact_candidates(registry, fingerprint, signed)
     if not candidates:
@@ -232,14 +243,17 @@ def _find(registry: Registry, report: DisputeReport, analysed: Analysed, matcher
             + "; plain art like this is made independently, so the match cannot name one work "
             f"(false-match estimate {evidence.false_match_probability:.2g})")
         return
-    _accept(registry, report, best)
+    _accept(registry, report, best, keyring)
 
 
-def _accept(registry: Registry, report: DisputeReport, best: Candidate) -> None:
-    """Make ``best`` the report's match: its verdict, and its work's signed details."""
+def _accept(registry: Registry, report: DisputeReport, best: Candidate, keyring: Keyring | None = None) -> None:
+    """Make ``best`` the report's match: its verdict, and its work's signed details (a private work's sealed
+    ones too where ``keyring`` opens them)."""
     report.verdict = best.kind or "no-match"
     report.match = best
-    report.details = work_details(registry, best.work_id)
+    report.details = work_details(registry, best.work_id, keyring)
+    if report.details.private:
+        report.notes.append(report.details.contact_line())
     if not report.details.chain_valid:
         report.notes.append("the matched work's signature or record chain does not verify")
     elif report.details.registry_problems:
@@ -262,13 +276,17 @@ def diff_target(diff: Path, image: Path, batch: bool) -> Path:
     return diff / f"{image.stem}.diff.png"
 
 
-def _write_diff(registry: Registry, report: DisputeReport, query: QueryLayers, out: Path) -> None:
+def _write_diff(registry: Registry, report: DisputeReport, query: QueryLayers, out: Path, keyring: Keyring) -> None:
     row = layer_store.match_layers_of(registry, report.match.work_id) if report.match else None
     if row is None or not row.get("version"):
         report.notes.append("no diff: the matched work has no stored thumbnail (run 'artforge index rebuild --images')")
         return
+    thumbnail = open_thumbnail(registry, keyring, row)
+    if thumbnail is None:
+        report.notes.append("no diff: the matched work is private and no key of this home opens its thumbnail")
+        return
     evidence = report.match.evidence
-    picture = render_diff(query, row["thumbnail"], np.array(evidence.matrix) if evidence else None,
+    picture = render_diff(query, thumbnail, np.array(evidence.matrix) if evidence else None,
                           dihedral=evidence.dihedral if evidence else "identity",
                           mirrored=evidence.mirrored if evidence else False, caption=report.verdict)
     report.diff_path = str(write_diff(picture, out))
@@ -286,6 +304,8 @@ class _BatchContext:
     marked: bool = False  # the registry holds watermarked works: read each image for a mark at full size
     registry: Registry | None = None  # this process's own connection, opened at its first image
     matcher: LayeredMatcher | None = None
+    open_private: bool = True  # show private works' sealed title and licence where a key of the home opens them
+    keyring: Keyring = field(default_factory=lambda: Keyring(None))  # the home's keys, for private works
 
 
 _BATCH: _BatchContext | None = None
@@ -310,7 +330,8 @@ def _verify_loaded(loaded: LoadedImage) -> DisputeReport | _DecisionFailed:
         if context.registry is None:
             context.registry = context.home.registry()
             context.matcher = LayeredMatcher(context.index, threads=None if os.getpid() == context.parent else 1)
-        report = decide(context.registry, "", analysed, context.matcher, mark, credentials)
+        report = decide(context.registry, "", analysed, context.matcher, mark, credentials, context.keyring,
+                        context.open_private)
     except Exception as error:  # noqa: BLE001 - not the image's fault: iter_verify raises it
         return _DecisionFailed(error)
     report.compared = (report.compared or analysed.layers) if context.keep_compared else None
@@ -319,7 +340,7 @@ def _verify_loaded(loaded: LoadedImage) -> DisputeReport | _DecisionFailed:
 
 def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None = None,
                 index: MatchIndex | None = None, diff: Path | None = None, rpc_url: str | None = None,
-                page: Path | None = None) -> Iterator[DisputeReport | VerifyFailure]:
+                page: Path | None = None, open_private: bool = True) -> Iterator[DisputeReport | VerifyFailure]:
     """A dispute report per image, in input order, as each is ready.
 
     A batch runs on ``workers`` processes (default: all cores), each verifying whole images: analysis and
@@ -328,6 +349,8 @@ def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None
     ``diff``, a side-by-side picture of each matched image is written (see :func:`diff_target`).  A matched
     work's tokens are read from their chains when those answer (``rpc_url`` for an RPC chain).  With ``page``
     (one image), the report is also written there as an HTML page (:mod:`artforge.usecases.dispute_page`).
+    The home's keys open private works' sealed thumbnails for comparing, and (unless ``open_private`` is
+    False, as in the HTTP service) their sealed title and licence for the report.
     """
     if page is not None and len(paths) != 1:
         raise UsageError("an HTML report page is written for one image at a time")
@@ -336,7 +359,10 @@ def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None
     tokens = LiveReader(home.settings.home, rpc_url)
     with home.registry() as registry:
         _BATCH = _BatchContext(home, index if index is not None else open_index(registry), os.getpid(),
-                               keep_compared=diff is not None or page is not None, marked=has_marks(registry))
+                               keep_compared=diff is not None or page is not None, marked=has_marks(registry),
+                               open_private=open_private, keyring=Keyring(home))
+        if len(sources) > 1 and sealed_store.any_sealed(registry):
+            _BATCH.keyring.load_all()  # before the workers fork: a locked key is unlocked once, here
         try:
             for path, result in analyse_files(sources, _verify_loaded, workers=workers, **home.settings.image_limits):
                 if isinstance(result, _DecisionFailed):
@@ -350,7 +376,8 @@ def iter_verify(home: Home, paths: Sequence[ImageSource], *, workers: int | None
                     if result.details is not None:
                         result.details = with_token_owners(result.details, tokens)
                     if diff is not None and result.match is not None and result.compared is not None:
-                        _write_diff(registry, result, result.compared, diff_target(diff, path, len(sources) > 1))
+                        _write_diff(registry, result, result.compared, diff_target(diff, path, len(sources) > 1),
+                                    _BATCH.keyring)
                     if page is not None:
                         from artforge.usecases.dispute_page import write_page
 

@@ -16,6 +16,7 @@ import numpy as np
 from artforge.matching import layer_store, mark_store, watermark
 from artforge.matching.compare import oriented_query
 from artforge.matching.layers import QueryLayers, thumbnail_shape
+from artforge.provenance.sealing import is_sealed
 from artforge.registry.database import Registry
 
 ALIGNED_LONG_SIDE = 512  # px of the original's frame the image is warped into (the mark lives far below it)
@@ -66,7 +67,7 @@ def _aligned_read(registry: Registry, query: QueryLayers, evidence, work_size: t
                   expected: str) -> watermark.MarkReading:
     """Read the image warped into the matched original's frame through the match's alignment."""
     row = layer_store.match_layers_of(registry, evidence.work_id)
-    if row is None or not row.get("thumbnail"):
+    if row is None or not row.get("thumbnail") or is_sealed(row["thumbnail"]):  # a private work carries no mark
         return watermark.MarkReading(False, None, 0.0, "aligned")
     thumb_h, thumb_w = thumbnail_shape(row["thumbnail"])
     width, height = work_size

@@ -41,7 +41,8 @@ class VerifyService:
         """The dispute report of one image's bytes (the same as ``artforge verify``'s); a bad image raises its
         :class:`~artforge.errors.BadInput`, with the same one-line reason."""
         with self._lock:
-            (item,) = list(iter_verify(self.home, [ImageBytes(data, name)], workers=1, index=self._current_index()))
+            (item,) = list(iter_verify(self.home, [ImageBytes(data, name)], workers=1, index=self._current_index(),
+                                       open_private=False))
         if isinstance(item, VerifyFailure):
             raise item.error
         item.path = name
