@@ -15,7 +15,7 @@ from service_helpers import GUARD, jpeg_bytes
 from artforge.errors import SealError
 from artforge.provenance import sealing
 from artforge.provenance.keys import Signer
-from artforge.provenance.records import PRIVATE_LICENCE_ID
+from artforge.provenance.records import PRIVATE_LICENCE_ID, check_chain, sign_payload
 from artforge.registry import claims, licence_catalogue
 from artforge.usecases.home import Home
 
@@ -69,6 +69,21 @@ def test_seals_open_only_for_their_reader_and_context() -> None:
     assert licence_catalogue.PRIVATE_LICENCE_ID == PRIVATE_LICENCE_ID  # the two spellings of one id
 
 
+def test_a_private_registration_must_keep_its_public_face_restrictive(home, art) -> None:
+    work_id = _register_private(art(12))
+    code, history = run_json("history", work_id)
+    payload = history["data"]["records"][0]["payload"]
+    signer = home.signer()
+    assert not check_chain([sign_payload({k: v for k, v in payload.items() if k != "signer"}, signer)])
+    for name, change, problem in (
+            ("licence", {"id": "CC0-1.0", "terms": payload["licence"]["terms"]}, "public licence must be"),
+            ("schema", "artforge.record/1", "needs schema"),
+            ("private", {**payload["private"], "readers": {"details": [{"key_id": "00", "wrapped": "zz"}]}},
+             "wrapped keys are malformed")):
+        forged = sign_payload({**{k: v for k, v in payload.items() if k != "signer"}, name: change}, signer)
+        assert any(problem in p for p in check_chain([forged])), (name, check_chain([forged]))
+
+
 def test_a_private_work_is_sealed_yet_found_and_only_its_readers_open_it(home, art, tmp_path, registry_backend) -> None:
     _keys("alice")
     work_id = _register_private(art(5), "alice")
@@ -90,6 +105,9 @@ def test_a_private_work_is_sealed_yet_found_and_only_its_readers_open_it(home, a
     assert any("matches a private registered work" in note and found["data"]["work"]["owner"]["key_id"] in note
                for note in found["data"]["notes"])
     assert run_json("audit")[1]["data"]["ok"]
+    page = tmp_path / "report.html"  # the HTML report draws the opened thumbnail beside the disputed copy
+    assert run("verify", disputed, "--report", page).exit_code == 0
+    assert f"{TITLE} (sealed)" in page.read_text() and "data:image/png;base64" in page.read_text()
 
     _forget(home, "alice")  # a home without alice's key: the record's facts, nothing sealed
     code, shown = run_json("show", work_id)
