@@ -27,6 +27,16 @@ def run_json(*args: str, input: str | None = None) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def create_keys(*names: str) -> dict[str, str]:
+    """``artforge keys create NAME --no-encrypt`` for each name; their key ids by name."""
+    ids = {}
+    for name in names:
+        code, made = run_json("keys", "create", name, "--no-encrypt")
+        assert code == 0, made
+        ids[name] = made["data"]["key_id"]
+    return ids
+
+
 def run_process(*args: str, input: bytes | None = None, stdin: IO | int | None = None, timeout: float = 600,
                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python -m artforge ARGS`` as a real process (the environment's ARTFORGE_HOME), stdout and stderr as

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli_helpers import run, run_json
+from cli_helpers import create_keys, run, run_json
 
 from artforge.errors import AccessDenied
 from artforge.provenance.records import sign_payload
@@ -13,15 +13,6 @@ from artforge.usecases.audit import audit_registry
 REGISTRY_BACKENDS = ("sqlite", "postgresql")  # every test with a home runs on both (conftest.py)
 
 
-def _keys(*names: str) -> dict[str, str]:
-    ids = {}
-    for name in names:
-        code, made = run_json("keys", "create", name, "--no-encrypt")
-        assert code == 0, made
-        ids[name] = made["data"]["key_id"]
-    return ids
-
-
 def _counts(home) -> tuple[int, int, int]:
     with home.registry() as registry:
         db = registry.db
@@ -29,7 +20,7 @@ def _counts(home) -> tuple[int, int, int]:
 
 
 def test_without_roles_everyone_may_do_everything_and_the_first_role_is_a_self_made_admin(home, art) -> None:
-    _keys("alice")
+    create_keys("alice")
     assert run("register", art(1), "--license", "CC0-1.0", "--key", "alice", "-q").exit_code == 0
     code, listed = run_json("role", "list")
     assert code == 0 and listed["data"] == {"roles": [], "refused": []}
@@ -40,7 +31,7 @@ def test_without_roles_everyone_may_do_everything_and_the_first_role_is_a_self_m
 
 
 def test_roles_are_enforced_for_each_action_and_refusals_are_kept(home, art) -> None:
-    ids = _keys("alice", "bob")
+    ids = create_keys("alice", "bob")
     assert run("role", "set", "default", "admin").exit_code == 0
     assert run("role", "set", "alice", "registrar").exit_code == 0
     assert run("role", "set", "bob", "verifier").exit_code == 0
@@ -72,7 +63,7 @@ def test_roles_are_enforced_for_each_action_and_refusals_are_kept(home, art) -> 
 
 
 def test_a_role_claim_signed_by_a_non_admin_gives_nothing_and_audit_names_it(home) -> None:
-    ids = _keys("mallory")
+    ids = create_keys("mallory")
     assert run("role", "set", "default", "admin").exit_code == 0
     assert run("role", "set", "mallory", "verifier").exit_code == 0
     forged = sign_payload(roles.role_payload(ids["mallory"], "admin"), home.signer("mallory"))

@@ -8,7 +8,7 @@ import sys
 
 import httpx
 import pytest
-from cli_helpers import run, run_json
+from cli_helpers import create_keys, run, run_json
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from service_helpers import GUARD, jpeg_bytes
 
@@ -21,15 +21,6 @@ from artforge.usecases.home import Home
 
 REGISTRY_BACKENDS = ("sqlite", "postgresql")  # every test with a home runs on both (conftest.py)
 TITLE = "Moonlit Harbour, study 3"
-
-
-def _keys(*names: str) -> dict[str, str]:
-    ids = {}
-    for name in names:
-        code, made = run_json("keys", "create", name, "--no-encrypt")
-        assert code == 0, made
-        ids[name] = made["data"]["key_id"]
-    return ids
 
 
 def _register_private(image, key: str = "default", *extra: str) -> str:
@@ -85,7 +76,7 @@ def test_a_private_registration_must_keep_its_public_face_restrictive(home, art)
 
 
 def test_a_private_work_is_sealed_yet_found_and_only_its_readers_open_it(home, art, tmp_path, registry_backend) -> None:
-    _keys("alice")
+    create_keys("alice")
     work_id = _register_private(art(5), "alice")
     code, history = run_json("history", work_id)
     registration = history["data"]["records"][0]["payload"]
@@ -119,7 +110,7 @@ def test_a_private_work_is_sealed_yet_found_and_only_its_readers_open_it(home, a
 
 
 def test_verifiers_get_the_thumbnail_and_shares_and_transfers_are_signed_claims(home, art, tmp_path) -> None:
-    ids = _keys("alice", "bob", "carol", "dave")
+    ids = create_keys("alice", "bob", "carol", "dave")
     assert run("role", "set", "default", "admin").exit_code == 0
     assert run("role", "set", "alice", "owner").exit_code == 0
     assert run("role", "set", "bob", "verifier").exit_code == 0

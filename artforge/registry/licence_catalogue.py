@@ -107,6 +107,15 @@ def _cc(spdx: str, name: str, slug: str, *, commercial: bool, derivatives: bool,
 
 
 
+
+def _reserved(licence_id: str, name: str, constraint_info: str) -> Licence:
+    """A built-in licence that allows nothing without the owner (attribution asked for, every AI use refused)."""
+    refused = "notAllowed"
+    return Licence(id=licence_id, name=name, builtin=True, terms=LicenceTerms(
+        commercial=False, derivatives=False, share_alike=False, attribution=True, data_mining=refused,
+        ai_inference=refused, ai_training=refused, ai_generative_training=refused, constraint_info=constraint_info))
+
+
 # The placeholder licence a private work's record shows: the same string as records.PRIVATE_LICENCE_ID, spelled
 # here too because `artforge --help` loads this module and records loads cryptography (a test ties the two).
 PRIVATE_LICENCE_ID = "LicenseRef-Private"
@@ -133,39 +142,11 @@ BUILTIN_LICENCES: dict[str, Licence] = {
             "by-nc-sa", commercial=False, derivatives=True, share_alike=True),
         _cc("CC-BY-NC-ND-4.0", "Creative Commons Attribution Non Commercial No Derivatives 4.0 International",
             "by-nc-nd", commercial=False, derivatives=False, share_alike=False),
-        Licence(
-            id="LicenseRef-All-Rights-Reserved",
-            name="All rights reserved",
-            builtin=True,
-            terms=LicenceTerms(
-                commercial=False,
-                derivatives=False,
-                share_alike=False,
-                attribution=True,
-                data_mining="notAllowed",
-                ai_inference="notAllowed",
-                ai_training="notAllowed",
-                ai_generative_training="notAllowed",
-                constraint_info="no use without a written grant from the owner",
-            ),
-        ),
+        _reserved("LicenseRef-All-Rights-Reserved", "All rights reserved",
+                  "no use without a written grant from the owner"),
         # What the public record of a private work says: its real licence is sealed (docs/private-works.md).
-        Licence(
-            id=PRIVATE_LICENCE_ID,
-            name="Private work: its licence is sealed; ask the owner",
-            builtin=True,
-            terms=LicenceTerms(
-                commercial=False,
-                derivatives=False,
-                share_alike=False,
-                attribution=True,
-                data_mining="notAllowed",
-                ai_inference="notAllowed",
-                ai_training="notAllowed",
-                ai_generative_training="notAllowed",
-                constraint_info="a private work: no use without the owner's permission",
-            ),
-        ),
+        _reserved(PRIVATE_LICENCE_ID, "Private work: its licence is sealed; ask the owner",
+                  "a private work: no use without the owner's permission"),
     )
 }
 
