@@ -83,3 +83,17 @@ def test_a_signed_licence_without_its_row_is_named(home: Home, art, tmp_path) ->
         db.execute("UPDATE licences SET id = '' WHERE id = 'LicenseRef-Print'")
     report = audit_registry(home)
     assert not report.ok and any("the licences table has no row of it" in p.message for p in report.problems)
+
+
+def test_an_erased_licence_text_is_named(home: Home, art, tmp_path) -> None:
+    # Found by benchmarks/tamper.py (2026-12-07): a custom licence's text set to NULL read as "no text" and passed.
+    from cli_helpers import run
+
+    (tmp_path / "terms.txt").write_text("Prints only.")
+    assert run("license", "add", "LicenseRef-Print", "--name", "Print", "--commercial", "--text",
+               tmp_path / "terms.txt").exit_code == 0
+    assert audit_registry(home).ok
+    with sqlite3.connect(home.settings.registry_path) as db:
+        db.execute("UPDATE licences SET text = NULL WHERE id = 'LicenseRef-Print'")
+    report = audit_registry(home)
+    assert not report.ok and any("its text is not the one its claim signs" in p.message for p in report.problems)

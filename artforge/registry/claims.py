@@ -193,6 +193,13 @@ def signed_licence(db: Database, licence_id: str, text: str = "") -> Licence | N
                    terms=LicenceTerms.from_dict(body["terms"]), builtin=False, signed_by=claims[0].signer_key_id)
 
 
+def licence_text_signed(db: Database, licence_id: str, text: str) -> bool:
+    """Whether ``text`` is the full text a custom licence's valid claim signs (its SHA-256), the empty text
+    included: :func:`signed_licence` cannot tell an erased text from one that never was."""
+    claims = _valid_claims(db, "licence", licence_id)
+    return bool(claims) and claims[0].payload["licence"].get("text_sha256") == text_sha256(text)
+
+
 BOOLEAN_TERMS = ("commercial", "derivatives", "share_alike", "attribution")
 
 

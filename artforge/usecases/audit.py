@@ -218,6 +218,8 @@ def _audit_licences(registry: Registry, report: AuditReport) -> None:
             unsigned.append(str(licence_id))
         elif row != {**licence_row(signed), "text": row.get("text")} or signed.text != (row.get("text") or ""):
             report.add("licences", [f"licence {licence_id}: its row differs from the claim that defines it"])
+        elif not claims.licence_text_signed(db, licence_id, row.get("text") or ""):  # erased: reads as no text
+            report.add("licences", [f"licence {licence_id}: its text is not the one its claim signs"])
     if unsigned:
         report.notes.append(f"{len(unsigned)} custom licence(s) defined before licences were signed are unsigned "
                             f"labels: {', '.join(sorted(unsigned))} ('artforge attest' signs them)")
