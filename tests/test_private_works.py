@@ -17,7 +17,10 @@ from artforge.provenance import sealing
 from artforge.provenance.keys import Signer
 from artforge.provenance.records import PRIVATE_LICENCE_ID, check_chain, sign_payload
 from artforge.registry import claims, licence_catalogue
+from artforge.registry.database import Registry
 from artforge.usecases.home import Home
+from artforge.usecases.private_works import Keyring
+from artforge.usecases.show import work_details
 
 REGISTRY_BACKENDS = ("sqlite", "postgresql")  # every test with a home runs on both (conftest.py)
 TITLE = "Moonlit Harbour, study 3"
@@ -134,6 +137,18 @@ def test_verifiers_get_the_thumbnail_and_shares_and_transfers_are_signed_claims(
     code, found = run_json("verify", _crop(art(6), tmp_path))
     assert code == 0 and found["data"]["verdict"] == "modified-copy" and found["data"]["match"]["work_id"] == work_id
     assert "sealed" not in found["data"]["work"] and TITLE not in json.dumps(found)  # bob may compare, not read
+
+
+def test_a_registry_copy_keeps_private_works_sealed_and_openable(home, art, tmp_path) -> None:
+    work_id = _register_private(art(13))
+    create_keys("carol")
+    assert run("share", work_id, "--to", "carol").exit_code == 0
+    target = tmp_path / "copy.db"  # from this backend's registry into an SQLite file
+    code, copied = run_json("registry", "copy", home.settings.registry_location, target)
+    assert code == 0 and copied["data"]["ok"] and copied["data"]["rows"]["sealed_works"] == 1, copied
+    with Registry.open(target) as registry:
+        details = work_details(registry, work_id, Keyring(home))
+    assert details.status == "valid" and details.sealed is not None and details.sealed.title == TITLE
 
 
 def test_changed_sealed_details_are_caught_and_never_shown(home, art) -> None:
