@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from artforge.errors import NotFound
+from artforge.errors import InvalidRecord, NotFound, RegistryTampered
 from artforge.matching import layer_store, mark_store
 from artforge.matching.digest import layers_digest
-from artforge.provenance.records import SignedRecord, private_commitment, signed_layers_digest
+from artforge.provenance.records import SignedRecord, check_chain, private_commitment, signed_layers_digest
 from artforge.registry import sealed_store
 from artforge.registry.database import Registry
 from artforge.registry.rows import GrantRow, WorkRow
@@ -64,6 +64,21 @@ def derive_facts(records: list[SignedRecord]) -> WorkFacts:
     return WorkFacts(work, dict(signed_work["fingerprints"]), dict(registration["licence"]["terms"]), grants,
                      transfers, signed_layers_digest(records), signed_work.get("watermark"),
                      private_commitment(registration))
+
+
+def signed_facts(registry: Registry, work_ref: str) -> WorkFacts:
+    """A work's facts as its verified records state them, refusing one whose chain fails or whose rows
+    disagree with it: nothing is appended to a chain, or shared from a work, that cannot be trusted."""
+    work_id = registry.resolve_work_id(work_ref)
+    records = registry.records(work_id)
+    problems = check_chain(records)
+    if problems:
+        raise InvalidRecord(f"work {work_id[:12]}: its record chain does not verify ({'; '.join(problems)})")
+    facts = derive_facts(records)
+    disagreements = row_problems(registry, facts)
+    if disagreements:
+        raise RegistryTampered(f"work {work_id[:12]}: {'; '.join(disagreements)} (see 'artforge audit')")
+    return facts
 
 
 def row_problems(registry: Registry, facts: WorkFacts) -> list[str]:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from artforge.errors import BadInput, InvalidRecord, NotOwner, RegistryTampered, SigningKeyError, UsageError
+from artforge.errors import BadInput, NotOwner, SigningKeyError, UsageError
 from artforge.fsutil import read_regular_file
 from artforge.provenance.keys import Signer, key_id_for, parse_public_key
-from artforge.provenance.records import check_chain, grant_payload, sign_payload, transfer_payload, utc_now
+from artforge.provenance.records import grant_payload, sign_payload, transfer_payload, utc_now
 from artforge.registry import sealed_store
 from artforge.registry.claims import licence_payload
 from artforge.registry.database import Registry
@@ -21,7 +21,7 @@ from artforge.registry.licence_catalogue import TDM_VALUES, Licence, LicenceTerm
 from artforge.registry.rows import WorkRow
 from artforge.textutil import clean_text
 from artforge.usecases import access
-from artforge.usecases.facts import derive_facts, row_problems
+from artforge.usecases.facts import signed_facts
 from artforge.usecases.home import Home
 from artforge.usecases.private_works import Keyring, share_sealed
 
@@ -98,18 +98,8 @@ def _owner_signer(home: Home, work: WorkRow, key_name: str | None) -> Signer:
 
 
 def signed_work(registry: Registry, work_ref: str) -> WorkRow:
-    """A work as its verified records state it (owner, head), refusing one whose chain fails or whose rows
-    disagree with it: nothing is appended to a chain that cannot be trusted."""
-    work_id = registry.resolve_work_id(work_ref)
-    records = registry.records(work_id)
-    problems = check_chain(records)
-    if problems:
-        raise InvalidRecord(f"work {work_id[:12]}: its record chain does not verify ({'; '.join(problems)})")
-    facts = derive_facts(records)
-    disagreements = row_problems(registry, facts)
-    if disagreements:
-        raise RegistryTampered(f"work {work_id[:12]}: {'; '.join(disagreements)} (see 'artforge audit')")
-    return facts.work
+    """A work as its verified records state it (owner, head); see :func:`artforge.usecases.facts.signed_facts`."""
+    return signed_facts(registry, work_ref).work
 
 
 def _name_signer(home: Home, registry: Registry, signer: Signer) -> None:

@@ -25,10 +25,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from artforge.errors import RegistryTampered, SealError, SigningKeyError, UsageError
+from artforge.errors import SealError, SigningKeyError, UsageError
 from artforge.matching import layer_store
 from artforge.provenance.keys import Signer
-from artforge.provenance.records import canonical_bytes, check_chain, private_commitment, sign_payload
+from artforge.provenance.records import canonical_bytes, private_commitment, sign_payload
 from artforge.provenance.sealing import (
     SEAL_SCHEME,
     KeyOpener,
@@ -45,7 +45,7 @@ from artforge.registry import claims, sealed_store
 from artforge.registry.database import Registry
 from artforge.registry.licence_catalogue import Licence
 from artforge.usecases import access
-from artforge.usecases.facts import derive_facts
+from artforge.usecases.facts import signed_facts
 from artforge.usecases.home import Home
 
 __all__ = ["Keyring", "PrivateDetails", "SealedRegistration", "ShareResult", "open_details", "open_thumbnail",
@@ -79,6 +79,7 @@ class Keyring:
 
     home: Home | None
     _openers: dict[str, KeyOpener | None] = field(default_factory=dict)
+    _names: dict[str, str] | None = None  # key id -> name of the home's keys, listed once
 
     def opener(self, key_id: str) -> KeyOpener | None:
         if key_id not in self._openers:
@@ -91,11 +92,13 @@ class Keyring:
             return None
         if home.identity is not None and home.identity.key_id == key_id:
             return home.identity.open_wrapped
-        info = home.keystore.find_by_key_id(key_id)
-        if info is None:
+        if self._names is None:
+            self._names = {info.key_id: info.name for info in home.keystore.list()}
+        name = self._names.get(key_id)
+        if name is None:
             return None
         try:
-            return home.signer(info.name).open_wrapped
+            return home.signer(name).open_wrapped
         except SigningKeyError:  # locked without a passphrase at hand, or unreadable: it opens nothing
             return None
 
@@ -201,25 +204,29 @@ def open_details(registry: Registry, keyring: Keyring, work_id: str, registratio
         return None
 
 
-def open_thumbnail(registry: Registry, keyring: Keyring, row: dict) -> bytes | None:
+def open_thumbnail(registry: Registry, keyring: Keyring, row: dict, registration: dict | None = None) -> bytes | None:
     """A layers row's thumbnail in plain bytes: as stored for a public work, opened for a private one (None
-    when no key of ``keyring`` opens it)."""
+    when no key of ``keyring`` opens it).  ``registration``: the work's registration payload where the caller
+    has it verified already (else it is read)."""
     thumbnail = row.get("thumbnail")
     if not is_sealed(thumbnail):
         return thumbnail
-    records = registry.records(row["work_id"])
-    if not records:
-        return None
-    registration = records[0].payload
+    if registration is None:
+        records = registry.records(row["work_id"])
+        if not records:
+            return None
+        registration = records[0].payload
     context = part_context(str(registration.get("work", {}).get("pixel_sha256")), "thumbnail")
     opened = keyring.open(wrapped_keys(registry, row["work_id"], registration, "thumbnail"), bytes(thumbnail), context)
     return None if opened is None else opened[0]
 
 
-def thumbnail_unsealer(registry: Registry, keyring: Keyring, unopened: list[str]) -> Callable[[dict], bytes | None]:
-    """For the matcher: opens a sealed thumbnail, noting in ``unopened`` each work whose thumbnail stays shut."""
+def thumbnail_unsealer(registry: Registry, keyring: Keyring, unopened: list[str],
+                       registration_of: Callable[[str], dict | None]) -> Callable[[dict], bytes | None]:
+    """For the matcher: opens a sealed thumbnail, noting in ``unopened`` each work whose thumbnail stays shut;
+    ``registration_of`` gives a work's verified registration (verify's :class:`SignedEvidence` has it)."""
     def unseal(row: dict) -> bytes | None:
-        thumbnail = open_thumbnail(registry, keyring, row)
+        thumbnail = open_thumbnail(registry, keyring, row, registration_of(row["work_id"]))
         if thumbnail is None and row["work_id"] not in unopened:
             unopened.append(row["work_id"])
         return thumbnail
@@ -263,11 +270,8 @@ def share_private_work(home: Home, reference: str, key: str, details: bool = Tru
     parts = ("details", "thumbnail") if details else ("thumbnail",)
     signer = home.signer(key_name)
     with home.registry() as registry, registry.transaction():
-        work_id = registry.resolve_work_id(reference)
-        records = registry.records(work_id)
-        if check_chain(records):
-            raise RegistryTampered(f"work {work_id[:12]}: its record chain does not verify (run 'artforge audit')")
-        facts = derive_facts(records)
+        facts = signed_facts(registry, reference)
+        work_id = facts.work.id
         if facts.private is None:
             raise UsageError(f"work {work_id[:12]} is not a private work")
         if signer.key_id != facts.work.owner_key_id:  # the owner shares its own; anyone else needs the role

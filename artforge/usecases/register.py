@@ -112,6 +112,7 @@ def register_analysed(
     with registry.transaction():
         access.require(registry, signer.key_id, "register")
         named = private_works.named_readers(home, registry, list(readers)) if private else {}
+        public_licence = registry.licence(PRIVATE_LICENCE_ID) if private else licence  # what the record shows
         key_named = False
         for path, analysed, title, *own_origin in items:
             fingerprint = analysed.fingerprint
@@ -129,7 +130,6 @@ def register_analysed(
                 sealed = private_works.seal_registration(registry, signer, fingerprint.pixel_sha256, title, licence,
                                                          layers_row["thumbnail"], named)
                 layers_row["thumbnail"] = sealed.thumbnail
-            public_licence = registry.licence(PRIVATE_LICENCE_ID) if sealed else licence
             record = ProvenanceRecord(
                 work=WorkInfo(
                     title="" if sealed else title,

@@ -179,7 +179,7 @@ def decide(registry: Registry, path: str, analysed: Analysed, matcher: LayeredMa
     signed = SignedEvidence(registry)
     unopened: list[str] = []  # private works proposed whose thumbnails no key here opens
     matcher.admit = signed.layers
-    matcher.unseal = thumbnail_unsealer(registry, keyring or Keyring(None), unopened)
+    matcher.unseal = thumbnail_unsealer(registry, keyring or Keyring(None), unopened, signed.registration)
     try:
         _find(registry, report, analysed, matcher, signed, keyring if open_private else None)
     finally:
